@@ -1,0 +1,1 @@
+"""The lab: real EL6-style hypervisors in namespaces on this machine."""
