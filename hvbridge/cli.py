@@ -1,0 +1,145 @@
+"""The `hvbridge` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from hvbridge import __version__
+from hvbridge.lab.hostfiles import SSH_PROFILES
+from hvbridge.lab.lifecycle import Lab, LabError
+from hvbridge.lab.preflight import PreflightError
+from hvbridge.ssh import SSHError
+
+DEMO_COMMANDS = ("brctl show", "virsh net-list --all", "virsh list --all")
+
+
+def _lab(ctx: click.Context) -> Lab:
+    return Lab(ctx.obj["state_dir"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hvbridge")
+@click.option(
+    "--project",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path.cwd,
+    show_default="the current directory",
+    help="Project directory holding tasks/, templates/, runbooks/ and the lab's .lab/.",
+)
+@click.option(
+    "--lab-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="HVBRIDGE_LAB_DIR",
+    help="Where the lab keeps its keys, known_hosts, inventory and state"
+    " [default: PROJECT/.lab; env HVBRIDGE_LAB_DIR].",
+)
+@click.pass_context
+def main(ctx: click.Context, project: Path, lab_dir: Path | None) -> None:
+    """Put KVM guests on bridged networking across a hypervisor fleet."""
+    ctx.ensure_object(dict)
+    ctx.obj["project"] = project
+    ctx.obj["state_dir"] = lab_dir or project / ".lab"
+
+
+@main.group()
+def lab() -> None:
+    """A lab of real EL6-style hypervisors in namespaces on this machine (root)."""
+
+
+@lab.command("up")
+@click.option("--hosts", "count", type=click.IntRange(1, 1000), default=3, show_default=True,
+              help="Number of hypervisors (hv01..hvNN).")
+@click.option("--direct", is_flag=True,
+              help="Put the hypervisors on the controller's switch instead of behind the jump host.")
+@click.option("--libvirt/--no-libvirt", default=True, show_default=True,
+              help="Run libvirtd with the NAT network `default` and guest v1 on each hypervisor.")
+@click.option("--ssh-profile", type=click.Choice(SSH_PROFILES), default="modern", show_default=True,
+              help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.")
+@click.pass_context
+def lab_up(ctx: click.Context, count: int, direct: bool, libvirt: bool, ssh_profile: str) -> None:
+    """Build the lab and write its inventory, key, known_hosts and ssh_config."""
+    the_lab = _lab(ctx)
+    with _errors():
+        the_lab.up(hosts=count, direct=direct, libvirt=libvirt, profile=ssh_profile)  # type: ignore[arg-type]
+    _print_status(the_lab)
+    click.echo(f"inventory: {the_lab.paths.inventory}/   ssh: hvbridge lab ssh HOST")
+
+
+@lab.command("down")
+@click.pass_context
+def lab_down(ctx: click.Context) -> None:
+    """Remove everything the lab made, also after a lab that died half-way up."""
+    with _errors():
+        _lab(ctx).down()
+
+
+@lab.command("status")
+@click.pass_context
+def lab_status(ctx: click.Context) -> None:
+    """List the lab's hosts, their addresses and whether each answers SSH."""
+    the_lab = _lab(ctx)
+    with _errors():
+        ok = _print_status(the_lab)
+    sys.exit(0 if ok else 1)
+
+
+@lab.command("ssh", context_settings={"ignore_unknown_options": True})
+@click.argument("host")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
+    """Log in to HOST (or run COMMAND there) with OpenSSH, through the jump host."""
+    the_lab = _lab(ctx)
+    with _errors():
+        state = the_lab.require_state()
+        if host not in state.hosts:
+            raise LabError(f"no lab host {host!r}; hosts: {', '.join(state.hosts)}")
+    os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])
+
+
+@main.command()
+@click.option("--hosts", "count", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option("--keep", is_flag=True, help="Leave the lab up afterwards (remove with `lab down`).")
+@click.pass_context
+def demo(ctx: click.Context, count: int, keep: bool) -> None:
+    """Bring up a lab, show each hypervisor's bridges, libvirt networks and guests."""
+    the_lab = _lab(ctx)
+    with _errors():
+        state = the_lab.up(hosts=count, direct=False, libvirt=True, profile="el6")
+        try:
+            for name, rec in state.hosts.items():
+                if not rec.hypervisor:
+                    continue
+                click.secho(f"== {name} ({rec.address}, eth0 {rec.mac})", bold=True)
+                with the_lab.connect(name, state) as conn:
+                    for command in DEMO_COMMANDS:
+                        result = conn.run(command)
+                        click.echo(f"# {command}\n{result.stdout}{result.stderr}")
+        finally:
+            if not keep:
+                the_lab.down()
+
+
+def _print_status(the_lab: Lab) -> bool:
+    rows = the_lab.status()
+    click.echo(f"{'HOST':<8} {'ADDRESS':<16} {'ETH0 MAC':<18} SSH")
+    for row in rows:
+        click.echo(f"{row.name:<8} {row.address:<16} {row.mac:<18} {row.ssh}")
+    return all(row.ssh == "ok" for row in rows)
+
+
+class _errors:
+    """Turn the lab's and SSH's errors into a clear message and exit status 1."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> bool:
+        if isinstance(exc, LabError | PreflightError | SSHError | ValueError):
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+        return False

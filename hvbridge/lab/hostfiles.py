@@ -1,0 +1,242 @@
+"""The files a lab host boots with: pure functions from its topology entry.
+
+Every hypervisor starts in the seed's state before bridging: eth0 configured by
+`ifcfg-eth0`, libvirt's NAT network `default` active, guest `v1` on it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+from hvbridge.lab.topology import NAT_NET, LabHost, Port
+
+SshProfile = Literal["modern", "el6"]
+SSH_PROFILES: tuple[SshProfile, ...] = ("modern", "el6")
+LAB_ETC = "/etc/hvbridge-lab"
+
+# What EL6's OpenSSH 5.3 offers, and nothing newer.
+EL6_SSHD = """\
+HostKeyAlgorithms ssh-rsa
+PubkeyAcceptedAlgorithms ssh-rsa
+KexAlgorithms diffie-hellman-group-exchange-sha1,diffie-hellman-group14-sha1,diffie-hellman-group1-sha1
+Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,aes192-cbc,aes256-cbc,3des-cbc
+MACs hmac-sha1,hmac-md5,hmac-sha1-96
+"""
+
+# The users libvirt's Debian packaging creates; libvirtd looks them up at start
+# even when qemu.conf says to run guests as root.
+LIBVIRT_PASSWD = "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n"
+LIBVIRT_GROUP = "libvirt-qemu:x:64055:\nlibvirt:x:64056:\n"
+
+
+@dataclass(frozen=True)
+class HostFile:
+    path: str
+    content: str
+    mode: int = 0o644
+    append: bool = False
+
+
+def host_key_type(profile: SshProfile) -> str:
+    return "rsa" if profile == "el6" else "ed25519"
+
+
+def sshd_config(profile: SshProfile) -> str:
+    key = host_key_type(profile)
+    text = f"""\
+# hvbridge lab sshd ({profile} profile)
+Port 22
+ListenAddress 0.0.0.0
+HostKey /etc/ssh/ssh_host_{key}_key
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+UseDNS no
+AuthorizedKeysFile .ssh/authorized_keys
+AllowTcpForwarding yes
+MaxStartups 200:30:400
+MaxSessions 32
+Subsystem sftp internal-sftp
+"""
+    return text + (EL6_SSHD if profile == "el6" else "")
+
+
+def ifcfg(port: Port, gateway: str | None) -> str:
+    lines = [
+        f"DEVICE={port.name}",
+        f"HWADDR={port.mac.upper()}",
+        "TYPE=Ethernet",
+        "ONBOOT=yes",
+        "NM_CONTROLLED=no",
+        "BOOTPROTO=static",
+        f"IPADDR={port.address.ip}",
+        f"NETMASK={port.address.netmask}",
+    ]
+    if gateway:
+        lines += [f"GATEWAY={gateway}", "DEFROUTE=yes"]
+    return "\n".join(lines) + "\n"
+
+
+def network_initscript(python: str) -> str:
+    return f"""#!/bin/sh
+# chkconfig: 2345 10 90
+# description: EL6-style network service of the hvbridge lab (see docs/lab-network-service.md)
+exec {python} -m hvbridge.lab.network_service "$@"
+"""
+
+
+LIBVIRTD_INITSCRIPT = """#!/bin/sh
+# chkconfig: 345 97 03
+# description: libvirtd of the hvbridge lab, started the way EL6's init script does
+PIDFILE=/run/libvirtd.pid
+SOCK=/run/libvirt/libvirt-sock
+
+running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+start() {
+    if running; then echo "libvirtd (pid $(cat "$PIDFILE")) is already running"; return 0; fi
+    mkdir -p /var/log/libvirt /var/lib/libvirt /run/libvirt
+    rm -f "$SOCK"
+    printf 'Starting libvirtd daemon: '
+    /usr/sbin/libvirtd -d -p "$PIDFILE" || { echo '[FAILED]'; return 1; }
+    i=0
+    while [ ! -S "$SOCK" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ -S "$SOCK" ]; then echo '[  OK  ]'; return 0; fi
+    echo '[FAILED]'; return 1
+}
+
+stop() {
+    if ! running; then echo "libvirtd is stopped"; rm -f "$PIDFILE"; return 0; fi
+    printf 'Stopping libvirtd daemon: '
+    pid=$(cat "$PIDFILE")
+    kill "$pid"
+    i=0
+    while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -9 "$pid" 2>/dev/null
+    rm -f "$PIDFILE"
+    echo '[  OK  ]'
+}
+
+case "$1" in
+    start) start ;;
+    stop) stop ;;
+    restart|reload|force-reload) stop; start ;;
+    status)
+        if running; then echo "libvirtd (pid $(cat "$PIDFILE")) is running..."; exit 0; fi
+        echo "libvirtd is stopped"; exit 3 ;;
+    *) echo "Usage: $0 {start|stop|status|restart}"; exit 2 ;;
+esac
+"""
+
+QEMU_CONF = """\
+# hvbridge lab: guests run as root inside the host's namespaces, without
+# cgroups (the host has none of its own) and with qemu's output in a file.
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+"""
+
+LIBVIRTD_CONF = """\
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+"""
+
+
+def default_network_xml() -> str:
+    gateway = NAT_NET.network_address + 1
+    return f"""<network>
+  <name>default</name>
+  <forward mode='nat'/>
+  <bridge name='virbr0' stp='on' delay='0'/>
+  <ip address='{gateway}' netmask='{NAT_NET.netmask}'>
+    <dhcp>
+      <range start='{gateway + 1}' end='{NAT_NET.broadcast_address - 1}'/>
+    </dhcp>
+  </ip>
+</network>
+"""
+
+
+def guest_xml(name: str, mac: str, domain_type: str) -> str:
+    # No disk and no boot ROM: SeaBIOS finds nothing to boot and halts, so an
+    # idle guest costs about 1% of a core instead of iPXE's busy loop.
+    return f"""<domain type='{domain_type}'>
+  <name>{name}</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <boot dev='hd'/>
+    <bios rebootTimeout='-1'/>
+  </os>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <interface type='network'>
+      <mac address='{mac}'/>
+      <source network='default'/>
+      <model type='virtio'/>
+      <rom enabled='no'/>
+    </interface>
+  </devices>
+</domain>
+"""
+
+
+def boot_script(host: LabHost, *, libvirt: bool) -> str:
+    lines = ["set -e", "ip link set lo up", "service network start", "/usr/sbin/sshd -E /var/log/sshd.log"]
+    if libvirt and host.is_hypervisor:
+        lines += [
+            "service libvirtd start",
+            f"virsh -q net-define {LAB_ETC}/default-network.xml",
+            "virsh -q net-autostart default",
+            "virsh -q net-start default",
+            f"virsh -q define {LAB_ETC}/v1.xml",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def host_files(
+    host: LabHost,
+    *,
+    profile: SshProfile,
+    libvirt: bool,
+    authorized_key: str,
+    host_key: tuple[str, str],
+    domain_type: str,
+) -> list[HostFile]:
+    key_type = host_key_type(profile)
+    private, public = host_key
+    files = [
+        HostFile("/etc/hostname", host.name + "\n"),
+        HostFile("/etc/ssh/sshd_config", sshd_config(profile)),
+        HostFile(f"/etc/ssh/ssh_host_{key_type}_key", private, 0o600),
+        HostFile(f"/etc/ssh/ssh_host_{key_type}_key.pub", public),
+        HostFile("/root/.ssh/authorized_keys", authorized_key, 0o600),
+        HostFile("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=" + host.name + "\n"),
+        HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755),
+        HostFile(f"{LAB_ETC}/boot.sh", boot_script(host, libvirt=libvirt), 0o755),
+    ]
+    for index, port in enumerate(host.ports):
+        gateway = str(host.gateway) if host.gateway and index == 0 else None
+        path = f"/etc/sysconfig/network-scripts/ifcfg-{port.name}"
+        files.append(HostFile(path, ifcfg(port, gateway)))
+    if libvirt and host.is_hypervisor and host.guest_mac:
+        files += [
+            HostFile("/etc/passwd", LIBVIRT_PASSWD, append=True),
+            HostFile("/etc/group", LIBVIRT_GROUP, append=True),
+            HostFile("/etc/init.d/libvirtd", LIBVIRTD_INITSCRIPT, 0o755),
+            HostFile("/etc/libvirt/qemu.conf", QEMU_CONF),
+            HostFile("/etc/libvirt/libvirtd.conf", LIBVIRTD_CONF),
+            HostFile(f"{LAB_ETC}/default-network.xml", default_network_xml()),
+            HostFile(f"{LAB_ETC}/v1.xml", guest_xml("v1", host.guest_mac, domain_type)),
+        ]
+    return files

@@ -1,0 +1,92 @@
+"""PID 1 of a lab host.
+
+Started by `unshare --net --mount --uts --pid --fork --mount-proc`, it gives the
+host its own hostname, `/run`, `/tmp` and copy-on-write `/etc`, `/var` and
+`/root`, writes the host's files, tells its parent it is ready, and then reaps
+orphans until it is told to stop. When it exits, the kernel kills every other
+process of the host's PID namespace, which is what makes `lab down` complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+# The directories each host owns a private, writable copy of.
+OVERLAID = ("/etc", "/var", "/root")
+OVERLAY_STATE = "/run/.hvbridge-lab"
+
+
+def _mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True)
+
+
+def make_private_filesystem() -> None:
+    # sysfs shows the network devices of the namespace that mounted it, and
+    # brctl, libvirt and the network service all read devices from it.
+    _mount("-t", "sysfs", "sysfs", "/sys")
+    _mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
+    _mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp")
+    for sub in ("lock", "sshd"):
+        Path("/run", sub).mkdir(mode=0o755)
+    for directory in OVERLAID:
+        base = Path(OVERLAY_STATE) / directory.strip("/")
+        upper, work = base / "upper", base / "work"
+        upper.mkdir(parents=True)
+        work.mkdir()
+        options = f"lowerdir={directory},upperdir={upper},workdir={work}"
+        _mount("-t", "overlay", "-o", options, "overlay", directory)
+
+
+def write_files(files: list[dict[str, object]]) -> None:
+    for spec in files:
+        path = Path(str(spec["path"]))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if spec.get("append"):
+            with path.open("a") as handle:
+                handle.write(str(spec["content"]))
+        else:
+            path.write_text(str(spec["content"]))
+        mode = spec.get("mode", 0o644)
+        path.chmod(int(mode) if isinstance(mode, int) else 0o644)
+
+
+def reap_forever() -> int:
+    wanted = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, wanted)
+    while True:
+        _reap_all()
+        if signal.sigwait(wanted) in (signal.SIGTERM, signal.SIGINT):
+            return 0
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def main(argv: list[str]) -> int:
+    config = json.loads(Path(argv[0]).read_text())
+    socket.sethostname(config["hostname"])
+    make_private_filesystem()
+    write_files(config["files"])
+    # The parent waits for this line before it wires the host to a switch.
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    os.close(1)
+    os.open(os.devnull, os.O_WRONLY)
+    return reap_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

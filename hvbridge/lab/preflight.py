@@ -1,0 +1,90 @@
+"""What the lab needs from this machine, checked before anything is created."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+# (what must exist, the Debian package that provides it)
+BASE_NEEDS: tuple[tuple[str, str], ...] = (
+    ("ip", "iproute2"),
+    ("brctl", "bridge-utils"),
+    ("unshare", "util-linux"),
+    ("nsenter", "util-linux"),
+    ("mount", "mount"),
+    ("/usr/sbin/sshd", "openssh-server"),
+    ("ssh", "openssh-client"),
+    ("ssh-keygen", "openssh-client"),
+    ("service", "init-system-helpers"),
+)
+LIBVIRT_NEEDS: tuple[tuple[str, str], ...] = (
+    ("/usr/sbin/libvirtd", "libvirt-daemon"),
+    (
+        "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so",
+        "libvirt-daemon-driver-qemu",
+    ),
+    ("virsh", "libvirt-clients"),
+    ("qemu-system-x86_64", "qemu-system-x86"),
+    ("iptables", "iptables"),
+    ("dnsmasq", "dnsmasq-base"),
+)
+# Every Debian package the lab (and so the test suite) can need.
+ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS})
+
+KVM_GET_API_VERSION = 0xAE00
+
+
+class PreflightError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Missing:
+    what: str
+    package: str
+
+
+def _present(what: str) -> bool:
+    if what.startswith("/"):
+        return Path(what).exists()
+    return shutil.which(what) is not None or any(
+        Path(d, what).exists() for d in ("/usr/sbin", "/sbin")
+    )
+
+
+def missing(*, libvirt: bool) -> list[Missing]:
+    needs = BASE_NEEDS + (LIBVIRT_NEEDS if libvirt else ())
+    return [Missing(what, pkg) for what, pkg in needs if not _present(what)]
+
+
+def check(*, libvirt: bool) -> None:
+    problems: list[str] = []
+    if os.geteuid() != 0:
+        problems.append("the lab needs root (namespaces, veths and bridges): run it as root")
+    absent = missing(libvirt=libvirt)
+    if absent:
+        names = ", ".join(f"{m.what} ({m.package})" for m in absent)
+        packages = " ".join(sorted({m.package for m in absent}))
+        problems.append(
+            f"missing on this machine: {names}\n"
+            f"  install with: apt-get update && apt-get install -y {packages}"
+        )
+    if problems:
+        raise PreflightError("cannot build the lab:\n- " + "\n- ".join(problems))
+
+
+def kvm_usable() -> bool:
+    """True when /dev/kvm opens and answers; guests then use KVM, else TCG."""
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return fcntl.ioctl(fd, KVM_GET_API_VERSION) == 12
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

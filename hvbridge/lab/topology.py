@@ -1,0 +1,126 @@
+"""Names, addresses and MACs of a lab: pure, so a lab is the same every time.
+
+Two switches (Linux bridges in the controller's namespace):
+- outer, 198.18.0.0/17: the controller (198.18.0.1) and the jump host
+  (198.18.0.2); with `direct`, the hypervisors too;
+- inner, 198.18.128.0/17: the jump host (198.18.128.1, also the hypervisors'
+  gateway) and the hypervisors; the controller has no address on it.
+Each hypervisor's NAT network `default` uses 198.19.122.0/24 inside its own
+namespace. Nothing outside 198.18.0.0/15 is ever used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+OUTER_NET = ipaddress.IPv4Network("198.18.0.0/17")
+INNER_NET = ipaddress.IPv4Network("198.18.128.0/17")
+CONTROLLER_ADDR = ipaddress.IPv4Address("198.18.0.1")
+JUMP_OUTER_ADDR = ipaddress.IPv4Address("198.18.0.2")
+JUMP_INNER_ADDR = ipaddress.IPv4Address("198.18.128.1")
+NAT_NET = ipaddress.IPv4Network("198.19.122.0/24")
+
+OUTER_SWITCH = "hvl-outer"
+INNER_SWITCH = "hvl-inner"
+LINK_PREFIX = "hvl-"
+JUMP_NAME = "jump"
+MAX_HOSTS = 1000
+
+
+@dataclass(frozen=True)
+class Port:
+    """One veth: `peer` in the controller's namespace, `name` inside the host."""
+
+    name: str
+    peer: str
+    switch: str
+    mac: str
+    address: ipaddress.IPv4Interface
+
+
+@dataclass(frozen=True)
+class LabHost:
+    name: str
+    ports: tuple[Port, ...]
+    gateway: ipaddress.IPv4Address | None
+    is_hypervisor: bool
+    guest_mac: str | None
+
+    @property
+    def management(self) -> Port:
+        return self.ports[0]
+
+    @property
+    def address(self) -> str:
+        return str(self.management.address.ip)
+
+
+@dataclass(frozen=True)
+class Topology:
+    hosts: tuple[LabHost, ...]
+    direct: bool
+
+    @property
+    def switches(self) -> tuple[str, ...]:
+        return (OUTER_SWITCH,) if self.direct else (OUTER_SWITCH, INNER_SWITCH)
+
+    @property
+    def jump(self) -> LabHost | None:
+        return next((h for h in self.hosts if h.name == JUMP_NAME), None)
+
+    @property
+    def hypervisors(self) -> tuple[LabHost, ...]:
+        return tuple(h for h in self.hosts if h.is_hypervisor)
+
+    def host(self, name: str) -> LabHost:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+
+def _mac(prefix: str, index: int) -> str:
+    return f"{prefix}:{index >> 8:02x}:{index & 0xFF:02x}"
+
+
+def _address(net: ipaddress.IPv4Network, index: int) -> ipaddress.IPv4Interface:
+    # Hypervisors start at x.x.1.1 so the first /24 stays for infrastructure.
+    return ipaddress.IPv4Interface(f"{net.network_address + 256 + index}/{net.prefixlen}")
+
+
+def host_name(index: int, count: int) -> str:
+    return f"hv{index:0{max(2, len(str(count)))}d}"
+
+
+def plan(count: int, *, direct: bool) -> Topology:
+    if not 1 <= count <= MAX_HOSTS:
+        raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}, not {count}")
+    hv_net = OUTER_NET if direct else INNER_NET
+    gateway = CONTROLLER_ADDR if direct else JUMP_INNER_ADDR
+    hv_switch = OUTER_SWITCH if direct else INNER_SWITCH
+    hosts: list[LabHost] = []
+    if not direct:
+        outer = Port(
+            "eth0",
+            f"{LINK_PREFIX}jump-o",
+            OUTER_SWITCH,
+            "02:48:56:ff:00:01",
+            ipaddress.IPv4Interface(f"{JUMP_OUTER_ADDR}/{OUTER_NET.prefixlen}"),
+        )
+        inner = Port(
+            "eth1",
+            f"{LINK_PREFIX}jump-i",
+            INNER_SWITCH,
+            "02:48:56:ff:00:02",
+            ipaddress.IPv4Interface(f"{JUMP_INNER_ADDR}/{INNER_NET.prefixlen}"),
+        )
+        hosts.append(LabHost(JUMP_NAME, (outer, inner), None, False, None))
+    for index in range(1, count + 1):
+        name = host_name(index, count)
+        port = Port(
+            "eth0", f"{LINK_PREFIX}{name}", hv_switch, _mac("02:48:56:00", index),
+            _address(hv_net, index),
+        )
+        hosts.append(LabHost(name, (port,), gateway, True, _mac("52:54:00:48", index)))
+    return Topology(tuple(hosts), direct)

@@ -1,0 +1,261 @@
+"""SSH to a hypervisor with paramiko: host keys checked, jump hosts, EL6 algorithms.
+
+A connection is a chain of paramiko clients: one per jump hop, each carried in
+a `direct-tcpip` channel of the one before, and the target last. Every hop's
+host key is checked against the same known_hosts file; an unknown or changed
+key is refused unless `accept_new` is set, and then only unknown keys are
+recorded (OpenSSH's `StrictHostKeyChecking=accept-new`).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paramiko
+
+DEFAULT_PORT = 22
+# EL6's OpenSSH 5.3 verifies only `ssh-rsa` signatures; paramiko would try the
+# rsa-sha2 ones first and be refused.
+PLATFORM_DISABLED_ALGORITHMS: dict[str, dict[str, list[str]]] = {
+    "el6": {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]},
+}
+_HOP = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
+
+
+class SSHError(RuntimeError):
+    """A connection could not be made or used; the message says which host and why."""
+
+
+class HostKeyError(SSHError):
+    pass
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int = DEFAULT_PORT
+    username: str = "root"
+
+    @classmethod
+    def parse(cls, text: str, default_user: str = "root") -> Endpoint:
+        """`user@host:port`, with user and port optional."""
+        match = _HOP.match(text.strip())
+        if not match:
+            raise ValueError(f"not a jump host (want user@host:port): {text!r}")
+        port = int(match["port"]) if match["port"] else DEFAULT_PORT
+        return cls(match["host"], port, match["user"] or default_user)
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class SSHOptions:
+    known_hosts: Path
+    key_filename: Path | None = None
+    password: str | None = field(default=None, repr=False)
+    jump: tuple[Endpoint, ...] = ()
+    platform: str = "el6"
+    connect_timeout: float = 10.0
+    keepalive: int = 15
+    accept_new: bool = False
+
+    @property
+    def disabled_algorithms(self) -> dict[str, list[str]]:
+        return PLATFORM_DISABLED_ALGORITHMS.get(self.platform, {})
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class _AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
+    """Record keys of hosts never seen; changed keys are still refused by paramiko."""
+
+    def __init__(self, path: Path, lock: threading.Lock) -> None:
+        self._path = path
+        self._lock = lock
+
+    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+        with self._lock:
+            line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
+            with self._path.open("a") as handle:
+                handle.write(line)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+
+
+_KNOWN_HOSTS_LOCK = threading.Lock()
+
+
+def _known_hosts_name(endpoint: Endpoint) -> str:
+    return endpoint.host if endpoint.port == DEFAULT_PORT else f"[{endpoint.host}]:{endpoint.port}"
+
+
+class Connection:
+    """One SSH session to `target`, through `options.jump` hops; close() closes all."""
+
+    def __init__(self, target: Endpoint, options: SSHOptions) -> None:
+        self.target = target
+        self.options = options
+        self._clients: list[paramiko.SSHClient] = []
+        self._sftp: paramiko.SFTPClient | None = None
+
+    def __enter__(self) -> Connection:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        sock: Any = None
+        hops = [*self.options.jump, self.target]
+        try:
+            for index, hop in enumerate(hops):
+                client = self._client()
+                self._clients.append(client)
+                self._connect(client, hop, sock)
+                if index + 1 < len(hops):
+                    sock = self._tunnel(client, hop, hops[index + 1])
+        except Exception:
+            self.close()
+            raise
+
+    def _client(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        known = self.options.known_hosts
+        if known.exists():
+            client.load_host_keys(str(known))
+        if self.options.accept_new:
+            client.set_missing_host_key_policy(_AcceptNewPolicy(known, _KNOWN_HOSTS_LOCK))
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        return client
+
+    def _connect(self, client: paramiko.SSHClient, hop: Endpoint, sock: Any) -> None:
+        where = self._where(hop)
+        try:
+            client.connect(
+                hop.host,
+                port=hop.port,
+                username=hop.username,
+                key_filename=str(self.options.key_filename) if self.options.key_filename else None,
+                password=self.options.password,
+                timeout=self.options.connect_timeout,
+                banner_timeout=self.options.connect_timeout,
+                auth_timeout=self.options.connect_timeout,
+                channel_timeout=self.options.connect_timeout,
+                sock=sock,
+                allow_agent=False,
+                look_for_keys=False,
+                disabled_algorithms=self.options.disabled_algorithms,
+            )
+        except paramiko.BadHostKeyException as exc:
+            raise HostKeyError(
+                f"{where}: host key CHANGED ({exc.key.get_name()} {exc.key.get_fingerprint().hex()}"
+                f" does not match {self.options.known_hosts}); refusing to connect"
+            ) from exc
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise HostKeyError(
+                    f"{where}: host key unknown (not in {self.options.known_hosts}); refusing to"
+                    " connect. Add the key to known_hosts, or use accept-new to record it"
+                ) from exc
+            raise SSHError(f"{where}: {exc}") from exc
+        except (OSError, EOFError) as exc:
+            raise SSHError(f"{where}: cannot connect: {exc or type(exc).__name__}") from exc
+        transport = client.get_transport()
+        if transport is not None and self.options.keepalive:
+            transport.set_keepalive(self.options.keepalive)
+
+    def _tunnel(self, client: paramiko.SSHClient, hop: Endpoint, nxt: Endpoint) -> paramiko.Channel:
+        transport = client.get_transport()
+        if transport is None:
+            raise SSHError(f"{self._where(hop)}: connection lost")
+        try:
+            return transport.open_channel(
+                "direct-tcpip",
+                (nxt.host, nxt.port),
+                ("127.0.0.1", 0),
+                timeout=self.options.connect_timeout,
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise SSHError(f"{self._where(nxt)}: jump host {hop} cannot reach it: {exc}") from exc
+
+    def _where(self, hop: Endpoint) -> str:
+        via = f" via {', '.join(map(str, self.options.jump))}" if self.options.jump else ""
+        return f"ssh {hop}{via}" if hop == self.target else f"ssh jump host {hop}"
+
+    def run(self, command: str, timeout: float | None = 60.0) -> CommandResult:
+        """Run `command` on the target; stdout and stderr are drained together."""
+        transport = self._target_transport()
+        try:
+            channel = transport.open_session(timeout=self.options.connect_timeout)
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+            stdout, stderr = _drain(channel)
+            status = channel.recv_exit_status()
+            channel.close()
+        except (TimeoutError, socket.timeout) as exc:
+            raise SSHError(f"{self._where(self.target)}: command timed out after {timeout}s") from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise SSHError(f"{self._where(self.target)}: {exc or type(exc).__name__}") from exc
+        return CommandResult(command, status, stdout, stderr)
+
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            self._sftp = paramiko.SFTPClient.from_transport(self._target_transport())
+            if self._sftp is None:
+                raise SSHError(f"{self._where(self.target)}: cannot open SFTP")
+        return self._sftp
+
+    def _target_transport(self) -> paramiko.Transport:
+        transport = self._clients[-1].get_transport() if self._clients else None
+        if transport is None or not transport.is_active():
+            raise SSHError(f"{self._where(self.target)}: not connected")
+        return transport
+
+    def close(self) -> None:
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+        # Target first: each hop carries the one after it.
+        for client in reversed(self._clients):
+            client.close()
+        self._clients.clear()
+
+
+def _drain(channel: paramiko.Channel) -> tuple[str, str]:
+    """Read both streams to EOF; stderr in a thread so neither can fill the window."""
+    err: list[bytes] = []
+    failure: list[BaseException] = []
+
+    def read_stderr() -> None:
+        try:
+            while chunk := channel.recv_stderr(65536):
+                err.append(chunk)
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    out: list[bytes] = []
+    while chunk := channel.recv(65536):
+        out.append(chunk)
+    reader.join()
+    if failure:
+        raise failure[0]
+    return b"".join(out).decode(errors="replace"), b"".join(err).decode(errors="replace")
