@@ -152,7 +152,7 @@ class Connection:
                 hop.host,
                 port=hop.port,
                 username=hop.username,
-                key_filename=str(self.options.key_filename) if self.options.key_filename else None,
+                pkey=self._pkey(),
                 password=self.options.password,
                 timeout=self.options.connect_timeout,
                 banner_timeout=self.options.connect_timeout,
@@ -163,6 +163,8 @@ class Connection:
                 look_for_keys=False,
                 disabled_algorithms=self.options.disabled_algorithms,
             )
+        except paramiko.AuthenticationException as exc:
+            raise SSHError(f"{where}: authentication failed: {exc}") from exc
         except paramiko.BadHostKeyException as exc:
             raise HostKeyError(
                 f"{where}: host key CHANGED ({exc.key.get_name()} {exc.key.get_fingerprint().hex()}"
@@ -180,6 +182,17 @@ class Connection:
         transport = client.get_transport()
         if transport is not None and self.options.keepalive:
             transport.set_keepalive(self.options.keepalive)
+
+    def _pkey(self) -> paramiko.PKey | None:
+        # Loaded here rather than by paramiko's key_filename, which tries every key
+        # class in turn and then reports "Invalid key" instead of the real failure.
+        path = self.options.key_filename
+        if path is None:
+            return None
+        try:
+            return paramiko.PKey.from_path(path)
+        except (OSError, paramiko.SSHException) as exc:
+            raise SSHError(f"cannot load SSH key {path}: {exc}") from exc
 
     def _tunnel(self, client: paramiko.SSHClient, hop: Endpoint, nxt: Endpoint) -> paramiko.Channel:
         transport = client.get_transport()

@@ -73,8 +73,10 @@ def _keygen(path: Path, key_type: str, comment: str) -> tuple[str, str]:
     return path.read_text(), path.with_suffix(".pub").read_text()
 
 
-def _link_exists(name: str) -> bool:
-    return Path("/sys/class/net", name).exists()
+def _links() -> set[str]:
+    """Link names of this network namespace (sysfs may show another namespace's)."""
+    out = _run(["ip", "-o", "link", "show"])
+    return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
 
 
 class Lab:
@@ -96,7 +98,7 @@ class Lab:
         preflight.check(libvirt=libvirt)
         if load(self.paths) is not None:
             raise LabError(f"a lab is already up in {self.paths.root}: run `hvbridge lab down` first")
-        leftovers = [s for s in topology.switches if _link_exists(s)]
+        leftovers = sorted(set(topology.switches) & _links())
         if leftovers:
             raise LabError(
                 f"switch {', '.join(leftovers)} already exists (another lab in this network"
@@ -307,16 +309,14 @@ class Lab:
         for pid in ours:
             os.kill(pid, signal.SIGKILL)
         _wait_gone(ours)
-        links = (state.switches + state.links) if state else []
-        links += [n for n in os.listdir("/sys/class/net") if n.startswith(LINK_PREFIX)]
-        removed = 0
-        for link in dict.fromkeys(links):
-            if _link_exists(link):
-                subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
-                removed += 1
+        present = _links()
+        planned = set(state.switches + state.links) if state else set()
+        doomed = sorted(n for n in present if n in planned or n.startswith(LINK_PREFIX))
+        for link in doomed:
+            subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
         if self.paths.root.exists():
             shutil.rmtree(self.paths.root)
-        log(f"lab down: stopped {len(ours)} hosts, removed {removed} links and {self.paths.root}")
+        log(f"lab down: stopped {len(ours)} processes, removed links {doomed} and {self.paths.root}")
 
 
 def _child_of(pid: int, timeout: float) -> int:
