@@ -143,3 +143,7 @@ class _errors:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
         return False
+
+
+if __name__ == "__main__":
+    main()
