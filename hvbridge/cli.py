@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -51,14 +53,32 @@ def lab() -> None:
 
 
 @lab.command("up")
-@click.option("--hosts", "count", type=click.IntRange(1, 1000), default=3, show_default=True,
-              help="Number of hypervisors (hv01..hvNN).")
-@click.option("--direct", is_flag=True,
-              help="Put the hypervisors on the controller's switch instead of behind the jump host.")
-@click.option("--libvirt/--no-libvirt", default=True, show_default=True,
-              help="Run libvirtd with the NAT network `default` and guest v1 on each hypervisor.")
-@click.option("--ssh-profile", type=click.Choice(SSH_PROFILES), default="modern", show_default=True,
-              help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.")
+@click.option(
+    "--hosts",
+    "count",
+    type=click.IntRange(1, 1000),
+    default=3,
+    show_default=True,
+    help="Number of hypervisors (hv01..hvNN).",
+)
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="Put the hypervisors on the controller's switch instead of behind the jump host.",
+)
+@click.option(
+    "--libvirt/--no-libvirt",
+    default=True,
+    show_default=True,
+    help="Run libvirtd with the NAT network `default` and guest v1 on each hypervisor.",
+)
+@click.option(
+    "--ssh-profile",
+    type=click.Choice(SSH_PROFILES),
+    default="modern",
+    show_default=True,
+    help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.",
+)
 @click.pass_context
 def lab_up(ctx: click.Context, count: int, direct: bool, libvirt: bool, ssh_profile: str) -> None:
     """Build the lab and write its inventory, key, known_hosts and ssh_config."""
@@ -98,7 +118,8 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
         state = the_lab.require_state()
         if host not in state.hosts:
             raise LabError(f"no lab host {host!r}; hosts: {', '.join(state.hosts)}")
-    os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])
+    # Hands the terminal to OpenSSH, as `ssh` itself would be used.
+    os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])  # noqa: S606
 
 
 @main.command()
@@ -132,17 +153,14 @@ def _print_status(the_lab: Lab) -> bool:
     return all(row.ssh == "ok" for row in rows)
 
 
-class _errors:
-    """Turn the lab's and SSH's errors into a clear message and exit status 1."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object) -> bool:
-        if isinstance(exc, LabError | PreflightError | SSHError | ValueError):
-            click.secho(f"error: {exc}", fg="red", err=True)
-            sys.exit(1)
-        return False
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn the lab's, SSH's and input errors into one clear line and exit status 1."""
+    try:
+        yield
+    except (LabError, PreflightError, SSHError, ValueError) as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

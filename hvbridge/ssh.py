@@ -10,7 +10,6 @@ recorded (OpenSSH's `StrictHostKeyChecking=accept-new`).
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +23,9 @@ DEFAULT_PORT = 22
 PLATFORM_DISABLED_ALGORITHMS: dict[str, dict[str, list[str]]] = {
     "el6": {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]},
 }
-_HOP = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$")
+_HOP = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$"
+)
 
 
 class SSHError(RuntimeError):
@@ -89,7 +90,9 @@ class _AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
         self._path = path
         self._lock = lock
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         with self._lock:
             line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
             with self._path.open("a") as handle:
@@ -222,8 +225,10 @@ class Connection:
             stdout, stderr = _drain(channel)
             status = channel.recv_exit_status()
             channel.close()
-        except (TimeoutError, socket.timeout) as exc:
-            raise SSHError(f"{self._where(self.target)}: command timed out after {timeout}s") from exc
+        except TimeoutError as exc:
+            raise SSHError(
+                f"{self._where(self.target)}: command timed out after {timeout}s"
+            ) from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise SSHError(f"{self._where(self.target)}: {exc or type(exc).__name__}") from exc
         return CommandResult(command, status, stdout, stderr)

@@ -17,17 +17,22 @@ SSH_PROFILES: tuple[SshProfile, ...] = ("modern", "el6")
 LAB_ETC = "/etc/hvbridge-lab"
 
 # What EL6's OpenSSH 5.3 offers, and nothing newer.
-EL6_SSHD = """\
+EL6_KEX = (
+    "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group1-sha1",
+)
+EL6_SSHD = f"""\
 HostKeyAlgorithms ssh-rsa
 PubkeyAcceptedAlgorithms ssh-rsa
-KexAlgorithms diffie-hellman-group-exchange-sha1,diffie-hellman-group14-sha1,diffie-hellman-group1-sha1
+KexAlgorithms {",".join(EL6_KEX)}
 Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,aes192-cbc,aes256-cbc,3des-cbc
 MACs hmac-sha1,hmac-md5,hmac-sha1-96
 """
 
 # The users libvirt's Debian packaging creates; libvirtd looks them up at start
 # even when qemu.conf says to run guests as root.
-LIBVIRT_PASSWD = "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n"
+LIBVIRT_PASSWD = "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n"  # noqa: S105
 LIBVIRT_GROUP = "libvirt-qemu:x:64055:\nlibvirt:x:64056:\n"
 
 
@@ -192,7 +197,12 @@ def guest_xml(name: str, mac: str, domain_type: str) -> str:
 
 
 def boot_script(host: LabHost, *, libvirt: bool) -> str:
-    lines = ["set -e", "ip link set lo up", "service network start", "/usr/sbin/sshd -E /var/log/sshd.log"]
+    lines = [
+        "set -e",
+        "ip link set lo up",
+        "service network start",
+        "/usr/sbin/sshd -E /var/log/sshd.log",
+    ]
     if libvirt and host.is_hypervisor:
         lines += [
             "service libvirtd start",

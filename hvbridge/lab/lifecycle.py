@@ -97,7 +97,9 @@ class Lab:
         topology = plan(hosts, direct=direct)
         preflight.check(libvirt=libvirt)
         if load(self.paths) is not None:
-            raise LabError(f"a lab is already up in {self.paths.root}: run `hvbridge lab down` first")
+            raise LabError(
+                f"a lab is already up in {self.paths.root}: run `hvbridge lab down` first"
+            )
         leftovers = sorted(set(topology.switches) & _links())
         if leftovers:
             raise LabError(
@@ -316,7 +318,9 @@ class Lab:
             subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
         if self.paths.root.exists():
             shutil.rmtree(self.paths.root)
-        log(f"lab down: stopped {len(ours)} processes, removed links {doomed} and {self.paths.root}")
+        log(
+            f"lab down: stopped {len(ours)} processes, removed links {doomed} and {self.paths.root}"
+        )
 
 
 def _child_of(pid: int, timeout: float) -> int:

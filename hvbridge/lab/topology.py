@@ -119,7 +119,10 @@ def plan(count: int, *, direct: bool) -> Topology:
     for index in range(1, count + 1):
         name = host_name(index, count)
         port = Port(
-            "eth0", f"{LINK_PREFIX}{name}", hv_switch, _mac("02:48:56:00", index),
+            "eth0",
+            f"{LINK_PREFIX}{name}",
+            hv_switch,
+            _mac("02:48:56:00", index),
             _address(hv_net, index),
         )
         hosts.append(LabHost(name, (port,), gateway, True, _mac("52:54:00:48", index)))

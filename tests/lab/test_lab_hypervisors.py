@@ -105,7 +105,9 @@ def test_a_host_key_missing_from_known_hosts_is_refused(
     the_lab, state = lab
     partial = the_lab.paths.root / "known_hosts.partial"
     lines = the_lab.paths.known_hosts.read_text().splitlines()
-    partial.write_text("\n".join(l for l in lines if not l.startswith(state.hosts["hv02"].address + " ")))
+    partial.write_text(
+        "\n".join(line for line in lines if not line.startswith(state.hosts["hv02"].address + " "))
+    )
     options = the_lab.ssh_options("hv02", state)
     options = SSHOptions(known_hosts=partial, key_filename=options.key_filename, jump=options.jump)
     with pytest.raises(HostKeyError, match="host key unknown"):
@@ -135,14 +137,19 @@ def test_seed_files_and_network_restart_move_the_address_to_br0(lab: tuple[Lab, 
     the_lab, state = lab
     rec = state.hosts["hv01"]
     with the_lab.connect("hv01", state) as conn:
-        write_remote(conn, f"{SCRIPTS}/ifcfg-br0", SEED_BR0.format(
-            ip=rec.address, netmask="255.255.128.0", gateway="198.18.128.1"))
+        write_remote(
+            conn,
+            f"{SCRIPTS}/ifcfg-br0",
+            SEED_BR0.format(ip=rec.address, netmask="255.255.128.0", gateway="198.18.128.1"),
+        )
         write_remote(conn, f"{SCRIPTS}/ifcfg-eth0", SEED_ETH0.format(hwaddr=rec.mac.upper()))
         # Detached, as an operator would: the restart briefly drops eth0's address.
         conn.run("nohup service network restart > /root/restart.log 2>&1 < /dev/null &")
     # A new connection to the same address proves the host is still reachable.
     with the_lab.connect("hv01", state) as conn:
-        conn.run("for i in $(seq 50); do pgrep -f network_service >/dev/null || break; sleep 0.1; done")
+        conn.run(
+            "for i in $(seq 50); do pgrep -f network_service >/dev/null || break; sleep 0.1; done"
+        )
         log = conn.run("cat /root/restart.log").stdout
         assert "Bringing up interface br0" in log
         bridges = brctl_ports(conn.run("brctl show").stdout)
@@ -156,8 +163,11 @@ def test_hwaddr_that_does_not_match_eth0_is_refused(lab: tuple[Lab, LabState]) -
     the_lab, state = lab
     rec = state.hosts["hv02"]
     with the_lab.connect("hv02", state) as conn:
-        write_remote(conn, f"{SCRIPTS}/ifcfg-br0", SEED_BR0.format(
-            ip=rec.address, netmask="255.255.128.0", gateway="198.18.128.1"))
+        write_remote(
+            conn,
+            f"{SCRIPTS}/ifcfg-br0",
+            SEED_BR0.format(ip=rec.address, netmask="255.255.128.0", gateway="198.18.128.1"),
+        )
         write_remote(conn, f"{SCRIPTS}/ifcfg-eth0", SEED_ETH0.format(hwaddr="44:37:E6:4A:62:AD"))
         result = conn.run("service network restart")
         assert result.exit_status != 0
