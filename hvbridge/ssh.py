@@ -9,13 +9,16 @@ recorded (OpenSSH's `StrictHostKeyChecking=accept-new`).
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
+from nornir.core.configuration import Config
 
 DEFAULT_PORT = 22
 # EL6's OpenSSH 5.3 verifies only `ssh-rsa` signatures; paramiko would try the
@@ -23,8 +26,12 @@ DEFAULT_PORT = 22
 PLATFORM_DISABLED_ALGORITHMS: dict[str, dict[str, list[str]]] = {
     "el6": {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]},
 }
+# user@host:port; the host is a name, an IPv4 address or a bracketed IPv6 one,
+# and never starts with "-" (it could be read as an option by an ssh client).
 _HOP = re.compile(
-    r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9.:_-]+?)(?::(?P<port>\d+))?$"
+    r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?"
+    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_][A-Za-z0-9._-]*))"
+    r"(?::(?P<port>[0-9]{1,5}))?$"
 )
 
 
@@ -49,7 +56,9 @@ class Endpoint:
         if not match:
             raise ValueError(f"not a jump host (want user@host:port): {text!r}")
         port = int(match["port"]) if match["port"] else DEFAULT_PORT
-        return cls(match["host"], port, match["user"] or default_user)
+        if not 1 <= port <= 65535:
+            raise ValueError(f"port {port} out of range 1-65535 in {text!r}")
+        return cls(match["ip6"] or match["host"], port, match["user"] or default_user)
 
     def __str__(self) -> str:
         return f"{self.username}@{self.host}:{self.port}"
@@ -63,12 +72,14 @@ class SSHOptions:
     jump: tuple[Endpoint, ...] = ()
     platform: str = "el6"
     connect_timeout: float = 10.0
+    command_timeout: float = 120.0
     keepalive: int = 15
     accept_new: bool = False
+    sudo: bool = False
 
     @property
     def disabled_algorithms(self) -> dict[str, list[str]]:
-        return PLATFORM_DISABLED_ALGORITHMS.get(self.platform, {})
+        return {k: list(v) for k, v in PLATFORM_DISABLED_ALGORITHMS.get(self.platform, {}).items()}
 
 
 @dataclass(frozen=True)
@@ -215,8 +226,11 @@ class Connection:
         via = f" via {', '.join(map(str, self.options.jump))}" if self.options.jump else ""
         return f"ssh {hop}{via}" if hop == self.target else f"ssh jump host {hop}"
 
-    def run(self, command: str, timeout: float | None = 60.0) -> CommandResult:
+    def run(self, command: str, timeout: float | None = None) -> CommandResult:
         """Run `command` on the target; stdout and stderr are drained together."""
+        timeout = self.options.command_timeout if timeout is None else timeout
+        if self.options.sudo and self.target.username != "root":
+            command = f"sudo -n -- sh -c {shlex.quote(command)}"
         transport = self._target_transport()
         try:
             channel = transport.open_session(timeout=self.options.connect_timeout)
@@ -277,3 +291,89 @@ def _drain(channel: paramiko.Channel) -> tuple[str, str]:
     if failure:
         raise failure[0]
     return b"".join(out).decode(errors="replace"), b"".join(err).decode(errors="replace")
+
+
+CONNECTION_NAME = "hvbridge"
+DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
+DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
+
+
+def _ssh_config(path: str | None) -> paramiko.SSHConfig | None:
+    config_path = Path(path).expanduser() if path else DEFAULT_SSH_CONFIG.expanduser()
+    if not config_path.exists():
+        if path:
+            raise SSHError(f"ssh_config {config_path} does not exist")
+        return None
+    return paramiko.SSHConfig.from_path(str(config_path))
+
+
+def resolve(
+    hostname: str,
+    username: str | None,
+    password: str | None,
+    port: int | None,
+    platform: str | None,
+    extras: dict[str, Any],
+) -> tuple[Endpoint, SSHOptions]:
+    """Inventory values first, then the ssh_config file, then OpenSSH's defaults."""
+    config = _ssh_config(extras.get("ssh_config"))
+    found: dict[str, Any] = dict(config.lookup(hostname)) if config else {}
+    user = username or found.get("user") or "root"
+    target = Endpoint(found.get("hostname", hostname), int(port or found.get("port", 22)), user)
+    jump_spec = extras.get("jump") or [h for h in found.get("proxyjump", "").split(",") if h]
+    key = extras.get("key_file") or next(iter(found.get("identityfile", [])), None)
+    known = extras.get("known_hosts") or next(
+        iter(str(found.get("userknownhostsfile", "")).split()), None
+    )
+    options = SSHOptions(
+        known_hosts=Path(known or DEFAULT_KNOWN_HOSTS).expanduser(),
+        key_filename=Path(key).expanduser() if key else None,
+        password=password,
+        jump=tuple(Endpoint.parse(hop, user) for hop in jump_spec),
+        platform=platform or "el6",
+        connect_timeout=float(extras.get("connect_timeout", 10.0)),
+        command_timeout=float(extras.get("command_timeout", 120.0)),
+        accept_new=bool(extras.get("accept_new", False)),
+        sudo=bool(extras.get("sudo", False)),
+    )
+    return target, options
+
+
+class NornirConnection:
+    """hvbridge's Nornir connection plugin (entry point `hvbridge`): a `Connection`."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def open(
+        self,
+        hostname: str | None,
+        username: str | None,
+        password: str | None,
+        port: int | None,
+        platform: str | None,
+        extras: dict[str, Any] | None = None,
+        configuration: Config | None = None,
+    ) -> None:
+        if not hostname:
+            raise SSHError("no hostname to connect to")
+        target, options = resolve(hostname, username, password, port, platform, extras or {})
+        connection = Connection(target, options)
+        connection.open()
+        self._connection = connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise SSHError("connection is not open")
+        return self._connection
+
+
+def password_from_env() -> str | None:
+    """A site password comes from the environment (or a prompt), never the inventory."""
+    return os.environ.get("HVBRIDGE_SSH_PASSWORD") or None

@@ -19,6 +19,7 @@ BASE_NEEDS: tuple[tuple[str, str], ...] = (
     ("ssh", "openssh-client"),
     ("ssh-keygen", "openssh-client"),
     ("service", "init-system-helpers"),
+    ("ping", "iputils-ping"),
 )
 LIBVIRT_NEEDS: tuple[tuple[str, str], ...] = (
     ("/usr/sbin/libvirtd", "libvirt-daemon"),
