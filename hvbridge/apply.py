@@ -1,0 +1,136 @@
+"""Apply network changes like `commit confirmed`: restart guarded, verify, or roll back.
+
+1. Read the state and the probes that pass now (only those count afterwards).
+2. Arm the revert on the host (hvbridge.guard), restart the network detached.
+3. Reconnect with a new connection, wait for the restart to finish, verify.
+4. Verified in time: cancel the revert. Otherwise: revert now if reachable, or
+   let the host revert by itself at the deadline; then reconnect, check the old
+   state is back, and report the host failed and rolled back, with the reason.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass
+
+from nornir.core.task import Result, Task
+
+from hvbridge import guard
+from hvbridge.hoststate import expected_bridges, read_netstate
+from hvbridge.hostrun import HostRun
+from hvbridge.netstate import NetState, verify
+from hvbridge.ssh import Connection, SSHError
+
+RETRY_EVERY = 1.0
+# How long after the deadline the controller keeps trying to see the host back.
+REVERT_GRACE = 60.0
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    problem: str | None  # None: verified
+    connected: bool
+
+
+def _margin(timeout: int) -> float:
+    """Time kept before the deadline to cancel the revert in."""
+    return min(5.0, timeout * 0.2)
+
+
+def gateways(model: object) -> list[str]:
+    bridges = getattr(model, "bridges", {})
+    return [str(b.gateway) for b in bridges.values() if b.gateway is not None and b.defroute]
+
+
+def passing_probes(conn: Connection, targets: list[str]) -> list[str]:
+    """Gateways that answer a ping now: the same must answer after the change."""
+    return [gw for gw in targets if conn.run(f"ping -c 1 -W 2 {shlex.quote(gw)}").ok]
+
+
+def _failed_probes(conn: Connection, probes: list[str]) -> list[str]:
+    return [gw for gw in probes if not conn.run(f"ping -c 2 -W 2 {shlex.quote(gw)}").ok]
+
+
+def _confirm(
+    task: Task, ctx: HostRun, probes: list[str], deadline: float
+) -> Confirmation:
+    last_error = "no attempt"
+    while time.monotonic() < deadline:
+        try:
+            conn = ctx.reconnect(task)
+            outcome = guard.restart_outcome(conn, ctx.run_id, max(0.0, deadline - time.monotonic()))
+            if outcome is None:
+                return Confirmation("service network restart did not finish in time", True)
+            rc, log = outcome
+            if rc != 0:
+                tail = " | ".join(log.strip().splitlines()[-4:])
+                return Confirmation(f"service network restart failed (exit {rc}): {tail}", True)
+            problems = verify(expected_bridges(ctx.model), read_netstate(conn))
+            failed = _failed_probes(conn, probes)
+            problems += [f"gateway {gw} answered ping before the change, not after" for gw in failed]
+            return Confirmation("; ".join(problems) or None, True)
+        except SSHError as exc:
+            last_error = str(exc)
+            ctx.disconnect(task)
+            time.sleep(RETRY_EVERY)
+    return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
+
+
+def _same_addresses(before: NetState, after: NetState) -> list[str]:
+    def view(state: NetState) -> set[str]:
+        addrs = {f"{a.device} {a.ip}" for a in state.addresses if a.device != "lo"}
+        routes = {f"default via {r.gateway} dev {r.device}" for r in state.routes if r.dst == "default"}
+        return addrs | routes
+
+    old, new = view(before), view(after)
+    return [f"missing {item}" for item in sorted(old - new)] + [
+        f"unexpected {item}" for item in sorted(new - old)
+    ]
+
+
+def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState) -> str:
+    """Reconnect after the host's revert and say whether it is as it was."""
+    give_up = time.monotonic() + max(0.0, armed.deadline - time.time()) + REVERT_GRACE
+    last_error = ""
+    while time.monotonic() < give_up:
+        try:
+            conn = ctx.reconnect(task)
+            done, log = guard.reverted(conn, armed.run_dir)
+            if done:
+                differences = _same_addresses(before, read_netstate(conn))
+                if differences:
+                    return "reverted, but not as before: " + "; ".join(differences)
+                return "reverted: addresses and default route are as before"
+        except SSHError as exc:
+            last_error = str(exc)
+            ctx.disconnect(task)
+        time.sleep(RETRY_EVERY)
+    return f"NOT confirmed back within {REVERT_GRACE:.0f}s after the deadline: {last_error}"
+
+
+def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
+    conn = ctx.connect(task)
+    before = read_netstate(conn)
+    probes = passing_probes(conn, gateways(ctx.model))
+    armed = guard.arm(conn, ctx.run_id, timeout)
+    guard.restart_detached(conn, ctx.run_id)
+    ctx.restarted = True
+    ctx.disconnect(task)
+    started = time.monotonic()
+    confirmation = _confirm(task, ctx, probes, started + timeout - _margin(timeout))
+    problem = confirmation.problem
+    if problem is None:
+        if guard.cancel(ctx.connect(task), armed):
+            took = time.monotonic() - started
+            return Result(
+                host=task.host,
+                changed=True,
+                result=f"network restarted and verified in {took:.1f}s; revert cancelled",
+            )
+        problem = "verified, but the revert had already started at the deadline"
+    elif confirmation.connected:
+        guard.revert_now(ctx.connect(task), armed)
+    outcome = _await_revert(task, ctx, armed, before)
+    ctx.rolled_back = problem
+    return Result(host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {outcome}")

@@ -1,0 +1,59 @@
+"""What one host carries from step to step during a run.
+
+Each host gets its own `HostRun`, made by the runner; tasks read the validated
+model from it and leave what later steps need (rendered files, the network
+files changed, a rollback). Nothing here is shared between hosts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nornir.core.task import Task
+
+from hvbridge.ssh import CONNECTION_NAME, Connection
+
+
+@dataclass
+class HostRun:
+    run_id: str
+    project: Path
+    model: Any
+    check: bool = False
+    force: bool = False
+    connection_params: dict[str, Any] = field(default_factory=dict)
+    rendered: dict[str, str] = field(default_factory=dict)
+    network_changed: list[str] = field(default_factory=list)
+    rolled_back: str | None = None
+    restarted: bool = False
+    facts: dict[str, Any] | None = None
+
+    @property
+    def templates(self) -> Path:
+        return self.project / "templates"
+
+    @property
+    def platform(self) -> str:
+        return str(getattr(self.model, "platform", "el6"))
+
+    def connect(self, task: Task) -> Connection:
+        """The host's open connection, opened with the run's resolved parameters if needed."""
+        host = task.host
+        if CONNECTION_NAME not in host.connections:
+            host.open_connection(
+                CONNECTION_NAME, configuration=task.nornir.config, **self.connection_params
+            )
+        plugin = host.connections[CONNECTION_NAME]
+        connection: Connection = plugin.connection
+        return connection
+
+    def reconnect(self, task: Task) -> Connection:
+        """A new connection: the old one may have died with the network restart."""
+        self.disconnect(task)
+        return self.connect(task)
+
+    def disconnect(self, task: Task) -> None:
+        if CONNECTION_NAME in task.host.connections:
+            task.host.close_connection(CONNECTION_NAME)

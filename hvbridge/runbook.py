@@ -1,0 +1,164 @@
+"""Runbooks: YAML lists of steps naming tasks in the project's `tasks/`.
+
+```yaml
+- name: restart the network, guarded
+  task: network.apply          # tasks/network.py, function apply
+  args: {timeout: 120}
+```
+
+A runbook is checked whole before anything runs: every task must exist, every
+argument must be one the task takes, with a value of the type it declares, and
+every required argument must be given. Errors name the file, the step and the
+field, all at once.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, get_type_hints
+
+import pydantic
+import yaml
+
+TASKS_PACKAGE = "hvbridge_project_tasks"
+# Parameters the engine passes itself; a runbook may not set them.
+ENGINE_PARAMS = frozenset({"task", "ctx"})
+STEP_KEYS = frozenset({"name", "task", "args"})
+
+
+class RunbookError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    task_name: str
+    func: Callable[..., Any]
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Runbook:
+    path: Path
+    steps: tuple[Step, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def load_tasks_module(tasks_dir: Path, module: str) -> ModuleType:
+    """Import tasks/<module>.py from the project, under a name of our own.
+
+    The project's `tasks/` is loaded the way Ansible loads a project's
+    `library/`: from the project directory, never installed as a generic `tasks`.
+    """
+    qualified = f"{TASKS_PACKAGE}.{module}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    path = tasks_dir / f"{module}.py"
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    if TASKS_PACKAGE not in sys.modules:
+        package = ModuleType(TASKS_PACKAGE)
+        package.__path__ = [str(tasks_dir)]
+        sys.modules[TASKS_PACKAGE] = package
+    spec = importlib.util.spec_from_file_location(qualified, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = loaded
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[qualified]
+        raise
+    return loaded
+
+
+def _resolve(tasks_dir: Path, task_name: str) -> Callable[..., Any]:
+    module, _, func_name = task_name.partition(".")
+    if not module or not func_name or func_name.startswith("_") or not module.isidentifier():
+        raise RunbookError(f"task {task_name!r} is not MODULE.FUNCTION (e.g. network.apply)")
+    try:
+        loaded = load_tasks_module(tasks_dir, module)
+    except FileNotFoundError:
+        available = sorted(p.stem for p in tasks_dir.glob("*.py") if not p.stem.startswith("_"))
+        raise RunbookError(
+            f"task {task_name!r}: no module {module!r} in {tasks_dir} (have: {', '.join(available)})"
+        ) from None
+    func = getattr(loaded, func_name, None)
+    if not callable(func) or getattr(func, "__module__", None) != loaded.__name__:
+        raise RunbookError(f"task {task_name!r}: tasks/{module}.py has no task {func_name!r}")
+    return func
+
+
+def _check_args(func: Callable[..., Any], args: dict[str, Any]) -> list[str]:
+    signature = inspect.signature(func)
+    hints = get_type_hints(func)
+    params = {n: p for n, p in signature.parameters.items() if n not in ENGINE_PARAMS}
+    problems = [
+        f"args.{name}: unknown argument (takes: {', '.join(params) or 'none'})"
+        for name in args
+        if name not in params
+    ]
+    for name, param in params.items():
+        if name not in args:
+            if param.default is inspect.Parameter.empty:
+                problems.append(f"args.{name}: required")
+            continue
+        try:
+            pydantic.TypeAdapter(hints.get(name, Any)).validate_python(args[name], strict=True)
+        except pydantic.ValidationError as exc:
+            message = exc.errors()[0]["msg"]
+            problems.append(f"args.{name}: {message} (got {args[name]!r})")
+    return problems
+
+
+def _parse_step(tasks_dir: Path, index: int, raw: Any) -> tuple[Step | None, list[str]]:
+    where = f"step {index + 1}"
+    if not isinstance(raw, dict):
+        return None, [f"{where}: a step is a mapping with task, and optionally name and args"]
+    name = raw.get("name") or raw.get("task")
+    where = f"step {index + 1} ({name})" if name else where
+    problems = [f"{where}: {key}: unknown key" for key in raw if key not in STEP_KEYS]
+    task_name = raw.get("task")
+    args = raw.get("args") or {}
+    if not isinstance(task_name, str):
+        return None, [*problems, f"{where}: task: required, as MODULE.FUNCTION"]
+    if not isinstance(args, dict):
+        return None, [*problems, f"{where}: args: must be a mapping"]
+    try:
+        func = _resolve(tasks_dir, task_name)
+    except RunbookError as exc:
+        return None, [*problems, f"{where}: {exc}"]
+    problems += [f"{where}: {p}" for p in _check_args(func, args)]
+    return Step(str(name), task_name, func, dict(args)), problems
+
+
+def load(path: Path, tasks_dir: Path) -> Runbook:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise RunbookError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise RunbookError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, list) or not raw:
+        raise RunbookError(f"{path}: a runbook is a non-empty YAML list of steps")
+    steps: list[Step] = []
+    problems: list[str] = []
+    for index, item in enumerate(raw):
+        step, found = _parse_step(tasks_dir, index, item)
+        problems += found
+        if step is not None:
+            steps.append(step)
+    if problems:
+        raise RunbookError(f"{path}: invalid runbook:\n" + "\n".join(f"  {p}" for p in problems))
+    return Runbook(path, tuple(steps))

@@ -1,0 +1,95 @@
+"""Runbooks are checked whole before anything runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hvbridge.runbook import RunbookError, load
+
+PROJECT = Path(__file__).resolve().parents[2]
+TASKS = PROJECT / "tasks"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "runbook.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["bridge-network.yaml"])
+def test_project_runbooks_load(name: str) -> None:
+    runbook = load(PROJECT / "runbooks" / name, TASKS)
+    assert [s.task_name for s in runbook.steps] == [
+        "ifcfg.render", "ifcfg.push", "network.apply", "bridge.verify", "facts.collect",
+    ]  # fmt: skip
+    assert runbook.steps[2].args == {"timeout": 120}
+    assert runbook.steps[2].func.__name__ == "apply"
+
+
+def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+- task: network.restart_everything
+- name: apply
+  task: network.apply
+  args: {timeout: "soon", reboot: true}
+- task: nosuch.thing
+- task: ifcfg.push
+  retries: 3
+- task: network._private
+""",
+    )
+    with pytest.raises(RunbookError) as caught:
+        load(path, TASKS)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "step 1 (network.restart_everything): task 'network.restart_everything': tasks/network.py has no task 'restart_everything'" in message
+    assert "step 2 (apply): args.reboot: unknown argument (takes: timeout, force)" in message
+    assert "step 2 (apply): args.timeout: Input should be a valid integer (got 'soon')" in message
+    assert "step 3 (nosuch.thing): task 'nosuch.thing': no module 'nosuch'" in message
+    assert "step 4 (ifcfg.push): retries: unknown key" in message
+    assert "step 5 (network._private): task 'network._private' is not MODULE.FUNCTION" in message
+
+
+def test_a_bool_is_not_an_int(tmp_path: Path) -> None:
+    path = write(tmp_path, "- task: network.apply\n  args: {timeout: true}\n")
+    with pytest.raises(RunbookError, match="args.timeout"):
+        load(path, TASKS)
+
+
+def test_engine_parameters_cannot_be_set(tmp_path: Path) -> None:
+    path = write(tmp_path, "- task: ifcfg.render\n  args: {ctx: 1}\n")
+    with pytest.raises(RunbookError, match="args.ctx: unknown argument"):
+        load(path, TASKS)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "non-empty YAML list"),
+        ("task: ifcfg.render\n", "non-empty YAML list"),
+        ("- [1, 2]\n", "step 1: a step is a mapping"),
+        ("- name: x\n", "task: required"),
+        ("- task: ifcfg.render\n  args: [1]\n", "args: must be a mapping"),
+        ("- task: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_malformed_runbooks(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(RunbookError, match=expected.replace("[", r"\[")):
+        load(write(tmp_path, text), TASKS)
+
+
+def test_missing_file_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(RunbookError, match="cannot read"):
+        load(tmp_path / "nope.yaml", TASKS)
+
+
+def test_tasks_are_not_imported_as_a_generic_tasks_package() -> None:
+    load(PROJECT / "runbooks" / "bridge-network.yaml", TASKS)
+    import sys
+
+    assert "tasks" not in sys.modules or not hasattr(sys.modules["tasks"], "push")
+    assert "hvbridge_project_tasks.ifcfg" in sys.modules
