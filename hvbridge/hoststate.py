@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from hvbridge.netstate import ExpectedBridge, NetState, state_from_outputs
+from hvbridge.netstate import ExpectedBridge, NetState, state_from_text_outputs
 from hvbridge.ssh import Connection, SSHError
 
 MARK = "@@hvbridge@@"
@@ -13,11 +13,12 @@ STATE_COMMAND = "; ".join(
     [
         "if command -v brctl >/dev/null 2>&1; then echo brctl; brctl show; else echo none; fi",
         f"echo {MARK}",
-        "ip -j -d link show",
+        # Text, not `ip -j`: EL6's iproute 2.6.32 and EL7's have no JSON output.
+        "ip -o -d link show",
         f"echo {MARK}",
-        "ip -j -4 addr show",
+        "ip -o -4 addr show",
         f"echo {MARK}",
-        "ip -j -4 route show",
+        "ip -4 route show",
     ]
 )
 
@@ -31,7 +32,7 @@ def read_netstate(conn: Connection) -> NetState:
         )
     bridges, links, addrs, routes = parts
     tool, _, brctl_output = bridges.partition("\n")
-    return state_from_outputs(brctl_output if tool == "brctl" else None, links, addrs, routes)
+    return state_from_text_outputs(brctl_output if tool == "brctl" else None, links, addrs, routes)
 
 
 def expected_bridges(model: Any) -> list[ExpectedBridge]:

@@ -1,4 +1,7 @@
-"""A host's network state, read from `brctl show` and `ip -j`, and checked against a plan.
+"""A host's network state, read from `brctl show` and `ip`, and checked against a plan.
+
+`ip` is read in two forms: its JSON (`ip -j`, iproute2 of 2017 and later) and its text,
+which every iproute since 2.6.32 prints and which is all that EL6 and EL7 hosts have.
 
 Pure functions only: the tasks run the commands over SSH and hand the text here, so
 everything below is tested on captured outputs without a network. Parsers are strict:
@@ -28,9 +31,13 @@ __all__ = [
     "facts",
     "parse_brctl_show",
     "parse_ip_addr_json",
+    "parse_ip_addr_text",
     "parse_ip_link_json",
+    "parse_ip_link_text",
     "parse_ip_route_json",
+    "parse_ip_route_text",
     "state_from_outputs",
+    "state_from_text_outputs",
     "verify",
 ]
 
@@ -38,6 +45,9 @@ BRCTL_SHOW = "brctl show"
 IP_LINK = "ip -j -d link show"
 IP_ADDR = "ip -j -4 addr show"
 IP_ROUTE = "ip -j -4 route show"
+IP_LINK_TEXT = "ip -o -d link show"
+IP_ADDR_TEXT = "ip -o -4 addr show"
+IP_ROUTE_TEXT = "ip -4 route show"
 
 _HEADER = ["bridge", "name", "bridge", "id", "STP", "enabled", "interfaces"]
 # brctl prints the 16-bit priority and the bridge MAC as lowercase hex, without colons.
@@ -73,11 +83,12 @@ class Bridge:
 
 @dataclass(frozen=True)
 class Link:
-    """One device from `ip -j -d link show`.
+    """One device from `ip -j -d link show` or `ip -o -d link show`.
 
     `state` is the kernel's operstate (UP, DOWN, LOWERLAYERDOWN, UNKNOWN, ...); `up` is
     whether it is administratively up. `kind` is linkinfo's info_kind (bridge, veth, tun,
-    ...), None for a plain NIC or loopback. `stp` and `priority` are set for bridges only.
+    ...), None for a plain NIC or loopback, and also None wherever an old ip or kernel does
+    not say (EL6). `stp` and `priority` are set for bridges only, when ip prints them.
     """
 
     name: str
@@ -314,18 +325,338 @@ def state_from_outputs(
 ) -> NetState:
     """Assemble a host's state; `brctl_show` None means brctl is not installed, and the
     bridges then come from the links."""
-    links = parse_ip_link_json(ip_link)
+    return _assemble(
+        brctl_show,
+        parse_ip_link_json(ip_link),
+        IP_LINK,
+        parse_ip_addr_json(ip_addr),
+        parse_ip_route_json(ip_route),
+    )
+
+
+def _assemble(
+    brctl_show: str | None,
+    links: list[Link],
+    links_source: str,
+    addresses: list[Address],
+    routes: list[Route],
+) -> NetState:
     if brctl_show is None:
-        bridges, source = bridges_from_links(links), IP_LINK
+        bridges, source = bridges_from_links(links), links_source
     else:
         bridges, source = parse_brctl_show(brctl_show), BRCTL_SHOW
     return NetState(
         bridges=tuple(bridges),
         links=tuple(links),
-        addresses=tuple(parse_ip_addr_json(ip_addr)),
-        routes=tuple(parse_ip_route_json(ip_route)),
+        addresses=tuple(addresses),
+        routes=tuple(routes),
         bridges_from=source,
     )
+
+
+# ip's text (ip -o): every iproute since 2.6.32
+
+# -o prints what ip would spread over several lines on one, each further line after a
+# backslash.
+_SEGMENT = "\\"
+# ip prints a link's name as NAME@PEER when it has a lower device (a veth's peer, "@if5"
+# for one in another namespace, "@NONE"); JSON keeps the peer apart, in "link".
+_LINK_HEAD = re.compile(
+    r"\d+:\s+(?P<name>[^/:@\s]{1,15})(?:@[^:\s]+)?:\s+<(?P<flags>[A-Z0-9_,-]*)>(?P<rest>.*)"
+)
+_LINK_KEYS = frozenset({"mtu", "qdisc", "master", "state", "mode", "group", "qlen"})
+_BRIDGE_KEYS = frozenset({"stp_state", "priority"})
+# Hex bytes joined by ':' (MACs), or a tunnel's IPv4 or IPv6 endpoint: never a keyword.
+_LINK_ADDRESS = re.compile(r"[0-9a-f:.]+")
+_KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
+# Further parts that ip may print after link/...: none is a device kind.
+_NOT_KINDS = frozenset({"alias", "altname", "vf"})
+# Old iproute prints a link's alias and its SR-IOV VFs on lines of their own, even with -o.
+_LINK_CONTINUATIONS = frozenset({"alias", "vf"})
+_ADDR_LINE = re.compile(r"\d+:\s+(?P<device>[^/:@\s]{1,15})\s+(?P<family>\S+)(?P<rest>.*)")
+_ROUTE_TYPES = frozenset(
+    {
+        "unicast",
+        "local",
+        "broadcast",
+        "multicast",
+        "unreachable",
+        "blackhole",
+        "prohibit",
+        "throw",
+        "nat",
+        "anycast",
+    }
+)
+# The words read here, and the others whose value must not be taken for a word.
+_ROUTE_KEYS = frozenset(
+    {
+        "via",
+        "dev",
+        "metric",
+        "proto",
+        "scope",
+        "src",
+        "table",
+        "from",
+        "tos",
+        "error",
+        "expires",
+        "realms",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of ip's text, for errors that say which command and line."""
+
+    source: str
+    number: int
+    text: str
+
+    def error(self, message: str) -> ParseError:
+        return ParseError(self.source, message, self.number)
+
+    def ifname(self, name: str) -> str:
+        if not _IFNAME.fullmatch(name):
+            raise self.error(f"invalid interface name {name!r}")
+        return name
+
+    def number_of(self, word: str, value: str) -> int:
+        if not value.isdigit():
+            raise self.error(f"{word} must be a number, got {value!r}")
+        return int(value)
+
+
+def _lines(text: str, source: str) -> list[_Line]:
+    lines = [_Line(source, number, line) for number, line in enumerate(text.splitlines(), 1)]
+    while lines and not lines[-1].text.strip():
+        lines.pop()
+    return lines
+
+
+def _keyed(words: Iterable[str], keys: frozenset[str], line: _Line) -> dict[str, str]:
+    """The word after each of `keys` in `words`.
+
+    Other words are passed over one by one: iproute versions differ in what else they
+    print (group, xdp, linkdown, ...), never in what these keys mean.
+    """
+    values: dict[str, str] = {}
+    remaining = iter(words)
+    for word in remaining:
+        if word not in keys:
+            continue
+        value = next(remaining, None)
+        if value is None:
+            raise line.error(f"{word} without a value")
+        if word in values:
+            raise line.error(f"{word} appears twice")
+        values[word] = value
+    return values
+
+
+def parse_ip_link_text(text: str) -> list[Link]:
+    """Parse `ip -o -d link show` as any iproute since 2.6.32 prints it."""
+    return [link for link, _ in _text_links(text)]
+
+
+def _text_links(text: str) -> list[tuple[Link, bool]]:
+    """Each link, and whether its line shows -d details (only then are kinds known)."""
+    links: list[tuple[Link, bool]] = []
+    for line in _lines(text, IP_LINK_TEXT):
+        if line.text[:1].isspace():
+            _link_continuation(line, bool(links))
+        else:
+            links.append(_text_link(line))
+    return links
+
+
+def _link_continuation(line: _Line, after_a_link: bool) -> None:
+    words = line.text.split()
+    if not after_a_link or words[:1] == [] or words[0] not in _LINK_CONTINUATIONS:
+        raise line.error(f"expected one line per link (run ip with -o), got {line.text!r}")
+
+
+def _text_link(line: _Line) -> tuple[Link, bool]:
+    head, *parts = line.text.split(_SEGMENT)
+    match = _LINK_HEAD.fullmatch(head.strip())
+    if match is None:
+        raise line.error(f"expected 'N: NAME: <FLAGS> mtu N ... state S', got {head!r}")
+    name = match["name"]
+    fields = _keyed(match["rest"].split(), _LINK_KEYS, line)
+    for key in ("mtu", "state"):
+        if key not in fields:
+            raise line.error(f"{name}: no {key}")
+    layer = _link_layer(parts, line, name)
+    kind_words = _kind_words(parts[1:])
+    kind = kind_words[0] if kind_words else None
+    mac = layer[1] if len(layer) > 1 and _LINK_ADDRESS.fullmatch(layer[1]) else None
+    if kind == "bridge" and mac is None:
+        raise line.error(f"{name}: a bridge without a MAC")
+    stp, priority = _text_bridge_settings(kind_words[1:], line)
+    link = Link(
+        name=name,
+        mac=mac,
+        state=fields["state"],
+        up="UP" in match["flags"].split(","),
+        mtu=line.number_of("mtu", fields["mtu"]),
+        kind=kind,
+        master=None if "master" not in fields else line.ifname(fields["master"]),
+        stp=stp,
+        priority=priority,
+    )
+    # Only -d prints promiscuity; without it ip printed no details, or is too old (EL6's
+    # 2.6.32) for its kinds to be trusted.
+    return link, "promiscuity" in layer
+
+
+def _text_bridge_settings(words: list[str], line: _Line) -> tuple[bool | None, int | None]:
+    """STP and priority from `bridge ... stp_state N ... priority N`, None where an older
+    ip prints the kind without them."""
+    settings = _keyed(words, _BRIDGE_KEYS, line)
+    stp, priority = settings.get("stp_state"), settings.get("priority")
+    return (
+        # stp_state 1 is the kernel's STP, 2 a user-space daemon's, as in the JSON.
+        None if stp is None else line.number_of("stp_state", stp) != 0,
+        None if priority is None else line.number_of("priority", priority),
+    )
+
+
+def _link_layer(parts: list[str], line: _Line, name: str) -> list[str]:
+    """The words of the `link/TYPE [ADDRESS] [brd ADDRESS] ...` part."""
+    words = parts[0].split() if parts else []
+    if not words or not words[0].startswith("link/"):
+        raise line.error(f"{name}: no link/ part after the flags (run ip with -o)")
+    return words
+
+
+def _kind_words(parts: list[str]) -> list[str]:
+    """The words of the device's linkinfo: its kind, then its settings.
+
+    ip prints the kind right after the link/ part; a port's `bridge_slave ...` is its
+    master's kind, not its own, and alias, altname and vf parts are no kind at all.
+    """
+    words = parts[0].split() if parts else []
+    if not words or words[0] in _NOT_KINDS or words[0].endswith("_slave"):
+        return []
+    return words if _KIND.fullmatch(words[0]) else []
+
+
+def parse_ip_addr_text(text: str) -> list[Address]:
+    """Parse `ip -o -4 addr show`, one address a line, in the order ip lists them.
+
+    The device is the one ip names first: an address labelled eth0:1 belongs to eth0, as
+    in ip's JSON. EL6's kernel gives IPv4 addresses no lifetimes, so its lines end at the
+    label; later ones add `valid_lft ...` after a backslash.
+    """
+    return [_text_address(line) for line in _lines(text, IP_ADDR_TEXT)]
+
+
+def _text_address(line: _Line) -> Address:
+    head = line.text.split(_SEGMENT)[0]
+    match = _ADDR_LINE.fullmatch(head.strip())
+    if match is None:
+        raise line.error(f"expected 'N: DEVICE inet ADDRESS/PREFIX ...' (ip -o), got {head!r}")
+    device = match["device"]
+    if match["family"] != "inet":
+        raise line.error(f"{device}: expected an inet address, got {match['family']!r}")
+    words = match["rest"].split()
+    local, _, prefix = words[0].partition("/") if words else ("", "", "")
+    # A point-to-point address prints as LOCAL peer PEER/PREFIX.
+    if not prefix and words[1:2] == ["peer"] and len(words) > 2:
+        prefix = words[2].partition("/")[2]
+    if not prefix.isdigit():
+        raise line.error(f"{device}: expected ADDRESS/PREFIX, got {' '.join(words[:3])!r}")
+    try:
+        return Address(device, IPv4Interface(f"{local}/{prefix}"))
+    except ValueError as exc:
+        raise line.error(f"{device}: {exc}") from None
+
+
+def parse_ip_route_text(text: str) -> list[Route]:
+    """Parse `ip -4 route show` (the main table). EL6's and EL7's iproute put two spaces
+    between some words, which splits the same."""
+    routes: list[Route] = []
+    for line in _lines(text, IP_ROUTE_TEXT):
+        if line.text[:1].isspace():
+            _nexthop(line, bool(routes))
+        else:
+            routes.append(_text_route(line))
+    return routes
+
+
+def _nexthop(line: _Line, after_a_route: bool) -> None:
+    # A multipath route lists its gateways on indented lines; the route itself has no
+    # single gateway or device, and JSON keeps them apart in "nexthops" too.
+    if not after_a_route or line.text.split()[:1] != ["nexthop"]:
+        raise line.error(f"expected a route, got {line.text!r}")
+
+
+def _text_route(line: _Line) -> Route:
+    words = line.text.split()
+    if words and words[0] in _ROUTE_TYPES:
+        words = words[1:]
+    if not words:
+        raise line.error(f"expected a route, got {line.text!r}")
+    dst, fields = words[0], _keyed(words[1:], _ROUTE_KEYS, line)
+    if dst != "default":
+        try:
+            IPv4Interface(dst)
+        except ValueError:
+            raise line.error(f"expected default or an IPv4 prefix, got {dst!r}") from None
+    try:
+        gateway = None if "via" not in fields else IPv4Address(fields["via"])
+    except ValueError as exc:
+        raise line.error(str(exc)) from None
+    return Route(
+        dst=dst,
+        gateway=gateway,
+        device=None if "dev" not in fields else line.ifname(fields["dev"]),
+        metric=line.number_of("metric", fields.get("metric", "0")),
+    )
+
+
+def state_from_text_outputs(
+    brctl_show: str | None, ip_link: str, ip_addr: str, ip_route: str
+) -> NetState:
+    """`state_from_outputs` for ip's text (`IP_LINK_TEXT`, `IP_ADDR_TEXT`, `IP_ROUTE_TEXT`).
+
+    Without brctl the bridges come from the links, which only an ip that prints kinds and
+    bridge settings can give; on older hosts this raises, naming bridge-utils.
+    """
+    read = _text_links(ip_link)
+    links = [link for link, _ in read]
+    if brctl_show is None:
+        reason = _why_links_hide_bridges(read)
+        if reason is not None:
+            raise ParseError(
+                IP_LINK_TEXT,
+                f"{reason}, so the bridges cannot be read without brctl:"
+                " this host needs brctl (bridge-utils)",
+            )
+    return _assemble(
+        brctl_show,
+        links,
+        IP_LINK_TEXT,
+        parse_ip_addr_text(ip_addr),
+        parse_ip_route_text(ip_route),
+    )
+
+
+def _why_links_hide_bridges(read: list[tuple[Link, bool]]) -> str | None:
+    links = {link.name: link for link, _ in read}
+    if not all(details for _, details in read):
+        # An ip that prints no promiscuity is too old to trust for kinds: EL6's 2.6.32
+        # prints none, and EL6's kernel reports no kind for a bridge at all.
+        return "this ip prints no link details (-d), hence no device kinds"
+    for link in links.values():
+        master = links.get(link.master or "")
+        if master is not None and master.kind is None:
+            return f"ip shows no kind for {master.name}, the master of {link.name}"
+        if link.kind == "bridge" and (link.stp is None or link.priority is None):
+            return f"ip shows bridge {link.name} without its stp_state and priority"
+    return None
 
 
 # verify

@@ -29,6 +29,10 @@ capture() {
     ip -j -d link show >"$1/ip-link.json"
     ip -j -4 addr show >"$1/ip-addr.json"
     ip -j -4 route show >"$1/ip-route.json"
+    # The text forms that every iproute since 2.6.32 prints, for hosts without -j.
+    ip -o -d link show >"$1/ip-link.txt"
+    ip -o -4 addr show >"$1/ip-addr.txt"
+    ip -4 route show >"$1/ip-route.txt"
 }
 '
 
