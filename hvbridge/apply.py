@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from nornir.core.task import Result, Task
 
 from hvbridge import guard
-from hvbridge.hoststate import expected_bridges, read_netstate
 from hvbridge.hostrun import HostRun
+from hvbridge.hoststate import expected_bridges, read_netstate
 from hvbridge.netstate import NetState, verify
 from hvbridge.ssh import Connection, SSHError
 
@@ -52,9 +52,7 @@ def _failed_probes(conn: Connection, probes: list[str]) -> list[str]:
     return [gw for gw in probes if not conn.run(f"ping -c 2 -W 2 {shlex.quote(gw)}").ok]
 
 
-def _confirm(
-    task: Task, ctx: HostRun, probes: list[str], deadline: float
-) -> Confirmation:
+def _confirm(task: Task, ctx: HostRun, probes: list[str], deadline: float) -> Confirmation:
     last_error = "no attempt"
     while time.monotonic() < deadline:
         try:
@@ -68,7 +66,9 @@ def _confirm(
                 return Confirmation(f"service network restart failed (exit {rc}): {tail}", True)
             problems = verify(expected_bridges(ctx.model), read_netstate(conn))
             failed = _failed_probes(conn, probes)
-            problems += [f"gateway {gw} answered ping before the change, not after" for gw in failed]
+            problems += [
+                f"gateway {gw} answered ping before the change, not after" for gw in failed
+            ]
             return Confirmation("; ".join(problems) or None, True)
         except SSHError as exc:
             last_error = str(exc)
@@ -80,7 +80,9 @@ def _confirm(
 def _same_addresses(before: NetState, after: NetState) -> list[str]:
     def view(state: NetState) -> set[str]:
         addrs = {f"{a.device} {a.ip}" for a in state.addresses if a.device != "lo"}
-        routes = {f"default via {r.gateway} dev {r.device}" for r in state.routes if r.dst == "default"}
+        routes = {
+            f"default via {r.gateway} dev {r.device}" for r in state.routes if r.dst == "default"
+        }
         return addrs | routes
 
     old, new = view(before), view(after)
@@ -96,7 +98,7 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
     while time.monotonic() < give_up:
         try:
             conn = ctx.reconnect(task)
-            done, log = guard.reverted(conn, armed.run_dir)
+            done, _log = guard.reverted(conn, armed.run_dir)
             if done:
                 differences = _same_addresses(before, read_netstate(conn))
                 if differences:
@@ -133,4 +135,6 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
         guard.revert_now(ctx.connect(task), armed)
     outcome = _await_revert(task, ctx, armed, before)
     ctx.rolled_back = problem
-    return Result(host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {outcome}")
+    return Result(
+        host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {outcome}"
+    )

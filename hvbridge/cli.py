@@ -9,12 +9,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import yaml
 
 from hvbridge import __version__
+from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.lab.lifecycle import Lab, LabError
 from hvbridge.lab.preflight import PreflightError
-from hvbridge.ssh import SSHError
+from hvbridge.output import print_run
+from hvbridge.runbook import RunbookError
+from hvbridge.runner import RunRequest
+from hvbridge.runner import run as run_runbook
+from hvbridge.ssh import SSHError, password_from_env
 
 DEMO_COMMANDS = ("brctl show", "virsh net-list --all", "virsh list --all")
 
@@ -45,6 +51,121 @@ def main(ctx: click.Context, project: Path, lab_dir: Path | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["project"] = project
     ctx.obj["state_dir"] = lab_dir or project / ".lab"
+
+
+EXIT_CODES_HELP = """Exit status, bits added together: 0 nothing changed, 2 something changed,
+4 a host failed, 8 a host was rolled back; 1 is an input or usage error (nothing
+was touched)."""
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("runbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-i",
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+    help="Directory with hosts.yaml, groups.yaml and defaults.yaml.",
+)
+@click.option(
+    "--limit",
+    multiple=True,
+    metavar="HOSTS",
+    help="Only these hosts (comma-separated, repeatable).",
+)
+@click.option("--check", is_flag=True, help="Render and diff only; change nothing on any host.")
+@click.option("--diff", "show_diff", is_flag=True, help="Show the diff of every changed file.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="Hosts worked on at once.",
+)
+@click.option(
+    "--force", is_flag=True, help="Restart the network even when no network file changed."
+)
+@click.option(
+    "--ask-pass",
+    is_flag=True,
+    help="Prompt for the SSH password (else $HVBRIDGE_SSH_PASSWORD; keys are tried first).",
+)
+@click.pass_context
+def run(
+    ctx: click.Context,
+    runbook: Path,
+    inventory_dir: Path,
+    limit: tuple[str, ...],
+    check: bool,
+    show_diff: bool,
+    workers: int,
+    force: bool,
+    ask_pass: bool,
+) -> None:
+    """Run RUNBOOK (a YAML list of steps naming tasks in tasks/) on the inventory's hosts.
+
+    Everything is validated before any host is touched. Each host runs the steps
+    in order and stops at its first failure; the other hosts go on.
+    """
+    project: Path = ctx.obj["project"]
+    password = click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
+    request = RunRequest(
+        project=project,
+        runbook=runbook if runbook.is_absolute() else project / runbook,
+        inventory=inventory_dir if inventory_dir.is_absolute() else project / inventory_dir,
+        limit=tuple(n for item in limit for n in item.split(",") if n),
+        check=check,
+        force=force,
+        workers=workers,
+        password=password,
+    )
+    with _errors():
+        outcome = run_runbook(request)
+    print_run(outcome, click.echo, show_diff=show_diff or check)
+    sys.exit(outcome.exit_code)
+
+
+@main.group()
+def inventory() -> None:
+    """Check and show the inventory (nothing is connected to)."""
+
+
+@inventory.command("validate")
+@click.option(
+    "-i",
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+)
+def inventory_validate(inventory_dir: Path) -> None:
+    """Validate every host; list every problem with its file, host and field."""
+    with _errors():
+        loaded = load_inventory(inventory_dir)
+    click.echo(f"{inventory_dir}: {len(loaded.models)} host(s) valid")
+
+
+@inventory.command("show")
+@click.argument("host")
+@click.option(
+    "-i",
+    "--inventory",
+    "inventory_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("inventory"),
+    show_default=True,
+)
+def inventory_show(host: str, inventory_dir: Path) -> None:
+    """HOST's resolved data and connection settings, secrets masked."""
+    with _errors():
+        loaded = load_inventory(inventory_dir)
+        if host not in loaded.inventory.hosts:
+            raise ValueError(f"no host {host!r} in {inventory_dir}")
+        shown = masked(loaded.inventory.hosts[host])
+    click.echo(yaml.safe_dump(shown, sort_keys=False).rstrip())
 
 
 @main.group()
@@ -158,7 +279,7 @@ def _errors() -> Iterator[None]:
     """Turn the lab's, SSH's and input errors into one clear line and exit status 1."""
     try:
         yield
-    except (LabError, PreflightError, SSHError, ValueError) as exc:
+    except (LabError, PreflightError, SSHError, InventoryError, RunbookError, ValueError) as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
 

@@ -115,7 +115,8 @@ def cancel(conn: Connection, armed: Armed) -> bool:
     d = shlex.quote(armed.run_dir)
     result = conn.run(
         f"if mv {d}/armed {d}/cancelled 2>/dev/null; then "
-        f"grep -q guard.sh /proc/{armed.pid}/cmdline 2>/dev/null && kill {armed.pid}; echo cancelled; "
+        f"grep -q guard.sh /proc/{armed.pid}/cmdline 2>/dev/null && kill {armed.pid}; "
+        "echo cancelled; "
         f"else echo firing; fi"
     )
     return result.stdout.strip().endswith("cancelled")

@@ -90,12 +90,14 @@ def _resolve(tasks_dir: Path, task_name: str) -> Callable[..., Any]:
     try:
         loaded = load_tasks_module(tasks_dir, module)
     except FileNotFoundError:
-        available = sorted(p.stem for p in tasks_dir.glob("*.py") if not p.stem.startswith("_"))
+        available = ", ".join(
+            sorted(p.stem for p in tasks_dir.glob("*.py") if not p.stem.startswith("_"))
+        )
         raise RunbookError(
-            f"task {task_name!r}: no module {module!r} in {tasks_dir} (have: {', '.join(available)})"
+            f"task {task_name!r}: no module {module!r} in {tasks_dir} (have: {available})"
         ) from None
-    func = getattr(loaded, func_name, None)
-    if not callable(func) or getattr(func, "__module__", None) != loaded.__name__:
+    func: Callable[..., Any] | None = getattr(loaded, func_name, None)
+    if func is None or getattr(func, "__module__", None) != loaded.__name__:
         raise RunbookError(f"task {task_name!r}: tasks/{module}.py has no task {func_name!r}")
     return func
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from hvbridge.hoststate import read_netstate
 from hvbridge.hostrun import HostRun
+from hvbridge.hoststate import read_netstate
 from hvbridge.netstate import facts
 
 

@@ -56,7 +56,9 @@ def _conflicts(task: Task, ctx: HostRun) -> list[str]:
 def push(task: Task, ctx: HostRun) -> Result:
     """Write the rendered files that differ from the host's (check mode: only diff)."""
     if not ctx.rendered:
-        return Result(host=task.host, failed=True, result="nothing rendered: run ifcfg.render first")
+        return Result(
+            host=task.host, failed=True, result="nothing rendered: run ifcfg.render first"
+        )
     conflicts = _conflicts(task, ctx)
     if conflicts:
         return Result(host=task.host, failed=True, result="\n".join(conflicts))

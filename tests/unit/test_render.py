@@ -105,11 +105,13 @@ def test_unsafe_values_are_refused(value: str) -> None:
 
 def test_missing_model_field_is_an_error_not_a_blank() -> None:
     model = SimpleNamespace(bridges={"br0": SimpleNamespace(ports=["eth0"])}, nics={})
-    with pytest.raises(RenderError, match="template ifcfg-bridge.j2"):
+    with pytest.raises(RenderError, match=r"template ifcfg-bridge\.j2"):
         ifcfg_files(TEMPLATES, "el6", model)
 
 
-@pytest.mark.parametrize("script", [revert_script("/var/lib/hvbridge/runs/x y"), guard_script("/r", 30)])
+@pytest.mark.parametrize(
+    "script", [revert_script("/var/lib/hvbridge/runs/x y"), guard_script("/r", 30)]
+)
 def test_guard_scripts_are_valid_posix_sh(script: str) -> None:
     checked = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
@@ -117,5 +119,8 @@ def test_guard_scripts_are_valid_posix_sh(script: str) -> None:
 
 def test_revert_stops_with_new_files_before_restoring_old_ones() -> None:
     script = revert_script("/var/lib/hvbridge/runs/r1")
-    order = [script.index(s) for s in ("mv ", "service network stop", "rm -f", "cp -p", "service network start")]
+    order = [
+        script.index(s)
+        for s in ("mv ", "service network stop", "rm -f", "cp -p", "service network start")
+    ]
     assert order == sorted(order)

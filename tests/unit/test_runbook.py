@@ -46,7 +46,11 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
         load(path, TASKS)
     message = str(caught.value)
     assert str(path) in message
-    assert "step 1 (network.restart_everything): task 'network.restart_everything': tasks/network.py has no task 'restart_everything'" in message
+    assert (
+        "step 1 (network.restart_everything): task 'network.restart_everything':"
+        " tasks/network.py has no task 'restart_everything'"
+        in message
+    )
     assert "step 2 (apply): args.reboot: unknown argument (takes: timeout, force)" in message
     assert "step 2 (apply): args.timeout: Input should be a valid integer (got 'soon')" in message
     assert "step 3 (nosuch.thing): task 'nosuch.thing': no module 'nosuch'" in message
@@ -56,13 +60,13 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
 
 def test_a_bool_is_not_an_int(tmp_path: Path) -> None:
     path = write(tmp_path, "- task: network.apply\n  args: {timeout: true}\n")
-    with pytest.raises(RunbookError, match="args.timeout"):
+    with pytest.raises(RunbookError, match=r"args\.timeout"):
         load(path, TASKS)
 
 
 def test_engine_parameters_cannot_be_set(tmp_path: Path) -> None:
     path = write(tmp_path, "- task: ifcfg.render\n  args: {ctx: 1}\n")
-    with pytest.raises(RunbookError, match="args.ctx: unknown argument"):
+    with pytest.raises(RunbookError, match=r"args\.ctx: unknown argument"):
         load(path, TASKS)
 
 

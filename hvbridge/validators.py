@@ -1,0 +1,318 @@
+"""The grammar of every inventory value that reaches an ifcfg file, a shell, libvirt XML or ssh.
+
+Each check is a plain function that takes the text as written and returns it in canonical
+form, or raises `ValueError` saying what is wrong (the value shown with `repr`, so that a
+newline or an escape sequence cannot hide in a message). The `Annotated` types at the end
+apply the same checks to strict pydantic fields.
+
+The grammars are deliberately narrower than what the kernel, initscripts or libvirt accept:
+a value that passes here is safe unquoted in a shell word, inside double quotes in an ifcfg
+file and in an XML attribute, so no caller has to think about escaping it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from ipaddress import AddressValueError, IPv4Address, IPv4Network, IPv6Address
+from pathlib import Path
+from typing import Annotated, NamedTuple, TypeVar
+
+from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
+
+from hvbridge.ifcfg import ignored_config_name
+
+__all__ = [
+    "DomainName",
+    "GuestMac",
+    "Hop",
+    "HwAddr",
+    "IPv4Host",
+    "IfcfgName",
+    "InterfaceName",
+    "InventoryName",
+    "JumpHop",
+    "LocalPath",
+    "LoginName",
+    "Netmask",
+    "Prefix",
+    "SSHHost",
+    "domain_name",
+    "host_address",
+    "ifcfg_name",
+    "interface_name",
+    "inventory_name",
+    "ipv4_address",
+    "jump_hop",
+    "local_path",
+    "login_name",
+    "mac_address",
+    "mac_for_libvirt",
+    "netmask",
+    "netmask_prefix",
+    "parse_hop",
+    "prefix_length",
+    "ssh_host",
+]
+
+DEFAULT_SSH_PORT = 22
+
+# The kernel allows up to 15 bytes and anything but `/`, `:`, whitespace, `.` and `..`;
+# we keep to the characters that need no quoting anywhere and start with a letter or digit
+# so that a name can never be read as a command-line option.
+_INTERFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}", re.ASCII)
+# Directories under /proc/sys/net/ipv4/conf/: an interface of that name would be ambiguous.
+_RESERVED_INTERFACES = frozenset({"all", "default"})
+_MAC = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}", re.ASCII)
+_DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
+# libvirt accepts almost any name; these are the ones that are safe in a file name, a shell
+# word and an XML attribute alike.
+_DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", re.ASCII)
+# A subset of what hvbridge.render.ifcfg_value can quote: initscripts `source` the file, and
+# hvbridge.ifcfg refuses shell syntax even inside quotes when it reads the file back.
+_IFCFG_NAME_CHAR = r"[A-Za-z0-9_.:/@+,=%-]"
+_IFCFG_NAME = re.compile(
+    rf"{_IFCFG_NAME_CHAR}(?:(?:{_IFCFG_NAME_CHAR}| ){{0,62}}{_IFCFG_NAME_CHAR})?", re.ASCII
+)
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", re.ASCII)
+# useradd's default NAME_REGEX, plus `.` which sites use in login names.
+_LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", re.ASCII)
+_INVENTORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}", re.ASCII)
+_HOP = re.compile(
+    r"(?:(?P<user>[^@]*)@)?(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:@\[\]]*))(?::(?P<port>[0-9]{1,5}))?",
+    re.ASCII,
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Hop(NamedTuple):
+    """One jump host outside the inventory; `user` None means ssh_config's User, else root."""
+
+    user: str | None
+    host: str
+    port: int = DEFAULT_SSH_PORT
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        user = f"{self.user}@" if self.user else ""
+        return f"{user}{host}:{self.port}"
+
+
+def interface_name(value: str) -> str:
+    """A kernel interface name: 1 to 15 of `A-Za-z0-9_.-`, starting with a letter or digit."""
+    if not _INTERFACE.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid interface name: 1 to 15 of A-Z a-z 0-9 _ . -,"
+            " starting with a letter or digit"
+        )
+    if value in _RESERVED_INTERFACES:
+        raise ValueError(f"{value!r} is reserved by the kernel (/proc/sys/net/ipv4/conf/{value})")
+    if ignored_config_name(f"ifcfg-{value}"):
+        raise ValueError(f"{value!r} cannot be used: initscripts ignore a file named ifcfg-{value}")
+    return value
+
+
+def mac_address(value: str) -> str:
+    """A unicast Ethernet address, six hex pairs with `:`; returned in upper case (ifcfg HWADDR)."""
+    if not _MAC.fullmatch(value):
+        raise ValueError(f"{value!r} is not a MAC address (six hex pairs separated by ':')")
+    if int(value[:2], 16) & 1:
+        raise ValueError(f"{value} is a multicast address (odd first octet); a NIC needs unicast")
+    if int(value.replace(":", ""), 16) == 0:
+        raise ValueError(f"{value} is the all-zero address")
+    return value.upper()
+
+
+def mac_for_libvirt(value: str) -> str:
+    """`mac_address`, in lower case as libvirt writes it in domain XML."""
+    return mac_address(value).lower()
+
+
+def ipv4_address(value: str) -> IPv4Address:
+    """A dotted-quad IPv4 address (no leading zeros, no shorthand such as `10.1`)."""
+    if not _DOTTED_QUAD.fullmatch(value):
+        raise ValueError(f"{value!r} is not an IPv4 address (a.b.c.d)")
+    try:
+        return IPv4Address(value)
+    except AddressValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 address: {exc}") from None
+
+
+def host_address(value: str) -> IPv4Address:
+    """An IPv4 address an interface or a gateway can have: unicast, not loopback or 0.0.0.0."""
+    address = ipv4_address(value)
+    for unusable, what in (
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_reserved, "reserved (240.0.0.0/4 or the broadcast address)"),
+    ):
+        if unusable:
+            raise ValueError(f"{address} is {what}, not a host address")
+    return address
+
+
+def netmask(value: str) -> IPv4Address:
+    """A contiguous netmask from 128.0.0.0 (/1) to 255.255.255.255 (/32)."""
+    mask = ipv4_address(value)
+    bits = int(mask)
+    inverted = ~bits & 0xFFFFFFFF
+    # A contiguous mask is ones then zeros, so its complement plus one is a power of two.
+    if bits == 0 or inverted & (inverted + 1):
+        raise ValueError(
+            f"{mask} is not a contiguous netmask between 128.0.0.0 and 255.255.255.255"
+        )
+    return mask
+
+
+def netmask_prefix(mask: IPv4Address) -> int:
+    """The prefix length of a contiguous netmask."""
+    return IPv4Network(f"0.0.0.0/{mask}").prefixlen
+
+
+def prefix_length(value: int) -> int:
+    """A prefix length of 1 to 32: /0 would put the whole internet on the bridge's link."""
+    if not 1 <= value <= 32:
+        raise ValueError(f"prefix {value} is not between 1 and 32")
+    return value
+
+
+def domain_name(value: str) -> str:
+    """A libvirt domain name: 1 to 64 of `A-Za-z0-9_.+-`, starting with a letter or digit."""
+    if not _DOMAIN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a supported domain name: 1 to 64 of A-Z a-z 0-9 _ . + -,"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+def ifcfg_name(value: str) -> str:
+    """An ifcfg `NAME=` value, such as `System eth0`.
+
+    1 to 64 characters of letters, digits, inner spaces and `_.:/@+,=%-`: no quotes, `$`,
+    backquote, backslash, `#`, shell operators or line breaks.
+    """
+    if not _IFCFG_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid NAME: 1 to 64 of letters, digits, inner spaces"
+            " and _ . : / @ + , = % -"
+        )
+    return value
+
+
+def ssh_host(value: str) -> str:
+    """An address ssh can be pointed at: IPv4, IPv6 (without brackets) or a DNS name.
+
+    DNS labels may hold `_` (site-local names and ssh_config aliases do); none may start
+    with `-`, so the name can never be read as an ssh option.
+    """
+    if _DOTTED_QUAD.fullmatch(value):
+        return str(ipv4_address(value))
+    if ":" in value:
+        # A zone (`fe80::1%eth0`) is refused: Python accepts any text after the `%`.
+        try:
+            if "%" in value:
+                raise ValueError
+            return str(IPv6Address(value))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an IPv6 address (zones are not supported)"
+            ) from None
+    labels = value.split(".")
+    if len(value) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(
+            f"{value!r} is not a host name or IP address (dot-separated labels of"
+            " A-Z a-z 0-9 _ -, each starting and ending with a letter or digit)"
+        )
+    return value
+
+
+def login_name(value: str) -> str:
+    """A login name: 1 to 32 of `A-Za-z0-9_.-`, starting with a letter or `_`."""
+    if not _LOGIN.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid user name: 1 to 32 of A-Z a-z 0-9 _ . -,"
+            " starting with a letter or _"
+        )
+    return value
+
+
+def inventory_name(value: str) -> str:
+    """A Nornir host or group name: it appears in reports, logs and file names."""
+    if not _INVENTORY_NAME.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid inventory name: A-Z a-z 0-9 _ . -,"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+def parse_hop(value: str) -> Hop:
+    """`[user@]host[:port]`, with an IPv6 host in brackets; the port defaults to 22."""
+    match = _HOP.fullmatch(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a jump host (want user@host:port)")
+    user = match["user"]
+    host = match["ipv6"] if match["ipv6"] is not None else match["host"]
+    if match["ipv6"] is not None and ":" not in host:
+        raise ValueError(f"{value!r}: only an IPv6 address goes in brackets")
+    port = int(match["port"]) if match["port"] else DEFAULT_SSH_PORT
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{value!r}: port {port} is not between 1 and 65535")
+    return Hop(login_name(user) if user is not None else None, ssh_host(host), port)
+
+
+def jump_hop(value: str) -> str:
+    """A jump hop: an inventory host name, or a host outside it as `[user@]host[:port]`.
+
+    A bare word is always an inventory host name, so that a misspelt one is reported
+    rather than looked up in DNS; a host outside the inventory needs `@` or `:port`.
+    """
+    if "@" in value or ":" in value:
+        return str(parse_hop(value))
+    try:
+        return inventory_name(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is neither an inventory host name nor user@host:port"
+        ) from None
+
+
+def local_path(value: str) -> Path:
+    """A path on the controller (key, known_hosts, ssh_config); `~` is expanded."""
+    if not value or _CONTROL.search(value):
+        raise ValueError(f"{value!r} is not a usable path (empty, or has control characters)")
+    return Path(value).expanduser()
+
+
+_T = TypeVar("_T")
+
+
+def _text(check: Callable[[str], _T]) -> Callable[[object], _T]:
+    """Run `check` on a string; anything else (a YAML number or list) is a type error."""
+
+    def validate(value: object) -> _T:
+        if not isinstance(value, str):
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            raise ValueError(f"expected a string, got {shown} ({type(value).__name__})")
+        return check(value)
+
+    return validate
+
+
+InterfaceName = Annotated[StrictStr, AfterValidator(interface_name)]
+HwAddr = Annotated[StrictStr, AfterValidator(mac_address)]
+"""A NIC's address in upper case, as ifcfg's HWADDR has it."""
+GuestMac = Annotated[StrictStr, AfterValidator(mac_for_libvirt)]
+"""A guest interface's address in lower case, as libvirt writes it."""
+IPv4Host = Annotated[IPv4Address, BeforeValidator(_text(host_address))]
+Netmask = Annotated[IPv4Address, BeforeValidator(_text(netmask))]
+Prefix = Annotated[int, Field(strict=True), AfterValidator(prefix_length)]
+DomainName = Annotated[StrictStr, AfterValidator(domain_name)]
+IfcfgName = Annotated[StrictStr, AfterValidator(ifcfg_name)]
+SSHHost = Annotated[StrictStr, AfterValidator(ssh_host)]
+LoginName = Annotated[StrictStr, AfterValidator(login_name)]
+InventoryName = Annotated[StrictStr, AfterValidator(inventory_name)]
+JumpHop = Annotated[StrictStr, AfterValidator(jump_hop)]
+LocalPath = Annotated[Path, BeforeValidator(_text(local_path))]

@@ -1,0 +1,202 @@
+"""The network half of the seed on three hypervisors behind the jump host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hvbridge.ifcfg import parse_ifcfg
+from hvbridge.lab.lifecycle import Lab
+from hvbridge.lab.state import LabState
+from hvbridge.runner import EXIT_CHANGED, EXIT_FAILED, EXIT_ROLLED_BACK
+
+from .conftest import LabFactory
+from .rollout_support import (
+    RUNBOOK,
+    accepted_logins,
+    cli,
+    copy_inventory,
+    edit_yaml,
+    rollout,
+    runbook_with_timeout,
+)
+from .test_lab_hypervisors import brctl_ports, ipv4_of
+
+SCRIPTS = "/etc/sysconfig/network-scripts"
+
+
+@pytest.fixture(scope="module")
+def lab(make_lab: LabFactory) -> tuple[Lab, LabState]:
+    return make_lab(hosts=3, direct=False, libvirt=True, profile="modern")
+
+
+def remote_ifcfg(lab: Lab, host: str, name: str) -> dict[str, str] | None:
+    with lab.connect(host) as conn:
+        result = conn.run(f"cat {SCRIPTS}/{name}")
+    return parse_ifcfg(result.stdout, name) if result.ok else None
+
+
+def test_check_mode_shows_diffs_and_changes_nothing(lab: tuple[Lab, LabState]) -> None:
+    the_lab, _ = lab
+    before = {h: remote_ifcfg(the_lab, h, "ifcfg-eth0") for h in ("hv01", "hv02", "hv03")}
+    outcome = rollout(the_lab.paths.inventory, check=True)
+    assert outcome.exit_code == EXIT_CHANGED
+    for name, host in outcome.hosts.items():
+        push = next(s for s in host.steps if s.name == "push ifcfg files")
+        assert push.changed and "+BRIDGE=br0" in push.diff and "+TYPE=Bridge" in push.diff
+        apply = next(s for s in host.steps if s.name == "restart network (guarded)")
+        assert apply.message.startswith("check mode: would restart")
+        assert remote_ifcfg(the_lab, name, "ifcfg-br0") is None
+        assert remote_ifcfg(the_lab, name, "ifcfg-eth0") == before[name]
+
+
+def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
+    the_lab, state = lab
+    outcome = rollout(the_lab.paths.inventory)
+    assert outcome.exit_code == EXIT_CHANGED, [h.steps for h in outcome.hosts.values()]
+    for name in ("hv01", "hv02", "hv03"):
+        rec = state.hosts[name]
+        assert outcome.hosts[name].status == "changed"
+        assert remote_ifcfg(the_lab, name, "ifcfg-br0") == {
+            "DEVICE": "br0", "TYPE": "Bridge", "ONBOOT": "yes", "BOOTPROTO": "static",
+            "IPADDR": rec.address, "NETMASK": "255.255.128.0", "GATEWAY": "198.18.128.1",
+            "DEFROUTE": "yes",
+        }  # fmt: skip
+        assert remote_ifcfg(the_lab, name, "ifcfg-eth0") == {
+            "DEVICE": "eth0", "TYPE": "Ethernet", "HWADDR": rec.mac.upper(), "ONBOOT": "yes",
+            "NM_CONTROLLED": "no", "BOOTPROTO": "none", "BRIDGE": "br0",
+        }  # fmt: skip
+        with the_lab.connect(name, state) as conn:
+            assert brctl_ports(conn.run("brctl show").stdout)["br0"] == ["eth0"]
+            assert ipv4_of(conn, "br0") == [f"{rec.address}/17"]
+            assert ipv4_of(conn, "eth0") == []
+            mode = conn.run(f"stat -c %a {SCRIPTS}/ifcfg-br0").stdout.strip()
+            assert mode == "644"
+            kept = conn.run(f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before/ifcfg-eth0")
+            assert kept.ok and "IPADDR=" in kept.stdout
+            assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
+        facts = outcome.hosts[name].facts
+        assert facts is not None
+
+
+def test_second_run_changes_nothing_and_restarts_nothing(lab: tuple[Lab, LabState]) -> None:
+    the_lab, _ = lab
+    outcome = rollout(the_lab.paths.inventory)
+    assert outcome.exit_code == 0
+    for host in outcome.hosts.values():
+        assert not any(step.changed for step in host.steps)
+        apply = next(s for s in host.steps if s.name == "restart network (guarded)")
+        assert apply.message == "no network file changed: not restarted"
+
+
+def test_cli_prints_each_host_and_step(lab: tuple[Lab, LabState]) -> None:
+    the_lab, _ = lab
+    done = cli("run", str(RUNBOOK), "-i", str(the_lab.paths.inventory), "--limit", "hv01")
+    assert done.returncode == 0, done.stderr
+    assert "== hv01: ok" in done.stdout
+    assert "push ifcfg files" in done.stdout and "all files already as rendered" in done.stdout
+    assert "hv02" not in done.stdout
+
+
+def test_a_host_cut_off_by_its_new_address_reverts_by_itself(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+
+    def cut_off_hv02(hosts: dict) -> None:
+        for name in hosts:
+            hosts[name]["data"]["bridges"]["br0"]["ipaddr"] = f"198.18.{200 + int(name[2:])}.5"
+            hosts[name]["data"]["bridges"]["br0"]["netmask"] = "255.255.255.0"
+            hosts[name]["data"]["bridges"]["br0"]["gateway"] = f"198.18.{200 + int(name[2:])}.1"
+        del hosts["hv01"], hosts["hv03"]
+
+    edit_yaml(inventory / "hosts.yaml", cut_off_hv02)
+    runbook = runbook_with_timeout(tmp_path / "runbook.yaml", 15)
+    outcome = rollout(inventory, runbook)
+    host = outcome.hosts["hv02"]
+    assert host.status == "rolled back"
+    assert outcome.exit_code == EXIT_CHANGED | EXIT_FAILED | EXIT_ROLLED_BACK
+    apply = next(s for s in host.steps if s.name == "restart network (guarded)")
+    assert apply.failed
+    assert "could not reconnect and verify in time" in apply.message
+    assert "reverted: addresses and default route are as before" in apply.message
+    with the_lab.connect("hv02", state) as conn:
+        assert ipv4_of(conn, "br0") == [f"{state.hosts['hv02'].address}/17"]
+        assert (
+            f"IPADDR={state.hosts['hv02'].address}" in conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout
+        )
+
+
+def test_a_change_on_one_host_restarts_only_that_host(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+
+    def stp_on_hv03(hosts: dict) -> None:
+        hosts["hv03"]["data"]["bridges"]["br0"]["stp"] = True
+
+    edit_yaml(inventory / "hosts.yaml", stp_on_hv03)
+    outcome = rollout(inventory)
+    assert outcome.hosts["hv03"].status == "changed"
+    assert outcome.hosts["hv01"].status == "ok"
+    hv01_apply = next(s for s in outcome.hosts["hv01"].steps if s.name.startswith("restart"))
+    assert hv01_apply.message == "no network file changed: not restarted"
+    with the_lab.connect("hv03", state) as conn:
+        assert "STP=on" in conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout
+
+
+def test_bad_inventory_is_refused_before_any_connection(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, _ = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+
+    def inject(hosts: dict) -> None:
+        hosts["hv01"]["data"]["nics"]["eth0"]["name"] = "x$(reboot)"
+        hosts["hv02"]["data"]["bridges"]["br0"]["gateway"] = "10.9.9.9"
+
+    edit_yaml(inventory / "hosts.yaml", inject)
+    logins = accepted_logins(the_lab, "jump")
+    done = cli("run", str(RUNBOOK), "-i", str(inventory))
+    assert done.returncode == 1
+    assert "hosts.yaml" in done.stderr and "hv01" in done.stderr and "nics.eth0.name" in done.stderr
+    assert "hv02" in done.stderr and "bridges.br0.gateway" in done.stderr
+    assert accepted_logins(the_lab, "jump") == logins
+
+
+def test_unknown_host_key_and_unreachable_host_fail_alone(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+    known = tmp_path / "known_hosts"
+    hv01 = state.hosts["hv01"].address
+    known.write_text(
+        "".join(
+            line + "\n"
+            for line in the_lab.paths.known_hosts.read_text().splitlines()
+            if not line.startswith(hv01 + " ")
+        )
+    )
+
+    def change(hosts: dict) -> None:
+        hosts["hv01"]["connection_options"] = {
+            "hvbridge": {"extras": {"known_hosts": str(known), "key_file": str(the_lab.paths.key),
+                                    "jump": [f"root@{state.hosts['jump'].address}:22"]}}
+        }  # fmt: skip
+        ghost = dict(hosts["hv02"])
+        ghost["hostname"] = "198.18.129.200"
+        ghost["data"] = {"nics": {"eth0": {"hwaddr": "02:48:56:00:00:C8"}}, "bridges": {}}
+        hosts["hv99"] = ghost
+
+    edit_yaml(inventory / "hosts.yaml", change)
+    outcome = rollout(inventory)
+    assert outcome.hosts["hv01"].status == "failed"
+    assert "host key unknown" in outcome.hosts["hv01"].steps[-1].message
+    assert outcome.hosts["hv99"].status == "failed"
+    assert "cannot reach" in outcome.hosts["hv99"].steps[-1].message
+    assert outcome.hosts["hv02"].status in {"ok", "changed"}
+    assert outcome.hosts["hv03"].status in {"ok", "changed"}
