@@ -52,11 +52,16 @@ def _failed_probes(conn: Connection, probes: list[str]) -> list[str]:
     return [gw for gw in probes if not conn.run(f"ping -c 2 -W 2 {shlex.quote(gw)}").ok]
 
 
-def _confirm(task: Task, ctx: HostRun, probes: list[str], deadline: float) -> Confirmation:
+def _confirm(
+    task: Task, ctx: HostRun, armed: guard.Armed, probes: list[str], deadline: float
+) -> Confirmation:
     last_error = "no attempt"
-    while time.monotonic() < deadline:
+    while (remaining := deadline - time.monotonic()) > 0:
         try:
-            conn = ctx.reconnect(task)
+            conn = ctx.reconnect(task, timeout=remaining)
+            if guard.state(conn, armed.run_dir) != "armed":
+                # Reached only after the host's own revert: what is seen now is the old state.
+                return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
             outcome = guard.restart_outcome(conn, ctx.run_id, max(0.0, deadline - time.monotonic()))
             if outcome is None:
                 return Confirmation("service network restart did not finish in time", True)
@@ -120,7 +125,7 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
     ctx.restarted = True
     ctx.disconnect(task)
     started = time.monotonic()
-    confirmation = _confirm(task, ctx, probes, started + timeout - _margin(timeout))
+    confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
     problem = confirmation.problem
     if problem is None:
         if guard.cancel(ctx.connect(task), armed):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -121,6 +122,10 @@ def run(
         workers=workers,
         password=password,
     )
+    # Nornir logs each failed task with a traceback; the run's own output reports them.
+    nornir_log = logging.getLogger("nornir")
+    nornir_log.addHandler(logging.NullHandler())
+    nornir_log.propagate = False
     with _errors():
         outcome = run_runbook(request)
     print_run(outcome, click.echo, show_diff=show_diff or check)

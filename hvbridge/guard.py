@@ -74,7 +74,9 @@ def arm(conn: Connection, run_id: str, seconds: int) -> Armed:
     _upload(conn, f"{directory}/revert.sh", revert_script(directory))
     _upload(conn, f"{directory}/guard.sh", guard_script(directory, seconds))
     started = conn.run(
-        f"touch {d}/armed && "
+        # `touch ... || exit` stays a separate command: `a && b &` would background the
+        # pair in a subshell that keeps this session's output open until the guard ends.
+        f"touch {d}/armed || exit 1; "
         f"setsid sh {d}/guard.sh < /dev/null > /dev/null 2>&1 & "
         f"pid=$!; now=$(date +%s); echo $pid > {d}/guard.pid; "
         f"echo $((now + {seconds})) > {d}/guard.deadline; echo $pid $((now + {seconds}))"
@@ -129,6 +131,16 @@ def revert_now(conn: Connection, armed: Armed) -> None:
         f"grep -q guard.sh /proc/{armed.pid}/cmdline 2>/dev/null && kill {armed.pid}; "
         f"setsid sh {d}/revert.sh < /dev/null > /dev/null 2>&1 &"
     )
+
+
+def state(conn: Connection, directory: str) -> str:
+    """armed, cancelled, firing (reverting) or reverted."""
+    d = shlex.quote(directory)
+    result = conn.run(
+        f"for s in reverted firing cancelled armed; do "
+        f"[ -e {d}/$s ] && {{ echo $s; exit 0; }}; done; echo unknown"
+    )
+    return result.stdout.strip()
 
 
 def reverted(conn: Connection, directory: str) -> tuple[bool, str]:

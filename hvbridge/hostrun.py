@@ -38,21 +38,26 @@ class HostRun:
     def platform(self) -> str:
         return str(getattr(self.model, "platform", "el6"))
 
-    def connect(self, task: Task) -> Connection:
-        """The host's open connection, opened with the run's resolved parameters if needed."""
+    def connect(self, task: Task, timeout: float | None = None) -> Connection:
+        """The host's open connection, opened with the run's resolved parameters if needed;
+        `timeout` caps the connect timeout (a guarded restart has a deadline to keep)."""
         host = task.host
         if CONNECTION_NAME not in host.connections:
-            host.open_connection(
-                CONNECTION_NAME, configuration=task.nornir.config, **self.connection_params
-            )
+            params = dict(self.connection_params)
+            if timeout is not None:
+                extras = dict(params.get("extras") or {})
+                configured = float(extras.get("connect_timeout", timeout))
+                extras["connect_timeout"] = max(1.0, min(configured, timeout))
+                params["extras"] = extras
+            host.open_connection(CONNECTION_NAME, configuration=task.nornir.config, **params)
         plugin = host.connections[CONNECTION_NAME]
         connection: Connection = plugin.connection
         return connection
 
-    def reconnect(self, task: Task) -> Connection:
+    def reconnect(self, task: Task, timeout: float | None = None) -> Connection:
         """A new connection: the old one may have died with the network restart."""
         self.disconnect(task)
-        return self.connect(task)
+        return self.connect(task, timeout)
 
     def disconnect(self, task: Task) -> None:
         if CONNECTION_NAME in task.host.connections:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
@@ -185,6 +186,8 @@ def run(request: RunRequest) -> RunOutcome:
         )
         for name in names
     }
+    # Loads connection plugins from their entry points, hvbridge's among them.
+    ConnectionPluginRegister.auto_register()
     nornir = Nornir(
         inventory=inventory.inventory, runner=ThreadedRunner(num_workers=request.workers)
     ).filter(filter_func=lambda h: h.name in runs)

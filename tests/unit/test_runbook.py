@@ -48,8 +48,7 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
     assert str(path) in message
     assert (
         "step 1 (network.restart_everything): task 'network.restart_everything':"
-        " tasks/network.py has no task 'restart_everything'"
-        in message
+        " tasks/network.py has no task 'restart_everything'" in message
     )
     assert "step 2 (apply): args.reboot: unknown argument (takes: timeout, force)" in message
     assert "step 2 (apply): args.timeout: Input should be a valid integer (got 'soon')" in message
