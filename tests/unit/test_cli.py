@@ -1,0 +1,85 @@
+"""The command line: help that tells the truth, input errors before any host is touched."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from hvbridge.cli import main
+
+PROJECT = Path(__file__).resolve().parents[2]
+SEED = PROJECT / "inventory" / "seed"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--project", str(PROJECT), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_help_lists_the_commands_and_run_explains_exit_codes() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    for command in ("run", "inventory", "lab", "demo"):
+        assert f"  {command} " in out
+    code, out, _ = invoke("run", "--help")
+    assert code == 0
+    assert "--check" in out and "--limit" in out and "--workers" in out and "--ask-pass" in out
+    assert "8 a host was rolled back" in " ".join(out.split())
+
+
+def test_inventory_validate_and_show_the_seed_example() -> None:
+    code, out, _ = invoke("inventory", "validate", "-i", str(SEED))
+    assert (code, out.strip()) == (0, f"{SEED}: 1 host(s) valid")
+    code, out, _ = invoke("inventory", "show", "kvm01", "-i", str(SEED))
+    shown = yaml.safe_load(out)
+    assert code == 0
+    assert shown["data"]["bridges"]["br0"]["ipaddr"] == "10.0.112.39"
+    assert shown["data"]["nics"]["eth0"]["hwaddr"] == "44:37:E6:4A:62:AD"
+
+
+def test_inventory_show_masks_the_password(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv"
+    shutil.copytree(SEED, inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    hosts["kvm01"]["password"] = "hunter2-secret"
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    code, out, _ = invoke("inventory", "show", "kvm01", "-i", str(inventory))
+    assert code == 0
+    assert "hunter2-secret" not in out
+    assert "********" in out
+
+
+def test_run_refuses_bad_input_with_exit_1(tmp_path: Path) -> None:
+    runbook = tmp_path / "rb.yaml"
+    runbook.write_text("- task: network.reboot\n")
+    code, _, err = invoke("run", str(runbook), "-i", str(SEED))
+    assert code == 1
+    assert "tasks/network.py has no task 'reboot'" in err
+    code, _, err = invoke(
+        "run", "runbooks/bridge-network.yaml", "-i", str(SEED), "--limit", "kvm99"
+    )
+    assert code == 1
+    assert "--limit: no such host(s) kvm99" in err
+    code, _, err = invoke("run", "runbooks/bridge-network.yaml", "-i", str(tmp_path / "none"))
+    assert code == 1
+    assert f"{tmp_path / 'none'}: not a directory" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = invoke("run", "runbooks/bridge-network.yaml", "-i", str(tmp_path / "empty"))
+    assert code == 1
+    assert "hosts.yaml" in err
+
+
+def test_inventory_errors_name_file_host_and_field(tmp_path: Path) -> None:
+    inventory = tmp_path / "inv"
+    shutil.copytree(SEED, inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    hosts["kvm01"]["data"]["bridges"]["br0"]["gateway"] = "10.0.9.1"
+    hosts["kvm01"]["data"]["nics"]["eth0"]["hwaddr"] = "44:37:E6:4A:62:AD\nreboot"
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    code, _, err = invoke("inventory", "validate", "-i", str(inventory))
+    assert code == 1
+    assert "hosts.yaml: host kvm01: bridges.br0.gateway" in err
+    assert "hosts.yaml: host kvm01: nics.eth0.hwaddr" in err
