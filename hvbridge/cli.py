@@ -17,13 +17,20 @@ from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.lab.lifecycle import Lab, LabError
 from hvbridge.lab.preflight import PreflightError
+from hvbridge.lab.state import LabState
 from hvbridge.output import print_run
 from hvbridge.runbook import RunbookError
-from hvbridge.runner import RunRequest
+from hvbridge.runner import EXIT_CHANGED, RunRequest
 from hvbridge.runner import run as run_runbook
 from hvbridge.ssh import SSHError, password_from_env
 
-DEMO_COMMANDS = ("brctl show", "virsh net-list --all", "virsh list --all")
+DEMO_COMMANDS = (
+    "brctl show",
+    "ip -4 -br addr show",
+    "virsh net-list --all",
+    "virsh list --all",
+)
+DEMO_RUNBOOK = "runbooks/bridge-network.yaml"
 
 
 def _lab(ctx: click.Context) -> Lab:
@@ -253,22 +260,39 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
 @click.option("--keep", is_flag=True, help="Leave the lab up afterwards (remove with `lab down`).")
 @click.pass_context
 def demo(ctx: click.Context, count: int, keep: bool) -> None:
-    """Bring up a lab, show each hypervisor's bridges, libvirt networks and guests."""
+    """Build a lab (EL6 SSH profile, behind a jump host), show each hypervisor, run
+    runbooks/bridge-network.yaml on it, show each hypervisor again, remove the lab.
+
+    Exits with the run's exit status."""
     the_lab = _lab(ctx)
+    project: Path = ctx.obj["project"]
     with _errors():
         state = the_lab.up(hosts=count, direct=False, libvirt=True, profile="el6")
         try:
-            for name, rec in state.hosts.items():
-                if not rec.hypervisor:
-                    continue
-                click.secho(f"== {name} ({rec.address}, eth0 {rec.mac})", bold=True)
-                with the_lab.connect(name, state) as conn:
-                    for command in DEMO_COMMANDS:
-                        result = conn.run(command)
-                        click.echo(f"# {command}\n{result.stdout}{result.stderr}")
+            _show_hosts(the_lab, state, "before")
+            request = RunRequest(
+                project=project,
+                runbook=project / DEMO_RUNBOOK,
+                inventory=the_lab.paths.inventory,
+            )
+            outcome = run_runbook(request)
+            print_run(outcome, click.echo, show_diff=True)
+            _show_hosts(the_lab, state, "after")
         finally:
             if not keep:
                 the_lab.down()
+    sys.exit(outcome.exit_code & ~EXIT_CHANGED)
+
+
+def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:
+    for name, rec in state.hosts.items():
+        if not rec.hypervisor:
+            continue
+        click.secho(f"== {name} {when} ({rec.address}, eth0 {rec.mac})", bold=True)
+        with the_lab.connect(name, state) as conn:
+            for command in DEMO_COMMANDS:
+                result = conn.run(command)
+                click.echo(f"# {command}\n{result.stdout}{result.stderr}")
 
 
 def _print_status(the_lab: Lab) -> bool:

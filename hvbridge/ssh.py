@@ -307,6 +307,16 @@ def _ssh_config(path: str | None) -> paramiko.SSHConfig | None:
     return paramiko.SSHConfig.from_path(str(config_path))
 
 
+def _hop(spec: str, config: paramiko.SSHConfig | None, default_user: str) -> Endpoint:
+    """A jump hop; a bare name (`jump`, as ProxyJump often says) is looked up in ssh_config."""
+    if config is None or "@" in spec or ":" in spec:
+        return Endpoint.parse(spec, default_user)
+    found = config.lookup(spec)
+    return Endpoint.parse(
+        f"{found.get('user', default_user)}@{found.get('hostname', spec)}:{found.get('port', 22)}"
+    )
+
+
 def resolve(
     hostname: str,
     username: str | None,
@@ -329,7 +339,7 @@ def resolve(
         known_hosts=Path(known or DEFAULT_KNOWN_HOSTS).expanduser(),
         key_filename=Path(key).expanduser() if key else None,
         password=password,
-        jump=tuple(Endpoint.parse(hop, user) for hop in jump_spec),
+        jump=tuple(_hop(spec, config, user) for spec in jump_spec),
         platform=platform or "el6",
         connect_timeout=float(extras.get("connect_timeout", 10.0)),
         command_timeout=float(extras.get("command_timeout", 120.0)),

@@ -1,0 +1,114 @@
+"""hvbridge.ssh against real sshd: hops, ssh_config, accept-new, big output, timeouts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hvbridge.lab.lifecycle import Lab
+from hvbridge.lab.state import LabState
+from hvbridge.lab.topology import JUMP_INNER_ADDR
+from hvbridge.ssh import Connection, Endpoint, HostKeyError, SSHError, SSHOptions, resolve
+
+from .conftest import LabFactory
+
+
+@pytest.fixture(scope="module")
+def lab(make_lab: LabFactory) -> tuple[Lab, LabState]:
+    return make_lab(hosts=1, direct=False, libvirt=False, profile="modern")
+
+
+def options(lab: Lab, **changes: object) -> SSHOptions:
+    base: dict[str, object] = {
+        "known_hosts": lab.paths.known_hosts,
+        "key_filename": lab.paths.key,
+        "jump": (Endpoint(lab.require_state().hosts["jump"].address),),
+        "platform": "modern",
+    }
+    base.update(changes)
+    return SSHOptions(**base)  # type: ignore[arg-type]
+
+
+def test_two_hops_each_with_its_key_checked(lab: tuple[Lab, LabState], tmp_path: Path) -> None:
+    the_lab, state = lab
+    jump = state.hosts["jump"]
+    known = tmp_path / "known_hosts"
+    jump_key = next(
+        line.split(" ", 1)[1]
+        for line in the_lab.paths.known_hosts.read_text().splitlines()
+        if line.startswith(jump.address + " ")
+    )
+    # The jump host reached again on its inner address: a second hop with its own entry.
+    known.write_text(the_lab.paths.known_hosts.read_text() + f"{JUMP_INNER_ADDR} {jump_key}\n")
+    hops = (Endpoint(jump.address), Endpoint(str(JUMP_INNER_ADDR)))
+    with Connection(
+        Endpoint(state.hosts["hv01"].address), options(the_lab, known_hosts=known, jump=hops)
+    ) as conn:
+        assert conn.run("hostname").stdout.strip() == "hv01"
+    with pytest.raises(
+        HostKeyError, match=f"jump host root@{JUMP_INNER_ADDR}:22: host key unknown"
+    ):
+        Connection(Endpoint(state.hosts["hv01"].address), options(the_lab, jump=hops)).open()
+
+
+def test_ssh_config_supplies_hostname_key_known_hosts_and_proxyjump(
+    lab: tuple[Lab, LabState],
+) -> None:
+    the_lab, _ = lab
+    target, opts = resolve(
+        "hv01", None, None, None, "modern", {"ssh_config": str(the_lab.paths.ssh_config)}
+    )
+    assert target == Endpoint(the_lab.require_state().hosts["hv01"].address, 22, "root")
+    assert opts.jump == (Endpoint(the_lab.require_state().hosts["jump"].address),)
+    assert opts.key_filename == the_lab.paths.key
+    assert opts.known_hosts == the_lab.paths.known_hosts
+    with Connection(target, opts) as conn:
+        assert conn.run("hostname").stdout.strip() == "hv01"
+
+
+def test_accept_new_records_unknown_keys_and_still_refuses_changed_ones(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, state = lab
+    known = tmp_path / "known_hosts"
+    target = Endpoint(state.hosts["hv01"].address)
+    with Connection(target, options(the_lab, known_hosts=known, accept_new=True)) as conn:
+        assert conn.run("hostname").ok
+    recorded = sorted(line.split()[0] for line in known.read_text().splitlines())
+    assert recorded == sorted([state.hosts["jump"].address, state.hosts["hv01"].address])
+    with Connection(target, options(the_lab, known_hosts=known)) as conn:
+        assert conn.run("hostname").ok
+    # The same address now presenting another key (jump's key written for hv01): refused.
+    hv01, jump = state.hosts["hv01"].address, state.hosts["jump"].address
+    lines = known.read_text().splitlines()
+    jump_key = next(line.split(" ", 1)[1] for line in lines if line.startswith(jump + " "))
+    swapped = [f"{hv01} {jump_key}" if line.startswith(hv01 + " ") else line for line in lines]
+    known.write_text("\n".join(swapped) + "\n")
+    with pytest.raises(HostKeyError, match="host key CHANGED"):
+        Connection(target, options(the_lab, known_hosts=known, accept_new=True)).open()
+
+
+def test_large_stdout_and_stderr_at_once_do_not_deadlock(lab: tuple[Lab, LabState]) -> None:
+    the_lab, state = lab
+    with the_lab.connect("hv01", state) as conn:
+        result = conn.run(
+            "head -c 3000000 /dev/zero | tr '\\0' o;"
+            " head -c 3000000 /dev/zero | tr '\\0' e >&2; exit 3",
+            timeout=60,
+        )
+    assert result.exit_status == 3
+    assert len(result.stdout) == 3_000_000 and set(result.stdout) == {"o"}
+    assert len(result.stderr) == 3_000_000 and set(result.stderr) == {"e"}
+
+
+def test_command_timeout_is_an_error_naming_the_host(lab: tuple[Lab, LabState]) -> None:
+    the_lab, state = lab
+    with the_lab.connect("hv01", state) as conn, pytest.raises(SSHError, match="timed out after 1"):
+        conn.run("sleep 5", timeout=1)
+
+
+def test_sftp_session_is_reused(lab: tuple[Lab, LabState]) -> None:
+    the_lab, state = lab
+    with the_lab.connect("hv01", state) as conn:
+        assert conn.sftp() is conn.sftp()
