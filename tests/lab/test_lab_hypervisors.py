@@ -205,3 +205,7 @@ def test_guest_moved_to_br0_shows_its_tap_under_the_bridge(lab: tuple[Lab, LabSt
             assert bridges["br0"] == ["vnet0"]
         finally:
             conn.run("virsh destroy v1")
+        restarted = conn.run("service libvirtd restart")
+        assert restarted.ok, restarted.stdout + restarted.stderr
+        assert conn.run("service libvirtd status").stdout.startswith("libvirtd (pid")
+        assert re.search(r"^\s*default\s+active", conn.run("virsh net-list").stdout, re.M)

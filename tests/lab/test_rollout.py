@@ -200,3 +200,28 @@ def test_unknown_host_key_and_unreachable_host_fail_alone(
     assert "cannot reach" in outcome.hosts["hv99"].steps[-1].message
     assert outcome.hosts["hv02"].status in {"ok", "changed"}
     assert outcome.hosts["hv03"].status in {"ok", "changed"}
+
+
+def test_another_file_for_the_same_device_is_refused_before_writing(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+    edit_yaml(
+        inventory / "hosts.yaml",
+        lambda hosts: hosts["hv01"]["data"]["bridges"]["br0"].update(mtu=1400),
+    )
+    with the_lab.connect("hv01", state) as conn:
+        before = conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout
+        assert conn.run(f"printf 'DEVICE=br0\\nONBOOT=no\\n' > {SCRIPTS}/ifcfg-bridge-old").ok
+    try:
+        outcome = rollout(inventory, limit=("hv01",))
+        push = next(s for s in outcome.hosts["hv01"].steps if s.name == "push ifcfg files")
+        assert push.failed
+        assert f"{SCRIPTS}/ifcfg-bridge-old also configures DEVICE=br0" in push.message
+        assert [s.name for s in outcome.hosts["hv01"].steps][-1] == "push ifcfg files"
+        with the_lab.connect("hv01", state) as conn:
+            assert conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout == before
+    finally:
+        with the_lab.connect("hv01", state) as conn:
+            conn.run(f"rm -f {SCRIPTS}/ifcfg-bridge-old")
