@@ -66,9 +66,7 @@ EXIT_CODES_HELP = """Exit status, bits added together: 0 nothing changed, 2 some
 was touched)."""
 
 
-@main.command(epilog=EXIT_CODES_HELP)
-@click.argument("runbook", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
+inventory_option = click.option(
     "-i",
     "--inventory",
     "inventory_dir",
@@ -77,6 +75,11 @@ was touched)."""
     show_default=True,
     help="Directory with hosts.yaml, groups.yaml and defaults.yaml.",
 )
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("runbook", type=click.Path(dir_okay=False, path_type=Path))
+@inventory_option
 @click.option(
     "--limit",
     multiple=True,
@@ -145,14 +148,7 @@ def inventory() -> None:
 
 
 @inventory.command("validate")
-@click.option(
-    "-i",
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-)
+@inventory_option
 def inventory_validate(inventory_dir: Path) -> None:
     """Validate every host; list every problem with its file, host and field."""
     with _errors():
@@ -162,14 +158,7 @@ def inventory_validate(inventory_dir: Path) -> None:
 
 @inventory.command("show")
 @click.argument("host")
-@click.option(
-    "-i",
-    "--inventory",
-    "inventory_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("inventory"),
-    show_default=True,
-)
+@inventory_option
 def inventory_show(host: str, inventory_dir: Path) -> None:
     """HOST's resolved data and connection settings, secrets masked."""
     with _errors():

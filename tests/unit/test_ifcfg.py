@@ -5,28 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hvbridge.ifcfg import IfcfgError, device_order_key, ignored_config_name, parse_ifcfg
-
-SEED_BR0 = """\
-DEVICE="br0"
-ONBOOT="yes"
-TYPE="Bridge"
-BOOTPROTO=static
-IPADDR=10.0.112.39
-NETMASK=255.255.255.0
-GATEWAY=10.0.112.1
-DEFROUTE=yes
-"""
-
-SEED_ETH0 = """\
-DEVICE="eth0"
-NM_CONTROLLED="no"
-ONBOOT="yes"
-TYPE=Ethernet
-BOOTPROTO=none
-BRIDGE="br0"
-NAME="System eth0"
-HWADDR=44:37:E6:4A:62:AD
-"""
+from tests.seed import SEED_BR0, SEED_ETH0
 
 
 def test_seed_bridge_file() -> None:

@@ -16,30 +16,10 @@ from hvbridge.lab.initscripts import (
     plan_stop,
     status_lines,
 )
+from tests.seed import SEED_BR0, SEED_ETH0
 
 DIR = "/etc/sysconfig/network-scripts"
 
-SEED_BR0 = """\
-DEVICE="br0"
-ONBOOT="yes"
-TYPE="Bridge"
-BOOTPROTO=static
-IPADDR=10.0.112.39
-NETMASK=255.255.255.0
-GATEWAY=10.0.112.1
-DEFROUTE=yes
-"""
-
-SEED_ETH0 = """\
-DEVICE="eth0"
-NM_CONTROLLED="no"
-ONBOOT="yes"
-TYPE=Ethernet
-BOOTPROTO=none
-BRIDGE="br0"
-NAME="System eth0"
-HWADDR=44:37:E6:4A:62:AD
-"""
 
 SEED_MAC = "44:37:e6:4a:62:ad"
 LO_UP = Step("lo", (("ip", "link", "set", "dev", "lo", "up"),))
