@@ -1,8 +1,8 @@
 """PID 1 of a lab host.
 
 Started by `unshare --net --mount --uts --pid --fork --mount-proc`, it gives the
-host its own hostname, `/run`, `/tmp` and copy-on-write `/etc`, `/var` and
-`/root`, writes the host's files, tells its parent it is ready, and then reaps
+host its own hostname, its own `/run`, and copy-on-write `/etc`, `/var`, `/root`
+and `/tmp`, writes the host's files, tells its parent it is ready, and then reaps
 orphans until it is told to stop. When it exits, the kernel kills every other
 process of the host's PID namespace, which is what makes `lab down` complete.
 """
@@ -17,8 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-# The directories each host owns a private, writable copy of.
-OVERLAID = ("/etc", "/var", "/root")
+# The directories each host owns a private, writable copy of. Copy-on-write, not
+# empty: the Python running the host's services may live under any of them (a
+# project cloned under /tmp, a virtualenv under /root).
+OVERLAID = ("/etc", "/var", "/root", "/tmp")
 OVERLAY_STATE = "/run/.hvbridge-lab"
 
 
@@ -31,7 +33,6 @@ def make_private_filesystem() -> None:
     # brctl, libvirt and the network service all read devices from it.
     _mount("-t", "sysfs", "sysfs", "/sys")
     _mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
-    _mount("-t", "tmpfs", "-o", "mode=1777", "tmpfs", "/tmp")
     for sub in ("lock", "sshd"):
         Path("/run", sub).mkdir(mode=0o755)
     for directory in OVERLAID:
