@@ -16,7 +16,7 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from hvbridge.remote import run_dir
+from hvbridge.remote import run_dir, upload
 from hvbridge.ssh import Connection, SSHError
 
 SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
@@ -59,20 +59,14 @@ exec sh {d}/revert.sh
 """
 
 
-def _upload(conn: Connection, path: str, content: str) -> None:
-    with conn.sftp().open(path, "w") as handle:
-        handle.write(content.encode())
-    conn.sftp().chmod(path, 0o700)
-
-
 def arm(conn: Connection, run_id: str, seconds: int) -> Armed:
     directory = run_dir(run_id)
     d = shlex.quote(directory)
     made = conn.run(f"mkdir -p {d}/before && rm -f {d}/cancelled {d}/firing {d}/reverted")
     if not made.ok:
         raise SSHError(f"{conn.target.host}: cannot prepare {directory}: {made.stderr.strip()}")
-    _upload(conn, f"{directory}/revert.sh", revert_script(directory))
-    _upload(conn, f"{directory}/guard.sh", guard_script(directory, seconds))
+    upload(conn, f"{directory}/revert.sh", revert_script(directory), 0o700)
+    upload(conn, f"{directory}/guard.sh", guard_script(directory, seconds), 0o700)
     started = conn.run(
         # `touch ... || exit` stays a separate command: `a && b &` would background the
         # pair in a subshell that keeps this session's output open until the guard ends.

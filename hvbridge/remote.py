@@ -9,6 +9,7 @@ what a revert puts back, and what an operator can diff by hand.
 from __future__ import annotations
 
 import posixpath
+import secrets
 import shlex
 import stat
 from dataclasses import dataclass
@@ -53,19 +54,35 @@ def list_dir(conn: Connection, directory: str) -> list[str]:
         return []
 
 
+def upload(conn: Connection, path: str, content: str, mode: int) -> None:
+    """Put `content` at `path`, owned by root. A sudo user cannot write root's
+    directories over SFTP: it stages the file in /tmp and installs it with sudo."""
+    q = shlex.quote
+    target = path
+    if conn.uses_sudo:
+        target = f"/tmp/.hvbridge-{secrets.token_hex(8)}"
+    try:
+        with conn.sftp().open(target, "w") as handle:
+            handle.write(content.encode())
+            handle.flush()
+        conn.sftp().chmod(target, mode if target == path else 0o600)
+    except OSError as exc:
+        raise SSHError(f"{conn.target.host}: cannot write {target}: {exc}") from exc
+    if target != path:
+        done = conn.run(
+            f"install -m {mode:o} -o root -g root {q(target)} {q(path)}; rc=$?;"
+            f" rm -f {q(target)}; exit $rc"
+        )
+        if not done.ok:
+            raise SSHError(f"{conn.target.host}: cannot install {path}: {done.stderr.strip()}")
+
+
 def write_atomic(conn: Connection, path: str, content: str, run_id: str, mode: int = 0o644) -> None:
     """Temp file in the same directory, synced, renamed over `path`; the old one kept."""
     directory, name = posixpath.split(path)
     # A leading dot keeps initscripts (which read ifcfg-*) away from the temp file.
     tmp = posixpath.join(directory, f".{name}.hvbridge-tmp")
-    sftp = conn.sftp()
-    try:
-        with sftp.open(tmp, "w") as handle:
-            handle.write(content.encode())
-            handle.flush()
-        sftp.chmod(tmp, mode)
-    except OSError as exc:
-        raise SSHError(f"{conn.target.host}: cannot write {tmp}: {exc}") from exc
+    upload(conn, tmp, content, mode)
     keep = run_dir(run_id)
     q = shlex.quote
     script = (

@@ -226,10 +226,15 @@ class Connection:
         via = f" via {', '.join(map(str, self.options.jump))}" if self.options.jump else ""
         return f"ssh {hop}{via}" if hop == self.target else f"ssh jump host {hop}"
 
+    @property
+    def uses_sudo(self) -> bool:
+        return self.options.sudo and self.target.username != "root"
+
     def run(self, command: str, timeout: float | None = None) -> CommandResult:
-        """Run `command` on the target; stdout and stderr are drained together."""
+        """Run `command` on the target; stdout and stderr are drained together.
+        With sudo (a non-root user), it runs as root through `sudo -n`."""
         timeout = self.options.command_timeout if timeout is None else timeout
-        if self.options.sudo and self.target.username != "root":
+        if self.uses_sudo:
             command = f"sudo -n -- sh -c {shlex.quote(command)}"
         transport = self._target_transport()
         try:
