@@ -30,6 +30,17 @@ Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,aes192-cbc,aes256-cbc,3des-c
 MACs hmac-sha1,hmac-md5,hmac-sha1-96
 """
 
+RESOLV_CONF = "# hvbridge lab: no DNS, names are in /etc/hosts\nnameserver 127.0.0.1\n"
+
+# A non-root operator with passwordless sudo, as many sites log in; the same key as root.
+OPS_USER = "ops"
+OPS_UID = 1500
+OPS_HOME = "/var/lib/hvbridge-lab/ops"
+OPS_PASSWD = f"{OPS_USER}:x:{OPS_UID}:{OPS_UID}:hvbridge lab operator:{OPS_HOME}:/bin/sh\n"
+OPS_SHADOW = f"{OPS_USER}:*:20000:0:99999:7:::\n"
+OPS_GROUP = f"{OPS_USER}:x:{OPS_UID}:\n"
+OPS_SUDOERS = f"{OPS_USER} ALL=(ALL) NOPASSWD: ALL\n"
+
 # The users libvirt's Debian packaging creates; libvirtd looks them up at start
 # even when qemu.conf says to run guests as root.
 LIBVIRT_PASSWD = "libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n"  # noqa: S105
@@ -42,6 +53,7 @@ class HostFile:
     content: str
     mode: int = 0o644
     append: bool = False
+    owner: int = 0  # uid and gid
 
 
 def host_key_type(profile: SshProfile) -> str:
@@ -225,12 +237,24 @@ def host_files(
 ) -> list[HostFile]:
     key_type = host_key_type(profile)
     private, public = host_key
+    with_libvirt = bool(libvirt and host.is_hypervisor and host.guest_mac)
+    passwd = OPS_PASSWD + (LIBVIRT_PASSWD if with_libvirt else "")
+    group = OPS_GROUP + (LIBVIRT_GROUP if with_libvirt else "")
     files = [
         HostFile("/etc/hostname", host.name + "\n"),
+        HostFile("/etc/hosts", f"127.0.0.1 localhost\n{host.address} {host.name}\n"),
+        # No DNS: a lookup (sudo resolves the host name) must fail at once, on loopback,
+        # and never leave the lab for the machine's resolver.
+        HostFile("/etc/resolv.conf", RESOLV_CONF),
         HostFile("/etc/ssh/sshd_config", sshd_config(profile)),
         HostFile(f"/etc/ssh/ssh_host_{key_type}_key", private, 0o600),
         HostFile(f"/etc/ssh/ssh_host_{key_type}_key.pub", public),
         HostFile("/root/.ssh/authorized_keys", authorized_key, 0o600),
+        HostFile("/etc/passwd", passwd, append=True),
+        HostFile("/etc/shadow", OPS_SHADOW, 0o640, append=True),
+        HostFile("/etc/group", group, append=True),
+        HostFile(f"/etc/sudoers.d/{OPS_USER}", OPS_SUDOERS, 0o440),
+        HostFile(f"{OPS_HOME}/.ssh/authorized_keys", authorized_key, 0o600, owner=OPS_UID),
         HostFile("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=" + host.name + "\n"),
         HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755),
         HostFile(f"{LAB_ETC}/boot.sh", boot_script(host, libvirt=libvirt), 0o755),
@@ -239,10 +263,8 @@ def host_files(
         gateway = str(host.gateway) if host.gateway and index == 0 else None
         path = f"/etc/sysconfig/network-scripts/ifcfg-{port.name}"
         files.append(HostFile(path, ifcfg(port, gateway)))
-    if libvirt and host.is_hypervisor and host.guest_mac:
+    if with_libvirt and host.guest_mac:
         files += [
-            HostFile("/etc/passwd", LIBVIRT_PASSWD, append=True),
-            HostFile("/etc/group", LIBVIRT_GROUP, append=True),
             HostFile("/etc/init.d/libvirtd", LIBVIRTD_INITSCRIPT, 0o755),
             HostFile("/etc/libvirt/qemu.conf", QEMU_CONF),
             HostFile("/etc/libvirt/libvirtd.conf", LIBVIRTD_CONF),

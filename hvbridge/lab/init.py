@@ -40,6 +40,10 @@ def make_private_filesystem() -> None:
         upper, work = base / "upper", base / "work"
         upper.mkdir(parents=True)
         work.mkdir()
+        # The overlay's top directory takes the upper one's mode: /tmp must stay 1777.
+        lower = os.stat(directory)
+        upper.chmod(lower.st_mode & 0o7777)
+        os.chown(upper, lower.st_uid, lower.st_gid)
         options = f"lowerdir={directory},upperdir={upper},workdir={work}"
         _mount("-t", "overlay", "-o", options, "overlay", directory)
 
@@ -48,6 +52,9 @@ def write_files(files: list[dict[str, object]]) -> None:
     for spec in files:
         path = Path(str(spec["path"]))
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_symlink():
+            # Replace the link itself (a whiteout in the overlay), never its target outside.
+            path.unlink()
         if spec.get("append"):
             with path.open("a") as handle:
                 handle.write(str(spec["content"]))
@@ -55,6 +62,12 @@ def write_files(files: list[dict[str, object]]) -> None:
             path.write_text(str(spec["content"]))
         mode = spec.get("mode", 0o644)
         path.chmod(int(mode) if isinstance(mode, int) else 0o644)
+        owner = spec.get("owner", 0)
+        if isinstance(owner, int) and owner:
+            # The directories made for it too: sshd's StrictModes wants a user's own ~/.ssh.
+            for directory in (path.parent, path.parent.parent):
+                os.chown(directory, owner, owner)
+            os.chown(path, owner, owner)
 
 
 def reap_forever() -> int:

@@ -20,6 +20,7 @@ BASE_NEEDS: tuple[tuple[str, str], ...] = (
     ("ssh-keygen", "openssh-client"),
     ("service", "init-system-helpers"),
     ("ping", "iputils-ping"),
+    ("sudo", "sudo"),
 )
 LIBVIRT_NEEDS: tuple[tuple[str, str], ...] = (
     ("/usr/sbin/libvirtd", "libvirt-daemon"),

@@ -16,13 +16,13 @@ from .test_lab_hypervisors import brctl_ports, ipv4_of
 
 @pytest.fixture(scope="module")
 def lab(make_lab: LabFactory) -> tuple[Lab, LabState]:
-    return make_lab(hosts=2, direct=False, libvirt=False, profile="el6")
+    return make_lab(hosts=3, direct=False, libvirt=False, profile="el6")
 
 
 def test_el6_profile_rollout_end_to_end(lab: tuple[Lab, LabState], tmp_path: Path) -> None:
     the_lab, state = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
-    edit_yaml(inventory / "hosts.yaml", lambda hosts: hosts.pop("hv02"))
+    edit_yaml(inventory / "hosts.yaml", lambda hosts: [hosts.pop(h) for h in ("hv02", "hv03")])
     outcome = rollout(inventory)
     assert outcome.hosts["hv01"].status == "changed", outcome.hosts["hv01"].steps
     with the_lab.connect("hv01", state) as conn:
@@ -40,7 +40,7 @@ def test_operator_on_the_jump_host_runs_the_same_rollout(
         del groups["lab"]["connection_options"]["hvbridge"]["extras"]["jump"]
 
     edit_yaml(inventory / "groups.yaml", no_jump)
-    edit_yaml(inventory / "hosts.yaml", lambda hosts: hosts.pop("hv01"))
+    edit_yaml(inventory / "hosts.yaml", lambda hosts: [hosts.pop(h) for h in ("hv01", "hv03")])
     jump_pid = state.hosts["jump"].init_pid
     # The jump host's network namespace, as `ip netns exec` would give a logged-in operator.
     done = cli(
@@ -54,3 +54,25 @@ def test_operator_on_the_jump_host_runs_the_same_rollout(
     assert "== hv02: changed" in done.stdout
     with the_lab.connect("hv02", state) as conn:
         assert brctl_ports(conn.run("brctl show").stdout)["br0"] == ["eth0"]
+
+
+def test_a_sudo_operator_runs_the_rollout(lab: tuple[Lab, LabState], tmp_path: Path) -> None:
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+
+    def as_ops(hosts: dict) -> None:
+        hosts.pop("hv01")
+        hosts.pop("hv02")
+        hosts["hv03"]["username"] = "ops"
+
+    def with_sudo(groups: dict) -> None:
+        groups["lab"]["connection_options"]["hvbridge"]["extras"]["sudo"] = True
+
+    edit_yaml(inventory / "hosts.yaml", as_ops)
+    edit_yaml(inventory / "groups.yaml", with_sudo)
+    outcome = rollout(inventory)
+    assert outcome.hosts["hv03"].status == "changed", outcome.hosts["hv03"].steps
+    with the_lab.connect("hv03", state) as conn:
+        assert brctl_ports(conn.run("brctl show").stdout)["br0"] == ["eth0"]
+        owner = conn.run("stat -c %U /etc/sysconfig/network-scripts/ifcfg-br0").stdout.strip()
+        assert owner == "root"

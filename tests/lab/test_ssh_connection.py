@@ -9,6 +9,7 @@ import pytest
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.lab.topology import JUMP_INNER_ADDR
+from hvbridge.remote import upload
 from hvbridge.ssh import Connection, Endpoint, HostKeyError, SSHError, SSHOptions, resolve
 
 from .conftest import LabFactory
@@ -112,3 +113,20 @@ def test_sftp_session_is_reused(lab: tuple[Lab, LabState]) -> None:
     the_lab, state = lab
     with the_lab.connect("hv01", state) as conn:
         assert conn.sftp() is conn.sftp()
+
+
+def test_a_sudo_user_runs_commands_and_writes_root_files(lab: tuple[Lab, LabState]) -> None:
+    the_lab, state = lab
+    target = Endpoint(state.hosts["hv01"].address, 22, "ops")
+    path = "/etc/sysconfig/network-scripts/.hvbridge-sudo-test"
+    with Connection(target, options(the_lab)) as conn:
+        assert conn.run("id -un").stdout.strip() == "ops"
+        with pytest.raises(SSHError, match="cannot write"):
+            upload(conn, path, "X=1\n", 0o644)
+    with Connection(target, options(the_lab, sudo=True)) as conn:
+        assert conn.run("id -un").stdout.strip() == "root"
+        upload(conn, path, "X=1\n", 0o644)
+        assert (
+            conn.run(f"stat -c '%U %a' {path}; cat {path}; rm {path}").stdout == "root 644\nX=1\n"
+        )
+        assert conn.run("ls /tmp/.hvbridge-* 2>/dev/null").stdout == ""

@@ -233,12 +233,14 @@ def test_hypervisor_with_libvirt_gets_every_file() -> None:
 
     passwd, group = files["/etc/passwd"], files["/etc/group"]
     assert passwd.append and group.append
-    assert passwd.content.startswith("libvirt-qemu:x:")
+    assert [line.split(":")[0] for line in passwd.content.splitlines()] == ["ops", "libvirt-qemu"]
     assert {line.split(":")[0] for line in group.content.splitlines()} == {
+        "ops",
         "libvirt-qemu",
         "libvirt",
     }
-    assert [f.path for f in files.values() if f.append] == ["/etc/passwd", "/etc/group"]
+    appended = [f.path for f in files.values() if f.append]
+    assert appended == ["/etc/passwd", "/etc/shadow", "/etc/group"]
 
     assert 'user = "root"' in files["/etc/libvirt/qemu.conf"].content
     assert "/etc/libvirt/libvirtd.conf" in files
@@ -261,9 +263,11 @@ def test_hypervisor_without_libvirt_gets_no_libvirt_files() -> None:
     libvirt_paths = [p for p in files if "libvirt" in p or p.startswith(LAB_ETC + "/v1")]
     assert libvirt_paths == []
     assert f"{LAB_ETC}/default-network.xml" not in files
-    assert "/etc/passwd" not in files
-    assert "/etc/group" not in files
-    assert not any(f.append for f in files.values())
+    # Only the lab's sudo operator; no libvirt users.
+    assert [line.split(":")[0] for line in files["/etc/passwd"].content.splitlines()] == ["ops"]
+    assert [line.split(":")[0] for line in files["/etc/group"].content.splitlines()] == ["ops"]
+    assert files["/etc/sudoers.d/ops"].content == "ops ALL=(ALL) NOPASSWD: ALL\n"
+    assert files["/etc/resolv.conf"].content.endswith("nameserver 127.0.0.1\n")
     assert "/etc/init.d/network" in files
     eth0 = parse_ifcfg(files[f"{SCRIPTS}/ifcfg-eth0"].content, "ifcfg-eth0")
     assert eth0["GATEWAY"] == "198.18.0.1"
