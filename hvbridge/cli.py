@@ -132,10 +132,12 @@ def run(
         workers=workers,
         password=password,
     )
-    # Nornir logs each failed task with a traceback; the run's own output reports them.
-    nornir_log = logging.getLogger("nornir")
-    nornir_log.addHandler(logging.NullHandler())
-    nornir_log.propagate = False
+    # Nornir logs each failed task with a traceback, paramiko each refused channel while a
+    # host is away; the run's own output reports what matters, per host and step.
+    for name in ("nornir", "paramiko"):
+        library_log = logging.getLogger(name)
+        library_log.addHandler(logging.NullHandler())
+        library_log.propagate = False
     with _errors():
         outcome = run_runbook(request)
     print_run(outcome, click.echo, show_diff=show_diff or check)

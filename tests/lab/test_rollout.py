@@ -78,6 +78,11 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
         facts = outcome.hosts[name].facts
         assert facts is not None
+        assert facts["bridges"]["br0"]["ports"] == ["eth0"]
+        assert facts["addresses"]["br0"] == [f"{rec.address}/17"]
+        collected = next(s for s in outcome.hosts[name].steps if s.name == "collect facts")
+        assert f"br0 [eth0] {rec.address}/17" in collected.message
+        assert collected.message.endswith("default via 198.18.128.1 dev br0")
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(lab: tuple[Lab, LabState]) -> None:
