@@ -166,6 +166,22 @@ class GuestModel(_Model):
     interfaces: Annotated[list[GuestInterfaceModel], Field(min_length=1)]
 
 
+class LibvirtModel(_Model):
+    """How the guests' part of the seed is carried out on this host."""
+
+    # None: remove the NAT network `default` when any guest is bridged.
+    remove_default_network: bool | None = None
+    # define: `virsh dumpxml --inactive`, edit, `virsh define`. file: edit
+    # /etc/libvirt/qemu/NAME.xml as the seed does, then restart libvirtd (legacy).
+    edit_mode: Literal["define", "file"] = "define"
+    # Running guests are shut down (destroyed after shutdown_timeout) and started
+    # again, so that their taps join the bridge.
+    restart_guests: bool = False
+    shutdown_timeout: Seconds = 60.0
+    # How long libvirtd may take to answer again after a restart.
+    restart_timeout: Seconds = 60.0
+
+
 class HostData(_Model):
     """A host's `data`, plus its Nornir `platform`."""
 
@@ -173,6 +189,12 @@ class HostData(_Model):
     nics: dict[InterfaceName, NicModel] = Field(default_factory=dict)
     bridges: dict[InterfaceName, BridgeModel] = Field(default_factory=dict)
     guests: dict[DomainName, GuestModel] = Field(default_factory=dict)
+    libvirt: LibvirtModel = Field(default_factory=LibvirtModel)
+
+    @property
+    def removes_default_network(self) -> bool:
+        configured = self.libvirt.remove_default_network
+        return bool(self.guests) if configured is None else configured
 
 
 class ConnectionExtras(_Model):
@@ -217,6 +239,7 @@ _KNOWN_KEYS = (
         PciAddress,
         GuestInterfaceModel,
         GuestModel,
+        LibvirtModel,
         HostData,
         ConnectionExtras,
         ConnectionModel,

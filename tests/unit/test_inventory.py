@@ -1029,3 +1029,32 @@ def test_jump_hop_refuses(hop: str) -> None:
 def test_local_path_refuses(path: str) -> None:
     with pytest.raises(ValueError, match="not a usable path"):
         validators.local_path(path)
+
+
+# --- libvirt settings ----------------------------------------------------------------------
+
+
+def test_libvirt_settings_default_to_define_and_remove_nat_when_guests_are_bridged(
+    tmp_path: Path,
+) -> None:
+    model = load_inventory(write(tmp_path, {"kvm01": seed_host()})).models["kvm01"]
+    assert model.libvirt.edit_mode == "define"
+    assert model.libvirt.restart_guests is False
+    assert model.removes_default_network is True
+
+    def no_guests(data: dict[str, Any]) -> None:
+        data.pop("guests")
+
+    bare = load_inventory(write(tmp_path / "b", {"kvm01": seed_host(no_guests)})).models["kvm01"]
+    assert bare.removes_default_network is False
+
+
+def test_libvirt_settings_are_checked(tmp_path: Path) -> None:
+    def bad(data: dict[str, Any]) -> None:
+        data["libvirt"] = {"edit_mode": "sed", "restart_guest": True}
+
+    found = problems(write(tmp_path, {"kvm01": seed_host(bad)}))
+    assert any("host kvm01: libvirt.edit_mode:" in p and "'define'" in p for p in found)
+    assert any(
+        "libvirt.restart_guest: unknown key (did you mean 'restart_guests'?)" in p for p in found
+    )
