@@ -30,7 +30,7 @@ DEMO_COMMANDS = (
     "virsh net-list --all",
     "virsh list --all",
 )
-DEMO_RUNBOOK = "runbooks/bridge-network.yaml"
+DEMO_RUNBOOK = "runbooks/bridge.yaml"
 
 
 def _lab(ctx: click.Context) -> Lab:
@@ -252,7 +252,8 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
 @click.pass_context
 def demo(ctx: click.Context, count: int, keep: bool) -> None:
     """Build a lab (EL6 SSH profile, behind a jump host), show each hypervisor, run
-    runbooks/bridge-network.yaml on it, show each hypervisor again, remove the lab.
+    runbooks/bridge.yaml (the seed's whole procedure) on it, start guest v1 on each
+    hypervisor, show them again (br0 holds eth0 and vnet0), remove the lab.
 
     Exits with the run's exit status."""
     the_lab = _lab(ctx)
@@ -268,11 +269,20 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
             )
             outcome = run_runbook(request)
             print_run(outcome, click.echo, show_diff=True)
+            _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")
         finally:
             if not keep:
                 the_lab.down()
     sys.exit(outcome.exit_code & ~EXIT_CHANGED)
+
+
+def _start_guests(the_lab: Lab, state: LabState) -> None:
+    """The seed's step 6: once started, the guest's tap joins the bridge."""
+    for name, rec in state.hosts.items():
+        if rec.hypervisor:
+            with the_lab.connect(name, state) as conn:
+                conn.run("virsh domstate v1 | grep -q running || virsh start v1")
 
 
 def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:

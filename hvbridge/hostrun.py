@@ -26,6 +26,9 @@ class HostRun:
     connection_params: dict[str, Any] = field(default_factory=dict)
     rendered: dict[str, str] = field(default_factory=dict)
     network_changed: list[str] = field(default_factory=list)
+    # Domains whose definition this run changed, and why libvirtd must restart.
+    guests_changed: list[str] = field(default_factory=list)
+    libvirtd_restart_for: list[str] = field(default_factory=list)
     rolled_back: str | None = None
     restarted: bool = False
     facts: dict[str, Any] | None = None
