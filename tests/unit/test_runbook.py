@@ -28,6 +28,19 @@ def test_project_runbooks_load(name: str) -> None:
     assert runbook.steps[2].func.__name__ == "apply"
 
 
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        ("bridge.yaml", "libvirt.preflight", "facts.collect"),
+        ("guests.yaml", "libvirt.preflight", "libvirt.verify"),
+        ("remove-nat.yaml", "libvirt.preflight", "libvirt.restart_libvirtd"),
+    ],
+)
+def test_every_project_runbook_loads(name: str, first: str, last: str) -> None:
+    steps = load(PROJECT / "runbooks" / name, TASKS).steps
+    assert (steps[0].task_name, steps[-1].task_name) == (first, last)
+
+
 def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
     path = write(
         tmp_path,
