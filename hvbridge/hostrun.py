@@ -29,6 +29,7 @@ class HostRun:
     # Domains whose definition this run changed, and why libvirtd must restart.
     guests_changed: list[str] = field(default_factory=list)
     libvirtd_restart_for: list[str] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
     rolled_back: str | None = None
     restarted: bool = False
     facts: dict[str, Any] | None = None

@@ -42,6 +42,7 @@ class StepOutcome:
     failed: bool
     message: str
     diff: str
+    seconds: float = 0.0
 
 
 @dataclass
@@ -123,7 +124,11 @@ def _pipeline(task: Task, steps: Sequence[Step], runs: dict[str, HostRun]) -> Re
     ctx = runs[task.host.name]
     try:
         for step in steps:
-            task.run(task=step.func, name=step.name, ctx=ctx, **step.args)
+            started = time.monotonic()
+            try:
+                task.run(task=step.func, name=step.name, ctx=ctx, **step.args)
+            finally:
+                ctx.step_seconds.append(time.monotonic() - started)
     finally:
         ctx.disconnect(task)
     return Result(host=task.host)
@@ -140,10 +145,10 @@ def _message(result: Result) -> str:
 
 def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
     host = HostOutcome(name, rolled_back=ctx.rolled_back, facts=ctx.facts)
-    for result in list(multi)[1:]:
+    for result, seconds in zip(list(multi)[1:], ctx.step_seconds, strict=False):
         step = StepOutcome(
             str(result.name), bool(result.changed), bool(result.failed), _message(result),
-            result.diff or "",
+            result.diff or "", round(seconds, 3),
         )  # fmt: skip
         host.steps.append(step)
     host.failed = multi.failed

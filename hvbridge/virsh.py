@@ -77,6 +77,20 @@ def parse_domiflist(text: str) -> list[DomainInterface]:
     return rows
 
 
+def parse_net_list(text: str) -> list[str]:
+    """Network names from `virsh net-list --all` (header, rule, then a row each)."""
+    names = []
+    for line in text.splitlines()[2:]:
+        fields = line.split()
+        if fields:
+            names.append(fields[0])
+    return names
+
+
+def net_names(conn: Connection) -> list[str]:
+    return parse_net_list(virsh(conn, "net-list", "--all"))
+
+
 def net_info(conn: Connection, name: str) -> NetInfo | None:
     """None when the network does not exist."""
     result = conn.run(f"virsh net-info {shlex.quote(name)}")

@@ -1,4 +1,4 @@
-"""What the host looks like now: bridges, addresses, default route."""
+"""What the host looks like now: bridges, addresses, default route, libvirt."""
 
 from __future__ import annotations
 
@@ -6,15 +6,46 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from hvbridge.domainxml import interfaces
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import read_netstate
 from hvbridge.netstate import facts
+from hvbridge.ssh import Connection
+from hvbridge.virsh import domain_names, domain_state, dumpxml, net_info, net_names
 
 
 def collect(task: Task, ctx: HostRun) -> Result:
-    """Read-only: parse `brctl show` and `ip` into facts for the report."""
-    ctx.facts = facts(read_netstate(ctx.connect(task)))
+    """Read-only: `brctl show` and `ip` parsed, and libvirt's networks and domains."""
+    conn = ctx.connect(task)
+    ctx.facts = facts(read_netstate(conn))
+    ctx.facts["libvirt"] = libvirt_facts(conn)
     return Result(host=task.host, result=summary(ctx.facts))
+
+
+def libvirt_facts(conn: Connection) -> dict[str, Any] | None:
+    """None when the host has no libvirtd answering (a plain host, or libvirtd down)."""
+    if not conn.run("command -v virsh >/dev/null && virsh -q version >/dev/null").ok:
+        return None
+    networks = {}
+    for name in net_names(conn):
+        info = net_info(conn, name)
+        if info is not None:
+            networks[name] = {
+                "active": info.active,
+                "autostart": info.autostart,
+                "persistent": info.persistent,
+                "bridge": info.bridge,
+            }
+    domains = {}
+    for name in domain_names(conn):
+        domains[name] = {
+            "state": domain_state(conn, name),
+            "interfaces": [
+                {"type": i.type, "source": i.source, "mac": i.mac, "model": i.model}
+                for i in interfaces(dumpxml(conn, name))
+            ],
+        }
+    return {"networks": networks, "domains": domains}
 
 
 def summary(found: dict[str, Any]) -> str:
@@ -27,4 +58,9 @@ def summary(found: dict[str, Any]) -> str:
     parts.append(
         f"default via {route['gateway']} dev {route['device']}" if route else "no default route"
     )
+    libvirt = found.get("libvirt")
+    if libvirt is not None:
+        parts.append(f"networks: {', '.join(libvirt['networks']) or 'none'}")
+        guests = ", ".join(f"{n} {d['state']}" for n, d in libvirt["domains"].items())
+        parts.append(f"guests: {guests or 'none'}")
     return "; ".join(parts)

@@ -82,7 +82,16 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
         assert facts["addresses"]["br0"] == [f"{rec.address}/17"]
         collected = next(s for s in outcome.hosts[name].steps if s.name == "collect facts")
         assert f"br0 [eth0] {rec.address}/17" in collected.message
-        assert collected.message.endswith("default via 198.18.128.1 dev br0")
+        assert "; default via 198.18.128.1 dev br0; networks: default; guests: v1 shut off" in (
+            collected.message
+        )
+        assert facts["libvirt"]["networks"]["default"] == {
+            "active": True, "autostart": True, "persistent": True, "bridge": "virbr0",
+        }  # fmt: skip
+        assert facts["libvirt"]["domains"]["v1"]["interfaces"] == [
+            {"type": "network", "source": "default", "mac": rec.guest_mac, "model": "virtio"}
+        ]
+        assert all(step.seconds > 0 for step in outcome.hosts[name].steps)
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(lab: tuple[Lab, LabState]) -> None:
