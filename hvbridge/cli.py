@@ -13,6 +13,7 @@ import click
 import yaml
 
 from hvbridge import __version__
+from hvbridge.events import console_sink
 from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.lab.lifecycle import Lab, LabError
@@ -61,9 +62,19 @@ def main(ctx: click.Context, project: Path, lab_dir: Path | None) -> None:
     ctx.obj["state_dir"] = lab_dir or project / ".lab"
 
 
-EXIT_CODES_HELP = """Exit status, bits added together: 0 nothing changed, 2 something changed,
-4 a host failed, 8 a host was rolled back; 1 is an input or usage error (nothing
-was touched)."""
+EXIT_CODES_HELP = """\b
+Exit status, bits added together:
+  0  nothing changed          2  something changed
+  4  a host failed            8  a host was rolled back
+  16 the failure budget stopped the rollout (later batches not started)
+  1  an input or usage error: nothing was touched
+\b
+--limit terms (comma-separated; plain terms add, &term intersects, !term removes):
+  hv01,hv02   hv0*   @rack1   platform=el6   libvirt.edit_mode=file   @lab,!hv03
+\b
+Every run keeps its state and a JSON-lines event log in STATE_DIR/runs/RUN-ID/
+(default PROJECT/.hvbridge); --retry-failed runs only the hosts that did not end
+ok in the newest run of the same runbook on the same inventory."""
 
 
 inventory_option = click.option(
@@ -83,8 +94,8 @@ inventory_option = click.option(
 @click.option(
     "--limit",
     multiple=True,
-    metavar="HOSTS",
-    help="Only these hosts (comma-separated, repeatable).",
+    metavar="PATTERN",
+    help="Only the hosts PATTERN selects (see below); repeatable.",
 )
 @click.option("--check", is_flag=True, help="Render and diff only; change nothing on any host.")
 @click.option("--diff", "show_diff", is_flag=True, help="Show the diff of every changed file.")
@@ -93,7 +104,43 @@ inventory_option = click.option(
     type=click.IntRange(1, 500),
     default=20,
     show_default=True,
-    help="Hosts worked on at once.",
+    help="Hosts of a batch worked on at once.",
+)
+@click.option(
+    "--serial",
+    metavar="SIZES",
+    help="Batch sizes, e.g. 1,25% (a canary, then a quarter at a time; the last"
+    " size repeats). Overrides the runbook's serial. Default: one batch.",
+)
+@click.option(
+    "--max-fail-percentage",
+    type=click.FloatRange(0, 100),
+    metavar="PCT",
+    help="Stop before the next batch when more than PCT% of a batch failed."
+    " Overrides the runbook's. Default: never stop.",
+)
+@click.option(
+    "--step-timeout",
+    type=click.FloatRange(1, 86400),
+    default=900.0,
+    show_default=True,
+    help="Seconds a step may take on a host (a step's own"
+    " `timeout` in the runbook wins); a host that overruns fails alone.",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Only the hosts that failed or were not reached in the last run.",
+)
+@click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Remove another run's lock on the hosts first (say whose it was).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
 )
 @click.option(
     "--force", is_flag=True, help="Restart the network even when no network file changed."
@@ -112,36 +159,54 @@ def run(
     check: bool,
     show_diff: bool,
     workers: int,
+    serial: str | None,
+    max_fail_percentage: float | None,
+    step_timeout: float,
+    retry_failed: bool,
+    break_lock: bool,
+    state_dir: Path | None,
     force: bool,
     ask_pass: bool,
 ) -> None:
-    """Run RUNBOOK (a YAML list of steps naming tasks in tasks/) on the inventory's hosts.
+    """Run RUNBOOK (steps naming tasks in tasks/) on the inventory's hosts, in batches.
 
-    Everything is validated before any host is touched. Each host runs the steps
-    in order and stops at its first failure; the other hosts go on.
+    Everything is validated before any host is touched. Each host takes a lock,
+    runs the steps in order, stops at its first failure, and releases the lock;
+    the other hosts go on. Progress is live on a terminal, one line per event
+    otherwise.
     """
     project: Path = ctx.obj["project"]
     password = click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
     request = RunRequest(
         project=project,
-        runbook=runbook if runbook.is_absolute() else project / runbook,
-        inventory=inventory_dir if inventory_dir.is_absolute() else project / inventory_dir,
-        limit=tuple(n for item in limit for n in item.split(",") if n),
-        check=check,
-        force=force,
-        workers=workers,
-        password=password,
-    )
+        runbook=_in_project(project, runbook),
+        inventory=_in_project(project, inventory_dir),
+        limit=limit,
+        check=check, force=force, workers=workers, password=password,
+        serial=tuple(s.strip() for s in serial.split(",")) if serial else None,
+        max_fail_percentage=max_fail_percentage, step_timeout=step_timeout,
+        retry_failed=retry_failed, break_lock=break_lock,
+        state_dir=_in_project(project, state_dir) if state_dir else None,
+    )  # fmt: skip
+    _quiet_libraries()
+    sink = console_sink(sys.stdout, sys.stdout.isatty)
+    with _errors():
+        outcome = run_runbook(request, sink)
+    print_run(outcome, click.echo, show_diff=show_diff or check)
+    sys.exit(outcome.exit_code)
+
+
+def _in_project(project: Path, path: Path) -> Path:
+    return path if path.is_absolute() else project / path
+
+
+def _quiet_libraries() -> None:
     # Nornir logs each failed task with a traceback, paramiko each refused channel while a
     # host is away; the run's own output reports what matters, per host and step.
     for name in ("nornir", "paramiko"):
         library_log = logging.getLogger(name)
         library_log.addHandler(logging.NullHandler())
         library_log.propagate = False
-    with _errors():
-        outcome = run_runbook(request)
-    print_run(outcome, click.echo, show_diff=show_diff or check)
-    sys.exit(outcome.exit_code)
 
 
 @main.group()
@@ -266,8 +331,11 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
                 project=project,
                 runbook=project / DEMO_RUNBOOK,
                 inventory=the_lab.paths.inventory,
+                # The run's state goes with the lab, and `lab down` removes both.
+                state_dir=the_lab.paths.root / "hvbridge",
             )
-            outcome = run_runbook(request)
+            _quiet_libraries()
+            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
             print_run(outcome, click.echo, show_diff=True)
             _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")

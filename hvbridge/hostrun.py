@@ -7,13 +7,15 @@ files changed, a rollback). Nothing here is shared between hosts.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nornir.core.task import Task
 
-from hvbridge.ssh import CONNECTION_NAME, Connection
+from hvbridge.lock import Holder
+from hvbridge.ssh import CONNECTION_NAME, Connection, SSHError
 
 
 @dataclass
@@ -30,9 +32,40 @@ class HostRun:
     guests_changed: list[str] = field(default_factory=list)
     libvirtd_restart_for: list[str] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    holder: Holder | None = None
+    break_lock: bool = False
+    locked: bool = False
+    lock_note: str | None = None
+    # Where the host is (connect, lock host, a step's name), for a failure outside steps.
+    phase: str = "connect"
+    step_name: str | None = None
+    step_deadline: float | None = None
+    step_timeout: float = 0.0
+    timed_out: str | None = None
+    timed_out_step: str | None = None
     rolled_back: str | None = None
     restarted: bool = False
     facts: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.model, "name", "?"))
+
+    def begin_step(self, name: str, timeout: float) -> None:
+        self.step_name, self.step_timeout = name, timeout
+        self.step_deadline = time.monotonic() + timeout
+
+    def end_step(self) -> None:
+        self.step_deadline = None
+
+    def overran(self) -> bool:
+        """True once, when the running step has passed its deadline."""
+        deadline = self.step_deadline
+        if deadline is None or self.timed_out or time.monotonic() <= deadline:
+            return False
+        self.timed_out_step = self.step_name
+        self.timed_out = f"step '{self.step_name}' timed out after {self.step_timeout:g}s"
+        return True
 
     @property
     def templates(self) -> Path:
@@ -46,6 +79,8 @@ class HostRun:
         """The host's open connection, opened with the run's resolved parameters if needed;
         `timeout` caps the connect timeout (a guarded restart has a deadline to keep)."""
         host = task.host
+        if self.timed_out:
+            raise SSHError(self.timed_out)
         if CONNECTION_NAME not in host.connections:
             params = dict(self.connection_params)
             if timeout is not None:

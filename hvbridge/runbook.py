@@ -4,6 +4,16 @@
 - name: restart the network, guarded
   task: network.apply          # tasks/network.py, function apply
   args: {timeout: 120}
+  timeout: 300                 # this step may take at most 300 s on a host
+```
+
+or, with a rollout strategy, a mapping:
+
+```yaml
+serial: [1, 25%]               # a canary, then a quarter of the hosts at a time
+max_fail_percentage: 10        # a batch with more than 10% failed stops the rollout
+steps:
+  - task: ifcfg.render
 ```
 
 A runbook is checked whole before anything runs: every task must exist, every
@@ -26,10 +36,13 @@ from typing import Any, get_type_hints
 import pydantic
 import yaml
 
+from hvbridge.strategy import Strategy, StrategyError, parse_max_fail, parse_serial
+
 TASKS_PACKAGE = "hvbridge_project_tasks"
 # Parameters the engine passes itself; a runbook may not set them.
 ENGINE_PARAMS = frozenset({"task", "ctx"})
-STEP_KEYS = frozenset({"name", "task", "args"})
+STEP_KEYS = frozenset({"name", "task", "args", "timeout"})
+RUNBOOK_KEYS = frozenset({"steps", "serial", "max_fail_percentage"})
 
 
 class RunbookError(ValueError):
@@ -42,12 +55,14 @@ class Step:
     task_name: str
     func: Callable[..., Any]
     args: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
 
 
 @dataclass(frozen=True)
 class Runbook:
     path: Path
     steps: tuple[Step, ...]
+    strategy: Strategy = field(default_factory=Strategy)
 
     @property
     def name(self) -> str:
@@ -142,7 +157,17 @@ def _parse_step(tasks_dir: Path, index: int, raw: Any) -> tuple[Step | None, lis
     except RunbookError as exc:
         return None, [*problems, f"{where}: {exc}"]
     problems += [f"{where}: {p}" for p in _check_args(func, args)]
-    return Step(str(name), task_name, func, dict(args)), problems
+    timeout = raw.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not 0 < timeout <= 86400
+    ):
+        problems.append(
+            f"{where}: timeout: seconds, more than 0 and at most 86400 (got {timeout!r})"
+        )
+        timeout = None
+    return Step(str(name), task_name, func, dict(args), timeout), problems
 
 
 def load(path: Path, tasks_dir: Path) -> Runbook:
@@ -152,10 +177,24 @@ def load(path: Path, tasks_dir: Path) -> Runbook:
         raise RunbookError(f"{path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise RunbookError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, list) or not raw:
-        raise RunbookError(f"{path}: a runbook is a non-empty YAML list of steps")
-    steps: list[Step] = []
     problems: list[str] = []
+    strategy = Strategy()
+    if isinstance(raw, dict):
+        problems += [f"{key}: unknown key (have: {', '.join(sorted(RUNBOOK_KEYS))})"
+                     for key in raw if key not in RUNBOOK_KEYS]  # fmt: skip
+        try:
+            strategy = Strategy(
+                parse_serial(raw.get("serial"), f"{path}: serial"),
+                parse_max_fail(raw.get("max_fail_percentage"), f"{path}: max_fail_percentage"),
+            )
+        except StrategyError as exc:
+            problems.append(str(exc).removeprefix(f"{path}: "))
+        raw = raw.get("steps")
+    if not isinstance(raw, list) or not raw:
+        raise RunbookError(
+            f"{path}: a runbook is a non-empty YAML list of steps, or a mapping with steps"
+        )
+    steps: list[Step] = []
     for index, item in enumerate(raw):
         step, found = _parse_step(tasks_dir, index, item)
         problems += found
@@ -163,4 +202,4 @@ def load(path: Path, tasks_dir: Path) -> Runbook:
             steps.append(step)
     if problems:
         raise RunbookError(f"{path}: invalid runbook:\n" + "\n".join(f"  {p}" for p in problems))
-    return Runbook(path, tuple(steps))
+    return Runbook(path, tuple(steps), strategy)

@@ -1,12 +1,16 @@
-"""Run a runbook on an inventory with Nornir: every host runs all steps, in parallel.
+"""Run a runbook on an inventory with Nornir, batch by batch.
 
-Everything is validated first (inventory, runbook, --limit); only then does
-any connection open. A host stops at its first failed step; the others go on.
+Everything is validated first (inventory, runbook, --limit, strategy); only then
+does any connection open. Each batch runs all steps on its hosts in parallel; a
+host takes its lock, stops at its first failed step, and releases the lock; the
+others go on. A batch whose failures exceed max_fail_percentage stops the rollout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,21 +18,36 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.plugins.connections import ConnectionPluginRegister
-from nornir.core.task import AggregatedResult, MultiResult, Result, Task
+from nornir.core.task import MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
+from hvbridge import lock, rundir
+from hvbridge.events import Fanout, JsonLines, Sink, event
 from hvbridge.hostrun import HostRun
 from hvbridge.inventory import LoadedInventory, load_inventory
+from hvbridge.limit import LimitError, parse_limit, select
 from hvbridge.runbook import Runbook, Step
 from hvbridge.runbook import load as load_runbook
-from hvbridge.ssh import SSHError
+from hvbridge.ssh import CONNECTION_NAME, SSHError
+from hvbridge.strategy import (
+    Strategy,
+    StrategyError,
+    budget_exceeded,
+    merge,
+    parse_max_fail,
+    parse_serial,
+)
 
 EXIT_OK = 0
 EXIT_INPUT = 1
 EXIT_CHANGED = 2
 EXIT_FAILED = 4
 EXIT_ROLLED_BACK = 8
+EXIT_STOPPED = 16
+STATUSES = ("ok", "changed", "failed", "rolled back", "not run")
+STATE_DIR_NAME = ".hvbridge"
 
 
 class RunInputError(ValueError):
@@ -53,9 +72,14 @@ class HostOutcome:
     changed: bool = False
     rolled_back: str | None = None
     facts: dict[str, Any] | None = None
+    # The failure budget stopped the rollout before this host's batch.
+    not_run: bool = False
+    notes: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
+        if self.not_run:
+            return "not run"
         if self.rolled_back:
             return "rolled back"
         if self.failed:
@@ -70,10 +94,11 @@ class RunOutcome:
     check: bool
     hosts: dict[str, HostOutcome]
     seconds: float
+    stopped: str | None = None
 
     @property
     def exit_code(self) -> int:
-        code = EXIT_OK
+        code = EXIT_STOPPED if self.stopped else EXIT_OK
         for host in self.hosts.values():
             if host.changed:
                 code |= EXIT_CHANGED
@@ -108,36 +133,77 @@ def connection_params(
 
 
 def select_hosts(inventory: LoadedInventory, limit: Sequence[str]) -> list[str]:
-    names = list(inventory.inventory.hosts)
     if not limit:
-        return names
-    unknown = [name for name in limit if name not in inventory.inventory.hosts]
-    if unknown:
-        raise RunInputError(
-            f"--limit: no such host(s) {', '.join(unknown)} in the inventory"
-            f" (have: {', '.join(names)})"
-        )
-    return [name for name in names if name in limit]
-
-
-def _pipeline(task: Task, steps: Sequence[Step], runs: dict[str, HostRun]) -> Result:
-    ctx = runs[task.host.name]
+        return list(inventory.inventory.hosts)
     try:
-        for step in steps:
-            started = time.monotonic()
-            try:
-                task.run(task=step.func, name=step.name, ctx=ctx, **step.args)
-            finally:
-                ctx.step_seconds.append(time.monotonic() - started)
+        return select(parse_limit(",".join(limit)), inventory)
+    except LimitError as exc:
+        raise RunInputError(str(exc)) from exc
+
+
+def _status(result: Result, ctx: HostRun) -> str:
+    if result.failed:
+        return "failed"
+    return "changed" if result.changed else "ok"
+
+
+def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout: float) -> None:
+    """One step, timed, its end announced; a failure raises to stop this host."""
+    ctx.begin_step(step.name, step.timeout or default_timeout)
+    started = time.monotonic()
+    result: Result | None = None
+    try:
+        result = task.run(task=step.func, name=step.name, ctx=ctx, **step.args)[0]
+    except NornirSubTaskError as exc:
+        result = exc.result[0]
+        raise
     finally:
-        ctx.disconnect(task)
+        seconds = time.monotonic() - started
+        ctx.step_seconds.append(seconds)
+        ctx.end_step()
+        message = ctx.timed_out or (_message(result) if result is not None else "")
+        status = _status(result, ctx) if result is not None else "failed"
+        sink.emit(event("step_finished", host=ctx.name, step=step.name, status=status,
+                        seconds=round(seconds, 3), message=message))  # fmt: skip
+
+
+def _pipeline(
+    task: Task,
+    steps: Sequence[Step],
+    runs: dict[str, HostRun],
+    sink: Sink,
+    default_timeout: float,
+) -> Result:
+    ctx = runs[task.host.name]
+    holder = ctx.holder
+    assert holder is not None, "the runner gives every host its lock holder"
+    try:
+        ctx.phase = "connect"
+        conn = ctx.connect(task)
+        ctx.phase = "lock host"
+        ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
+        ctx.locked = True
+        for step in steps:
+            ctx.phase = step.name
+            _run_step(task, step, ctx, sink, default_timeout)
+            lock.heartbeat(ctx.connect(task), holder)
+    finally:
+        _release(task, ctx)
     return Result(host=task.host)
+
+
+def _release(task: Task, ctx: HostRun) -> None:
+    if ctx.locked and not ctx.timed_out and ctx.holder is not None:
+        # On failure the lock stays; its heartbeat stops, so the next run sees it stale.
+        with contextlib.suppress(SSHError):
+            lock.release(ctx.connect(task), ctx.holder)
+    ctx.disconnect(task)
 
 
 def _message(result: Result) -> str:
     if result.exception is not None and not isinstance(result.result, str):
         exc = result.exception
-        if isinstance(exc, SSHError):
+        if isinstance(exc, SSHError | lock.LockError):
             return str(exc)
         return f"{type(exc).__name__}: {exc}"
     return "" if result.result is None else str(result.result)
@@ -146,16 +212,49 @@ def _message(result: Result) -> str:
 def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
     host = HostOutcome(name, rolled_back=ctx.rolled_back, facts=ctx.facts)
     for result, seconds in zip(list(multi)[1:], ctx.step_seconds, strict=False):
+        failed = bool(result.failed)
+        message = _message(result)
+        if failed and ctx.timed_out and ctx.timed_out_step == result.name:
+            message = ctx.timed_out
         step = StepOutcome(
-            str(result.name), bool(result.changed), bool(result.failed), _message(result),
-            result.diff or "", round(seconds, 3),
+            str(result.name), bool(result.changed), failed, message, result.diff or "",
+            round(seconds, 3),
         )  # fmt: skip
         host.steps.append(step)
     host.failed = multi.failed
     host.changed = any(s.changed for s in host.steps)
     if not host.steps and multi.failed:
-        host.steps.append(StepOutcome("run", False, True, _message(multi[0]), ""))
+        host.steps.append(StepOutcome(ctx.phase, False, True, _message(multi[0]), ""))
+    if ctx.lock_note:
+        host.notes.append(ctx.lock_note)
     return host
+
+
+class Watchdog:
+    """Fails a step that overruns its timeout: closing the host's connection wakes the
+    worker blocked on it, and HostRun refuses to reconnect."""
+
+    def __init__(self, runs: dict[str, HostRun], hosts: Any) -> None:
+        self._runs = runs
+        self._hosts = hosts
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="step-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for name, ctx in self._runs.items():
+                if ctx.overran():
+                    plugin = self._hosts[name].connections.get(CONNECTION_NAME)
+                    if plugin is not None:
+                        plugin.close()
 
 
 @dataclass(frozen=True)
@@ -168,18 +267,74 @@ class RunRequest:
     force: bool = False
     workers: int = 20
     password: str | None = None
+    # The command line's strategy; each overrides the runbook's when given.
+    serial: tuple[str, ...] | None = None
+    max_fail_percentage: float | None = None
+    step_timeout: float = 900.0
+    retry_failed: bool = False
+    break_lock: bool = False
+    state_dir: Path | None = None
+
+    @property
+    def states(self) -> Path:
+        return self.state_dir or self.project / STATE_DIR_NAME
 
 
-def prepare(request: RunRequest) -> tuple[LoadedInventory, Runbook, list[str]]:
+@dataclass(frozen=True)
+class Prepared:
+    inventory: LoadedInventory
+    runbook: Runbook
+    names: list[str]
+    strategy: Strategy
+    retrying: str | None
+
+
+def _cli_serial(request: RunRequest) -> Any:
+    if request.serial is None:
+        return None
+    return [int(item) if item.isdigit() else item for item in request.serial]
+
+
+def prepare(request: RunRequest) -> Prepared:
     """Everything that can be wrong with the input, found before any connection."""
     runbook = load_runbook(request.runbook, request.project / "tasks")
     inventory = load_inventory(request.inventory)
-    return inventory, runbook, select_hosts(inventory, request.limit)
+    names = select_hosts(inventory, request.limit)
+    try:
+        cli_serial = parse_serial(_cli_serial(request), "--serial") if request.serial else None
+        cli_max_fail = parse_max_fail(request.max_fail_percentage, "--max-fail-percentage")
+    except StrategyError as exc:
+        raise RunInputError(str(exc)) from exc
+    strategy = merge(runbook.strategy, cli_serial, cli_max_fail)
+    retrying = None
+    if request.retry_failed:
+        last = rundir.last_run(request.states, request.runbook, request.inventory)
+        if last is None:
+            raise RunInputError(
+                f"--retry-failed: no earlier run of {request.runbook} on {request.inventory}"
+                f" in {request.states}"
+            )
+        names = [name for name in names if name in last.unfinished]
+        if not names:
+            raise RunInputError(f"--retry-failed: every host of run {last.run_id} ended ok")
+        retrying = last.run_id
+    return Prepared(inventory, runbook, names, strategy, retrying)
 
 
-def run(request: RunRequest) -> RunOutcome:
-    inventory, runbook, names = prepare(request)
+def run(request: RunRequest, sink: Sink | None = None) -> RunOutcome:
+    prepared = prepare(request)
     run_id = new_run_id()
+    events_log = JsonLines(rundir.run_path(request.states, run_id) / "events.jsonl")
+    out = Fanout(events_log, *([sink] if sink else []))
+    try:
+        return _execute(request, prepared, run_id, out)
+    finally:
+        out.close()
+
+
+def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -> RunOutcome:
+    inventory, names = prepared.inventory, prepared.names
+    holder = lock.Holder.me(run_id)
     runs = {
         name: HostRun(
             run_id=run_id,
@@ -188,17 +343,60 @@ def run(request: RunRequest) -> RunOutcome:
             check=request.check,
             force=request.force,
             connection_params=connection_params(name, inventory, request.password),
+            holder=holder,
+            break_lock=request.break_lock,
         )
         for name in names
     }
+    batches = prepared.strategy.batches(names)
+    sink.emit(event("run_started", run_id=run_id, runbook=prepared.runbook.name,
+                    hosts=len(names), batches=len(batches), check=request.check,
+                    retrying=prepared.retrying))  # fmt: skip
     # Loads connection plugins from their entry points, hvbridge's among them.
     ConnectionPluginRegister.auto_register()
-    nornir = Nornir(
-        inventory=inventory.inventory, runner=ThreadedRunner(num_workers=request.workers)
-    ).filter(filter_func=lambda h: h.name in runs)
+    nornir = Nornir(inventory=inventory.inventory, runner=ThreadedRunner(request.workers))
     started = time.monotonic()
-    results: AggregatedResult = nornir.run(
-        task=_pipeline, name=runbook.name, steps=runbook.steps, runs=runs
+    hosts: dict[str, HostOutcome] = {}
+    stopped = None
+    with Watchdog(runs, inventory.inventory.hosts):
+        for number, batch in enumerate(batches, 1):
+            sink.emit(event("batch_started", batch=number, batches=len(batches), hosts=batch))
+            members = set(batch)
+            results = nornir.filter(filter_func=lambda h, m=members: h.name in m).run(
+                task=_pipeline, name=prepared.runbook.name, steps=prepared.runbook.steps,
+                runs=runs, sink=sink, default_timeout=request.step_timeout,
+            )  # fmt: skip
+            for name in batch:
+                hosts[name] = _outcome(name, results[name], runs[name])
+                sink.emit(event("host_finished", host=name, status=hosts[name].status))
+            failed = sum(1 for name in batch if hosts[name].failed)
+            sink.emit(event("batch_finished", batch=number, batches=len(batches),
+                            counts=_counts([hosts[n] for n in batch])))  # fmt: skip
+            limit = prepared.strategy.max_fail_percentage
+            if number < len(batches) and budget_exceeded(len(batch), failed, limit):
+                stopped = (
+                    f"batch {number}/{len(batches)}: {failed} of {len(batch)} host(s) failed,"
+                    f" more than max_fail_percentage {limit:g}%; batches {number + 1}"
+                    f"-{len(batches)} not started"
+                )
+                sink.emit(event("run_stopped", reason=stopped))
+                break
+    for name in names:
+        hosts.setdefault(name, HostOutcome(name, not_run=True))
+    outcome = RunOutcome(
+        run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped
     )
-    hosts = {name: _outcome(name, results[name], runs[name]) for name in names}
-    return RunOutcome(run_id, runbook.name, request.check, hosts, time.monotonic() - started)
+    rundir.save(
+        request.states,
+        rundir.RunState(
+            run_id, str(request.runbook.resolve()), str(request.inventory.resolve()),
+            request.check, {n: h.status for n, h in hosts.items()}, stopped,
+        ),
+    )  # fmt: skip
+    sink.emit(event("run_finished", run_id=run_id, counts=_counts(list(hosts.values())),
+                    exit_code=outcome.exit_code))  # fmt: skip
+    return outcome
+
+
+def _counts(hosts: Sequence[HostOutcome]) -> dict[str, int]:
+    return {status: sum(1 for h in hosts if h.status == status) for status in STATUSES}

@@ -242,7 +242,11 @@ class Connection:
             channel.settimeout(timeout)
             channel.exec_command(command)
             stdout, stderr = _drain(channel)
-            status = channel.recv_exit_status()
+            # Not recv_exit_status(): it waits forever on a connection closed under it
+            # (a step timeout closes a hung host's connection from another thread).
+            if not channel.status_event.wait(timeout) or not channel.exit_status_ready():
+                raise SSHError(f"{self._where(self.target)}: connection closed mid-command")
+            status = channel.exit_status
             channel.close()
         except TimeoutError as exc:
             raise SSHError(

@@ -62,7 +62,7 @@ def test_run_refuses_bad_input_with_exit_1(tmp_path: Path) -> None:
         "run", "runbooks/bridge-network.yaml", "-i", str(SEED), "--limit", "kvm99"
     )
     assert code == 1
-    assert "--limit: no such host(s) kvm99" in err
+    assert "--limit 'kvm99': no host 'kvm99'" in err
     code, _, err = invoke("run", "runbooks/bridge-network.yaml", "-i", str(tmp_path / "none"))
     assert code == 1
     assert f"{tmp_path / 'none'}: not a directory" in err

@@ -1,0 +1,119 @@
+"""A lock on each host for the whole run, so two runs never work on one host at once.
+
+The lock is a directory (`mkdir` is atomic on every filesystem EL6 has) holding a
+`holder` file: run id, user, controller host, controller PID, since. The run
+touches it after each step (its heartbeat). A lock is stale when its heartbeat is
+older than STALE_AFTER, or when it was taken from this controller by a process
+that no longer exists. A held lock refuses the run with who holds it and since
+when; `--break-lock` removes it first, saying whose it was.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shlex
+import socket
+import time
+from dataclasses import dataclass
+
+from hvbridge.ssh import Connection
+
+LOCK_DIR = "/var/lock/hvbridge.lock"
+STALE_AFTER = 900.0
+
+
+class LockError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Holder:
+    run_id: str
+    user: str
+    controller: str
+    pid: int
+    since: float
+
+    @classmethod
+    def me(cls, run_id: str) -> Holder:
+        return cls(run_id, getpass.getuser(), socket.gethostname(), os.getpid(), time.time())
+
+    def line(self) -> str:
+        return f"{self.run_id} {self.user} {self.controller} {self.pid} {self.since:.0f}"
+
+    @classmethod
+    def parse(cls, text: str) -> Holder | None:
+        fields = text.split()
+        if len(fields) != 5 or not fields[3].isdigit():
+            return None
+        try:
+            since = float(fields[4])
+        except ValueError:
+            return None
+        return cls(fields[0], fields[1], fields[2], int(fields[3]), since)
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
+        return f"run {self.run_id} ({self.user}@{self.controller}, pid {self.pid}) since {when}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def staleness(holder: Holder | None, heartbeat_age: float) -> str | None:
+    """Why the lock is stale, or None when its run may still be alive."""
+    if holder is None:
+        return "its holder file is unreadable"
+    if heartbeat_age > STALE_AFTER:
+        return f"no heartbeat for {heartbeat_age:.0f}s"
+    if holder.controller == socket.gethostname() and not _pid_alive(holder.pid):
+        return f"process {holder.pid} on {holder.controller} is gone"
+    return None
+
+
+def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | None:
+    """Take the lock; returns a note when a lock was broken. LockError when held."""
+    d = shlex.quote(LOCK_DIR)
+    take = (
+        f"mkdir -p {shlex.quote(os.path.dirname(LOCK_DIR))} && if mkdir {d} 2>/dev/null; then"
+        f" echo {shlex.quote(me.line())} > {d}/holder && echo TAKEN; else"
+        f" echo HELD; cat {d}/holder 2>/dev/null; echo; echo AGE $(( $(date +%s) -"
+        f" $(stat -c %Y {d}/holder 2>/dev/null || stat -c %Y {d}) )); fi"
+    )
+    first = conn.run(take)
+    if first.stdout.startswith("TAKEN"):
+        return None
+    lines = first.stdout.splitlines()
+    holder = Holder.parse(lines[1]) if len(lines) > 1 else None
+    age = next((float(line.split()[1]) for line in lines if line.startswith("AGE ")), 0.0)
+    whose = holder.describe() if holder else "an unknown run"
+    stale = staleness(holder, age)
+    if not break_lock:
+        state = f"stale: {stale}" if stale else "it may still be running"
+        raise LockError(
+            f"{conn.target.host}: locked by {whose} ({state}); if that run is dead, run again"
+            f" with --break-lock"
+        )
+    conn.run(f"rm -rf {d}")
+    if not conn.run(take).stdout.startswith("TAKEN"):
+        raise LockError(f"{conn.target.host}: another run took the lock just after it was broken")
+    return f"broke the lock of {whose}" + (f" ({stale})" if stale else "")
+
+
+def heartbeat(conn: Connection, me: Holder) -> None:
+    d = shlex.quote(LOCK_DIR)
+    conn.run(f"grep -q ^{shlex.quote(me.run_id)} {d}/holder && touch {d}/holder")
+
+
+def release(conn: Connection, me: Holder) -> None:
+    """Remove the lock only if it is still this run's."""
+    d = shlex.quote(LOCK_DIR)
+    conn.run(f"grep -q ^{shlex.quote(me.run_id)} {d}/holder 2>/dev/null && rm -rf {d}")
