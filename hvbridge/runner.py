@@ -154,6 +154,9 @@ def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout:
     result: Result | None = None
     try:
         result = task.run(task=step.func, name=step.name, ctx=ctx, **step.args)[0]
+        if ctx.timed_out:
+            # The step swallowed the error of its closed connection: it still overran.
+            raise SSHError(ctx.timed_out)
     except NornirSubTaskError as exc:
         result = exc.result[0]
         raise
@@ -162,7 +165,7 @@ def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout:
         ctx.step_seconds.append(seconds)
         ctx.end_step()
         message = ctx.timed_out or (_message(result) if result is not None else "")
-        status = _status(result, ctx) if result is not None else "failed"
+        status = "failed" if ctx.timed_out or result is None else _status(result, ctx)
         sink.emit(event("step_finished", host=ctx.name, step=step.name, status=status,
                         seconds=round(seconds, 3), message=message))  # fmt: skip
 
@@ -214,8 +217,8 @@ def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
     for result, seconds in zip(list(multi)[1:], ctx.step_seconds, strict=False):
         failed = bool(result.failed)
         message = _message(result)
-        if failed and ctx.timed_out and ctx.timed_out_step == result.name:
-            message = ctx.timed_out
+        if ctx.timed_out and ctx.timed_out_step == result.name:
+            failed, message = True, ctx.timed_out
         step = StepOutcome(
             str(result.name), bool(result.changed), failed, message, result.diff or "",
             round(seconds, 3),

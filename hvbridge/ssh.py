@@ -190,7 +190,14 @@ class Connection:
                     f"{where}: host key unknown (not in {self.options.known_hosts}); refusing to"
                     " connect. Add the key to known_hosts, or use accept-new to record it"
                 ) from exc
-            raise SSHError(f"{where}: {exc}") from exc
+            text = str(exc)
+            if "banner" in text or "No existing session" in text:
+                # paramiko's words for a server that accepted TCP but never spoke SSH.
+                raise SSHError(
+                    f"{where}: no SSH handshake within {self.options.connect_timeout:g}s"
+                    " (timed out: the host accepts connections but sshd does not answer)"
+                ) from exc
+            raise SSHError(f"{where}: {text}") from exc
         except (OSError, EOFError) as exc:
             raise SSHError(f"{where}: cannot connect: {exc or type(exc).__name__}") from exc
         transport = client.get_transport()
@@ -244,7 +251,9 @@ class Connection:
             stdout, stderr = _drain(channel)
             # Not recv_exit_status(): it waits forever on a connection closed under it
             # (a step timeout closes a hung host's connection from another thread).
-            if not channel.status_event.wait(timeout) or not channel.exit_status_ready():
+            closed = not channel.status_event.wait(timeout) or not channel.exit_status_ready()
+            # paramiko reports -1 for a channel closed without an exit status.
+            if closed or channel.exit_status == -1:
                 raise SSHError(f"{self._where(self.target)}: connection closed mid-command")
             status = channel.exit_status
             channel.close()

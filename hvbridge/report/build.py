@@ -1,0 +1,192 @@
+"""A run's outcome as report documents: pure, no I/O.
+
+Free text (messages, diffs, the rollback reason) goes through `redact` here, once,
+so every format written from these documents is masked alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from hvbridge.report.model import (
+    HOST_SCHEMA,
+    HOST_STATUSES,
+    SUMMARY_SCHEMA,
+    BridgeFacts,
+    Change,
+    Counts,
+    DomainFacts,
+    Facts,
+    HostLine,
+    HostReport,
+    HostStatus,
+    InterfaceFacts,
+    LibvirtFacts,
+    NetworkFacts,
+    Rollback,
+    RouteFacts,
+    Run,
+    Step,
+    StepStatus,
+    SummaryReport,
+)
+from hvbridge.report.redact import redact
+from hvbridge.runner import HostOutcome, RunOutcome, StepOutcome
+
+
+def run_info(outcome: RunOutcome, *, inventory: str | None, started: datetime) -> Run:
+    return Run(
+        id=outcome.run_id,
+        runbook=outcome.runbook,
+        inventory=inventory,
+        check=outcome.check,
+        # Whole seconds: the run's start is known to about that, not to microseconds.
+        started=started.replace(microsecond=0),
+        seconds=round(outcome.seconds, 3),
+    )
+
+
+def host_report(host: HostOutcome, run: Run, planned: Sequence[str] = ()) -> HostReport:
+    """`planned`: the runbook's step names, so that the steps a failed host never
+    reached show as skipped; without it only the steps that ran are listed."""
+    steps = [_step(step) for step in host.steps]
+    steps += [
+        Step(name=name, status="skipped", seconds=None, message="", diff="")
+        for name in _not_reached(host.steps, planned)
+    ]
+    facts = None if host.facts is None else _facts(host.facts)
+    rollback = None if host.rolled_back is None else Rollback(reason=redact(host.rolled_back))
+    return HostReport(
+        schema=HOST_SCHEMA,
+        host=host.name,
+        status=_host_status(host.status),
+        summary=_one_line(steps, rollback, facts),
+        run=run,
+        seconds=round(sum(step.seconds for step in host.steps), 3),
+        steps=steps,
+        changes=[Change(step=step.name, diff=step.diff) for step in steps if step.diff],
+        rollback=rollback,
+        facts=facts,
+    )
+
+
+def summary_report(
+    outcome: RunOutcome, run: Run, hosts: Mapping[str, HostReport], files: Mapping[str, str]
+) -> SummaryReport:
+    """`files`: each host's file name without suffix, relative to the summary's directory."""
+    counts = dict.fromkeys(HOST_STATUSES, 0)
+    for report in hosts.values():
+        counts[report.status] += 1
+    return SummaryReport(
+        schema=SUMMARY_SCHEMA,
+        run=run,
+        exit_code=outcome.exit_code,
+        counts=Counts.model_validate(counts),
+        hosts={
+            name: HostLine(
+                status=report.status,
+                seconds=report.seconds,
+                summary=report.summary,
+                json=f"{files[name]}.json",
+                markdown=f"{files[name]}.md",
+            )
+            for name, report in hosts.items()
+        },
+    )
+
+
+def _host_status(status: str) -> HostStatus:
+    if status not in HOST_STATUSES:
+        raise ValueError(f"unknown host status {status!r}")
+    return status
+
+
+def _step(step: StepOutcome) -> Step:
+    status: StepStatus = "failed" if step.failed else "changed" if step.changed else "ok"
+    return Step(
+        name=step.name,
+        status=status,
+        seconds=round(step.seconds, 3),
+        message=redact(step.message),
+        diff=redact(step.diff),
+    )
+
+
+def _not_reached(ran: Sequence[StepOutcome], planned: Sequence[str]) -> list[str]:
+    """A host runs the runbook's steps in order and stops at its first failure, so the
+    steps it ran are a prefix of `planned`; a host that failed before its first step
+    has only the runner's own step, which is not in the runbook."""
+    names = [step.name for step in ran]
+    if names == list(planned[: len(names)]):
+        return list(planned[len(names) :])
+    if not set(names) & set(planned):
+        return list(planned)
+    return []
+
+
+def _facts(found: Mapping[str, Any]) -> Facts:
+    """Only the keys schema 1 knows: a fact added later must not break the report."""
+    route = found.get("default_route")
+    libvirt = found.get("libvirt")
+    return Facts(
+        bridges={
+            name: BridgeFacts(id=b["id"], stp=b["stp"], ports=list(b["ports"]))
+            for name, b in found.get("bridges", {}).items()
+        },
+        bridges_from=found.get("bridges_from", ""),
+        addresses={device: list(ips) for device, ips in found.get("addresses", {}).items()},
+        default_route=None
+        if route is None
+        else RouteFacts(gateway=route["gateway"], device=route["device"], metric=route["metric"]),
+        libvirt=None if libvirt is None else _libvirt(libvirt),
+    )
+
+
+def _libvirt(found: Mapping[str, Any]) -> LibvirtFacts:
+    return LibvirtFacts(
+        networks={
+            name: NetworkFacts(
+                active=n["active"],
+                autostart=n["autostart"],
+                persistent=n["persistent"],
+                bridge=n["bridge"],
+            )
+            for name, n in found.get("networks", {}).items()
+        },
+        domains={
+            name: DomainFacts(
+                state=d["state"],
+                interfaces=[
+                    InterfaceFacts(
+                        type=i["type"], source=i["source"], mac=i["mac"], model=i["model"]
+                    )
+                    for i in d.get("interfaces", [])
+                ],
+            )
+            for name, d in found.get("domains", {}).items()
+        },
+    )
+
+
+def _one_line(steps: Sequence[Step], rollback: Rollback | None, facts: Facts | None) -> str:
+    """What went wrong, first; else what changed and where the bridges stand."""
+    if rollback is not None:
+        return f"rolled back: {_first_line(rollback.reason)}"
+    failed = next((step for step in steps if step.status == "failed"), None)
+    if failed is not None:
+        return f"{failed.name} failed: {_first_line(failed.message)}"
+    ran = [step for step in steps if step.status != "skipped"]
+    changed = sum(1 for step in ran if step.status == "changed")
+    parts = [f"{changed} of {len(ran)} steps changed" if changed else "nothing to change"]
+    if facts is not None:
+        for name, bridge in facts.bridges.items():
+            ports = " ".join(bridge.ports) or "no ports"
+            addresses = ", ".join(facts.addresses.get(name, [])) or "no address"
+            parts.append(f"{name} [{ports}] {addresses}")
+    return "; ".join(parts)
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

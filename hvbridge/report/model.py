@@ -1,0 +1,137 @@
+"""The report documents as pydantic models: the one definition of both schemas.
+
+The JSON Schema files under `schema/` are generated from these models (see
+`hvbridge.report.schema`), so the documents written, the validator and the
+shipped schema cannot disagree. Every model forbids unknown keys: a field added
+or renamed is a new schema version, not a silent change to version 1.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+HOST_SCHEMA: Final = "hvbridge.report.host/1"
+SUMMARY_SCHEMA: Final = "hvbridge.report.summary/1"
+
+# The words `hvbridge run` prints, so a report and the terminal say the same thing.
+HostStatus = Literal["ok", "changed", "failed", "rolled back"]
+StepStatus = Literal["ok", "changed", "failed", "skipped"]
+HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "changed", "failed", "rolled back")
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Run(_Document):
+    """The run a report belongs to; the same in every document of the run."""
+
+    id: str
+    runbook: str
+    inventory: str | None
+    check: bool = Field(description="check mode: nothing was changed on any host")
+    started: AwareDatetime
+    seconds: float = Field(ge=0)
+
+
+class Step(_Document):
+    name: str
+    status: StepStatus
+    seconds: float | None = Field(ge=0, description="null for a step that never ran")
+    message: str
+    diff: str
+
+
+class Change(_Document):
+    step: str
+    diff: str = Field(description="unified diff of what the step changed (or would change)")
+
+
+class Rollback(_Document):
+    reason: str
+
+
+class BridgeFacts(_Document):
+    id: str = Field(description="bridge id as brctl prints it: priority.mac")
+    stp: bool
+    ports: list[str]
+
+
+class RouteFacts(_Document):
+    gateway: str | None
+    device: str | None
+    metric: int
+
+
+class NetworkFacts(_Document):
+    active: bool
+    autostart: bool
+    persistent: bool
+    bridge: str | None
+
+
+class InterfaceFacts(_Document):
+    type: str
+    source: str | None = Field(description="the network, bridge or device it is attached to")
+    mac: str | None
+    model: str | None
+
+
+class DomainFacts(_Document):
+    state: str
+    interfaces: list[InterfaceFacts]
+
+
+class LibvirtFacts(_Document):
+    networks: dict[str, NetworkFacts]
+    domains: dict[str, DomainFacts]
+
+
+class Facts(_Document):
+    """The host's state as `facts.collect` read it: parsed `brctl show` and `ip`, libvirt."""
+
+    bridges: dict[str, BridgeFacts]
+    bridges_from: str = Field(description="the command the bridges were read from")
+    addresses: dict[str, list[str]] = Field(description="IPv4 addresses per device, as a/len")
+    default_route: RouteFacts | None
+    libvirt: LibvirtFacts | None = Field(description="null where no libvirtd answered")
+
+
+class HostReport(_Document):
+    schema_id: Literal["hvbridge.report.host/1"] = Field(alias="schema")
+    host: str
+    status: HostStatus
+    summary: str = Field(description="one line for the fleet summary")
+    run: Run
+    seconds: float = Field(ge=0, description="the host's steps, added up")
+    steps: list[Step]
+    changes: list[Change]
+    rollback: Rollback | None
+    facts: Facts | None = Field(description="null when the host failed before facts")
+
+
+class Counts(_Document):
+    ok: int = Field(ge=0)
+    changed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    rolled_back: int = Field(ge=0, alias="rolled back")
+
+
+class HostLine(_Document):
+    """A host as the fleet summary lists it; the paths are relative to summary.json."""
+
+    status: HostStatus
+    seconds: float = Field(ge=0)
+    summary: str
+    json_path: str = Field(alias="json")
+    markdown_path: str = Field(alias="markdown")
+
+
+class SummaryReport(_Document):
+    schema_id: Literal["hvbridge.report.summary/1"] = Field(alias="schema")
+    run: Run
+    exit_code: int = Field(ge=0, description="what `hvbridge run` exits with")
+    counts: Counts
+    hosts: dict[str, HostLine]
