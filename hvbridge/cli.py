@@ -7,10 +7,12 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import yaml
+from nornir_utils.plugins.functions import print_result
 
 from hvbridge import __version__
 from hvbridge.events import console_sink
@@ -20,8 +22,9 @@ from hvbridge.lab.lifecycle import Lab, LabError
 from hvbridge.lab.preflight import PreflightError
 from hvbridge.lab.state import LabState
 from hvbridge.output import print_run
+from hvbridge.report import write_reports
 from hvbridge.runbook import RunbookError
-from hvbridge.runner import EXIT_CHANGED, RunRequest
+from hvbridge.runner import EXIT_CHANGED, RunOutcome, RunRequest
 from hvbridge.runner import run as run_runbook
 from hvbridge.ssh import SSHError, password_from_env
 
@@ -75,6 +78,15 @@ Exit status, bits added together:
 Every run keeps its state and a JSON-lines event log in STATE_DIR/runs/RUN-ID/
 (default PROJECT/.hvbridge); --retry-failed runs only the hosts that did not end
 ok in the newest run of the same runbook on the same inventory."""
+
+
+reports_option = click.option(
+    "--reports-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where reports go, one directory per run [default: PROJECT/reports].",
+)
+REPORTS_DIR = "reports"
+FACTS_RUNBOOK = "runbooks/facts.yaml"
 
 
 inventory_option = click.option(
@@ -142,6 +154,12 @@ inventory_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
 )
+@reports_option
+@click.option(
+    "--nornir-output",
+    is_flag=True,
+    help="Also print Nornir's results with nornir_utils' print_result.",
+)
 @click.option(
     "--force", is_flag=True, help="Restart the network even when no network file changed."
 )
@@ -165,6 +183,8 @@ def run(
     retry_failed: bool,
     break_lock: bool,
     state_dir: Path | None,
+    reports_dir: Path | None,
+    nornir_output: bool,
     force: bool,
     ask_pass: bool,
 ) -> None:
@@ -192,8 +212,76 @@ def run(
     sink = console_sink(sys.stdout, sys.stdout.isatty)
     with _errors():
         outcome = run_runbook(request, sink)
-    print_run(outcome, click.echo, show_diff=show_diff or check)
+    _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
+
+
+def _finish(
+    outcome: RunOutcome,
+    project: Path,
+    inventory: Path,
+    reports_dir: Path | None,
+    nornir_output: bool,
+    show_diff: bool,
+) -> None:
+    """Print the run, write its reports, exit with its status."""
+    if nornir_output:
+        for results in outcome.results:
+            print_result(results)
+    print_run(outcome, click.echo, show_diff=show_diff)
+    paths = write_reports(
+        outcome, _in_project(project, reports_dir or Path(REPORTS_DIR)), inventory=str(inventory),
+        templates=project / "templates", planned_steps=outcome.planned_steps,
+        started=datetime.fromtimestamp(outcome.started, tz=UTC),
+    )  # fmt: skip
+    click.echo(f"reports: {paths.html}  ({paths.directory})")
     sys.exit(outcome.exit_code)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@inventory_option
+@click.option("--limit", multiple=True, metavar="PATTERN", help="Only the hosts PATTERN selects.")
+@click.option("--workers", type=click.IntRange(1, 500), default=20, show_default=True)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
+)
+@reports_option
+@click.option(
+    "--nornir-output",
+    is_flag=True,
+    help="Also print Nornir's results with nornir_utils' print_result.",
+)
+@click.option("--ask-pass", is_flag=True, help="Prompt for the SSH password.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    inventory_dir: Path,
+    limit: tuple[str, ...],
+    workers: int,
+    state_dir: Path | None,
+    reports_dir: Path | None,
+    nornir_output: bool,
+    ask_pass: bool,
+) -> None:
+    """Collect facts from every host, read-only, and write the reports.
+
+    Runs runbooks/facts.yaml (brctl show, ip, libvirt networks and guests) and
+    takes no lock: nothing is written on any host. Reports go to
+    REPORTS_DIR/RUN-ID/ as for `run`.
+    """
+    project: Path = ctx.obj["project"]
+    password = click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
+    request = RunRequest(
+        project=project, runbook=project / FACTS_RUNBOOK,
+        inventory=_in_project(project, inventory_dir), limit=limit, workers=workers,
+        password=password, read_only=True,
+        state_dir=_in_project(project, state_dir) if state_dir else None,
+    )  # fmt: skip
+    _quiet_libraries()
+    with _errors():
+        outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
+    _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
 
 
 def _in_project(project: Path, path: Path) -> Path:
@@ -318,7 +406,8 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
 def demo(ctx: click.Context, count: int, keep: bool) -> None:
     """Build a lab (EL6 SSH profile, behind a jump host), show each hypervisor, run
     runbooks/bridge.yaml (the seed's whole procedure) on it, start guest v1 on each
-    hypervisor, show them again (br0 holds eth0 and vnet0), remove the lab.
+    hypervisor, show them again (br0 holds eth0 and vnet0), write the run's reports
+    to PROJECT/reports/RUN-ID/, remove the lab.
 
     Exits with the run's exit status."""
     the_lab = _lab(ctx)
@@ -339,6 +428,12 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
             print_run(outcome, click.echo, show_diff=True)
             _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")
+            paths = write_reports(
+                outcome, project / REPORTS_DIR, inventory=str(request.inventory),
+                templates=project / "templates", planned_steps=outcome.planned_steps,
+                started=datetime.fromtimestamp(outcome.started, tz=UTC),
+            )  # fmt: skip
+            click.echo(f"reports: {paths.html}")
         finally:
             if not keep:
                 the_lab.down()

@@ -20,7 +20,7 @@ from typing import Any
 from nornir.core import Nornir
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.plugins.connections import ConnectionPluginRegister
-from nornir.core.task import MultiResult, Result, Task
+from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
 from hvbridge import lock, rundir
@@ -95,6 +95,10 @@ class RunOutcome:
     hosts: dict[str, HostOutcome]
     seconds: float
     stopped: str | None = None
+    started: float = 0.0  # wall clock, seconds since the epoch
+    planned_steps: tuple[str, ...] = ()
+    # Nornir's own results, batch by batch, for nornir_utils' print_result.
+    results: list[AggregatedResult] = field(default_factory=list, repr=False)
 
     @property
     def exit_code(self) -> int:
@@ -178,18 +182,19 @@ def _pipeline(
     default_timeout: float,
 ) -> Result:
     ctx = runs[task.host.name]
-    holder = ctx.holder
-    assert holder is not None, "the runner gives every host its lock holder"
+    holder = ctx.holder  # None for a read-only run: no lock
     try:
         ctx.phase = "connect"
         conn = ctx.connect(task)
-        ctx.phase = "lock host"
-        ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
-        ctx.locked = True
+        if holder is not None:
+            ctx.phase = "lock host"
+            ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
+            ctx.locked = True
         for step in steps:
             ctx.phase = step.name
             _run_step(task, step, ctx, sink, default_timeout)
-            lock.heartbeat(ctx.connect(task), holder)
+            if holder is not None:
+                lock.heartbeat(ctx.connect(task), holder)
     finally:
         _release(task, ctx)
     return Result(host=task.host)
@@ -274,6 +279,8 @@ class RunRequest:
     serial: tuple[str, ...] | None = None
     max_fail_percentage: float | None = None
     step_timeout: float = 900.0
+    # Facts only: no host lock is taken, nothing is written on any host.
+    read_only: bool = False
     retry_failed: bool = False
     break_lock: bool = False
     state_dir: Path | None = None
@@ -346,7 +353,7 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
             check=request.check,
             force=request.force,
             connection_params=connection_params(name, inventory, request.password),
-            holder=holder,
+            holder=None if request.read_only else holder,
             break_lock=request.break_lock,
         )
         for name in names
@@ -359,8 +366,10 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
     ConnectionPluginRegister.auto_register()
     nornir = Nornir(inventory=inventory.inventory, runner=ThreadedRunner(request.workers))
     started = time.monotonic()
+    started_at = time.time()
     hosts: dict[str, HostOutcome] = {}
     stopped = None
+    aggregated: list[AggregatedResult] = []
     with Watchdog(runs, inventory.inventory.hosts):
         for number, batch in enumerate(batches, 1):
             sink.emit(event("batch_started", batch=number, batches=len(batches), hosts=batch))
@@ -369,6 +378,7 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
                 task=_pipeline, name=prepared.runbook.name, steps=prepared.runbook.steps,
                 runs=runs, sink=sink, default_timeout=request.step_timeout,
             )  # fmt: skip
+            aggregated.append(results)
             for name in batch:
                 hosts[name] = _outcome(name, results[name], runs[name])
                 sink.emit(event("host_finished", host=name, status=hosts[name].status))
@@ -387,8 +397,9 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
     for name in names:
         hosts.setdefault(name, HostOutcome(name, not_run=True))
     outcome = RunOutcome(
-        run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped
-    )
+        run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped,
+        started_at, tuple(step.name for step in prepared.runbook.steps), aggregated,
+    )  # fmt: skip
     rundir.save(
         request.states,
         rundir.RunState(
