@@ -12,7 +12,6 @@ from pathlib import Path
 
 import click
 import yaml
-from nornir_utils.plugins.functions import print_result
 
 from hvbridge import __version__
 from hvbridge.events import console_sink
@@ -85,6 +84,16 @@ reports_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Where reports go, one directory per run [default: PROJECT/reports].",
 )
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
+)
+nornir_output_option = click.option(
+    "--nornir-output",
+    is_flag=True,
+    help="Also print Nornir's results with nornir_utils' print_result.",
+)
 REPORTS_DIR = "reports"
 FACTS_RUNBOOK = "runbooks/facts.yaml"
 
@@ -149,17 +158,9 @@ inventory_option = click.option(
     is_flag=True,
     help="Remove another run's lock on the hosts first (say whose it was).",
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
-)
+@state_dir_option
 @reports_option
-@click.option(
-    "--nornir-output",
-    is_flag=True,
-    help="Also print Nornir's results with nornir_utils' print_result.",
-)
+@nornir_output_option
 @click.option(
     "--force", is_flag=True, help="Restart the network even when no network file changed."
 )
@@ -225,6 +226,10 @@ def _finish(
 ) -> None:
     """Print the run, write its reports, exit with its status."""
     if nornir_output:
+        # Imported here: nornir_utils initialises colorama on import, which writes an
+        # escape sequence to every command's output.
+        from nornir_utils.plugins.functions import print_result
+
         for results in outcome.results:
             print_result(results)
     print_run(outcome, click.echo, show_diff=show_diff)
@@ -241,17 +246,9 @@ def _finish(
 @inventory_option
 @click.option("--limit", multiple=True, metavar="PATTERN", help="Only the hosts PATTERN selects.")
 @click.option("--workers", type=click.IntRange(1, 500), default=20, show_default=True)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where runs keep their state and event logs [default: PROJECT/.hvbridge].",
-)
+@state_dir_option
 @reports_option
-@click.option(
-    "--nornir-output",
-    is_flag=True,
-    help="Also print Nornir's results with nornir_utils' print_result.",
-)
+@nornir_output_option
 @click.option("--ask-pass", is_flag=True, help="Prompt for the SSH password.")
 @click.pass_context
 def report(
