@@ -56,10 +56,13 @@ def test_report_is_read_only_and_matches_the_hosts(
     the_lab, state = lab
     before = snapshot(the_lab)
     reports = tmp_path / "reports"
-    done = cli("report", "-i", str(the_lab.paths.inventory), "--reports-dir", str(reports),
+    done = cli("report", "--nornir-output", "-i", str(the_lab.paths.inventory), "--reports-dir", str(reports),
                "--state-dir", str(tmp_path / "state"))  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert snapshot(the_lab) == before
+    # nornir_utils' print_result, as Nornir users know it.
+    assert "* hv01 ** changed : False" in done.stdout
+    assert "---- collect facts ** changed : False" in done.stdout
     run_dir = only_run_dir(reports)
     for name in ("hv01", "hv02"):
         document = load_json(run_dir / "hosts" / f"{name}.json")
