@@ -56,8 +56,8 @@ def test_report_is_read_only_and_matches_the_hosts(
     the_lab, state = lab
     before = snapshot(the_lab)
     reports = tmp_path / "reports"
-    done = cli("report", "--nornir-output", "-i", str(the_lab.paths.inventory), "--reports-dir", str(reports),
-               "--state-dir", str(tmp_path / "state"))  # fmt: skip
+    done = cli("report", "--nornir-output", "-i", str(the_lab.paths.inventory),
+               "--reports-dir", str(reports), "--state-dir", str(tmp_path / "state"))  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert snapshot(the_lab) == before
     # nornir_utils' print_result, as Nornir users know it.
