@@ -88,7 +88,9 @@ def ssh_config(topology: Topology, *, profile: SshProfile, key: Path, known_host
     if profile == "el6":
         common += [
             "    HostKeyAlgorithms ssh-rsa",
-            "    PubkeyAcceptedAlgorithms +ssh-rsa",
+            # Only ssh-rsa: OpenSSH 9 would sign with rsa-sha2-512 first, which an EL6 sshd
+            # (and the el6 profile) refuses, and it does not retry with another algorithm.
+            "    PubkeyAcceptedAlgorithms ssh-rsa",
             "    KexAlgorithms +diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1",
         ]
     blocks.append("\n".join(common))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import paramiko
 import pytest
@@ -82,3 +83,12 @@ def test_el6_hypervisor_through_the_jump_host(lab: tuple[Lab, LabState]) -> None
         # Only what OpenSSH 5.3 offers could have been negotiated.
         assert transport.local_cipher in {"aes128-ctr", "aes192-ctr", "aes256-ctr"}
         assert transport.local_mac == "hmac-sha1"
+
+
+def test_lab_ssh_reaches_an_el6_hypervisor_through_the_jump_host(lab: tuple[Lab, LabState]) -> None:
+    the_lab, _ = lab
+    argv = [sys.executable, "-m", "hvbridge.cli", "--lab-dir", str(the_lab.paths.root),
+            "lab", "ssh", "hv01", "hostname"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "hv01"

@@ -159,6 +159,6 @@ def test_ssh_config_direct_has_no_jump(tmp_path: Path) -> None:
 def test_ssh_config_el6_profile_offers_ssh_rsa(tmp_path: Path) -> None:
     hv01 = _ssh(tmp_path, direct=False, profile="el6").lookup("hv01")
     assert hv01["hostkeyalgorithms"] == "ssh-rsa"
-    assert hv01["pubkeyacceptedalgorithms"] == "+ssh-rsa"
+    assert hv01["pubkeyacceptedalgorithms"] == "ssh-rsa"
     assert "sha1" in hv01["kexalgorithms"]
     assert hv01["proxyjump"] == JUMP_NAME

@@ -1,0 +1,798 @@
+"""Fleet rollout benchmark: hvbridge against Ansible and two raw SSH floors, on one lab.
+
+    python bench/rollout.py --hosts 50 --workers 20 --runs 3 [--json] [--profile]
+
+Brings up a lab of N hypervisors (`--direct --no-libvirt`) inside a private network
+namespace, then, `--runs` times and resetting every host before each run, times the same
+remote work (both ifcfg files written, `service network restart`, `brctl show` checked)
+done by:
+
+- hvbridge: `hvbridge run runbooks/bridge-network.yaml` (render, push, guarded restart,
+  verify, facts);
+- Ansible: ansible-core from PyPI in `bench/.venv-ansible`, `bench/ansible/`;
+- floor (paramiko): plain threads over raw paramiko, one connection per host;
+- floor (OpenSSH): `xargs -P W ssh`, one connection per host.
+
+Wall time, controller CPU (user+sys of the tool's whole process tree, orphans included)
+and peak RSS come from `wait4`. After every run each host is checked through its
+namespaces (not SSH, not timed): the files equal what hvbridge renders, `brctl show`
+puts eth0 under br0, the address is on br0 and not on eth0. A run that fails the check
+is reported as failed and never enters a median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import ctypes
+import dataclasses
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+HVBRIDGE = ROOT / ".venv" / "bin" / "hvbridge"
+ANSIBLE_VENV = BENCH / ".venv-ansible"
+ANSIBLE_DIR = BENCH / "ansible"
+NETNS_MARK = "HVBRIDGE_BENCH_NETNS"
+SCRIPTS = "/etc/sysconfig/network-scripts"
+TOOLS = ("hvbridge", "ansible", "floor-paramiko", "floor-openssh")
+TOOL_TITLES = {
+    "hvbridge": "hvbridge",
+    "ansible": "Ansible",
+    "floor-paramiko": "floor: paramiko threads",
+    "floor-openssh": "floor: OpenSSH xargs -P",
+}
+# Parallel nsenter resets and checks: enough to keep both cores busy, few enough that
+# the network service of each host is not starved.
+HOST_OPS_PARALLEL = 16
+PR_SET_CHILD_SUBREAPER = 36
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    name: str
+    address: str
+    pid: int
+    hwaddr: str
+    ipaddr: str
+    netmask: str
+    gateway: str
+    prefix_len: int
+
+    def files(self) -> dict[str, str]:
+        """The two files as hvbridge renders them (templates/common/ifcfg-*.j2)."""
+        header = "# Written by hvbridge: edit the inventory, not this file.\n"
+        br0 = (
+            f"{header}DEVICE=br0\nTYPE=Bridge\nONBOOT=yes\nBOOTPROTO=static\n"
+            f"IPADDR={self.ipaddr}\nNETMASK={self.netmask}\nGATEWAY={self.gateway}\n"
+            "DEFROUTE=yes\n"
+        )
+        eth0 = (
+            f"{header}DEVICE=eth0\nTYPE=Ethernet\nHWADDR={self.hwaddr.upper()}\nONBOOT=yes\n"
+            "NM_CONTROLLED=no\nBOOTPROTO=none\nBRIDGE=br0\n"
+        )
+        return {f"{SCRIPTS}/ifcfg-br0": br0, f"{SCRIPTS}/ifcfg-eth0": eth0}
+
+
+@dataclasses.dataclass
+class Run:
+    tool: str
+    index: int
+    ok: bool
+    wall: float
+    cpu: float
+    rss_mb: float
+    exit_code: int
+    ssh_connections: float
+    error: str = ""
+
+
+@dataclasses.dataclass
+class Lab:
+    directory: Path
+    hosts: list[Host]
+    originals: dict[str, str]
+
+
+# --- namespaces and processes ---------------------------------------------------------
+
+
+def in_private_netns() -> bool:
+    if os.environ.get(NETNS_MARK):
+        return True
+    try:
+        return os.readlink("/proc/self/ns/net") != os.readlink("/proc/1/ns/net")
+    except PermissionError:
+        # Without access to init's namespace: a namespace of our own has nothing but lo.
+        devices = Path("/proc/self/net/dev").read_text().splitlines()[2:]
+        return [line.split(":")[0].strip() for line in devices] == ["lo"]
+
+
+def reexec_in_netns(argv: Sequence[str]) -> None:
+    env = dict(os.environ, **{NETNS_MARK: "1"})
+    command = ["unshare", "--net", "--mount", "--", str(PROJECT_PYTHON), __file__, *argv]
+    os.execvpe("unshare", command, env)  # noqa: S606 (a fixed argv, no shell)
+
+
+def become_subreaper() -> None:
+    # Orphans of a tool (Ansible's ControlPersist masters) come back to us, so their CPU
+    # is counted and none outlives the run.
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def own_children() -> list[int]:
+    me = str(os.getpid())
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The command may hold spaces and parentheses: fields start after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[1] == me:
+            children.append(int(entry.name))
+    return children
+
+
+@dataclasses.dataclass
+class Usage:
+    exit_code: int
+    wall: float
+    cpu: float
+    rss_kb: int
+
+
+def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -> Usage:
+    """Run a tool; wall time until it exits, CPU and peak RSS of its whole process tree."""
+    with log.open("wb") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            list(command), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    rss = usage.ru_maxrss
+    for pid in own_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        _, _, orphan = os.wait4(pid, 0)
+        cpu += orphan.ru_utime + orphan.ru_stime
+        rss = max(rss, orphan.ru_maxrss)
+    return Usage(proc.returncode, wall, cpu, rss)
+
+
+def in_host(host: Host, script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["nsenter", "-t", str(host.pid), "-m", "-u", "-n", "-p", "--", "sh", "-c", script],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def each_host(hosts: Sequence[Host], action: Callable[[Host], T]) -> dict[str, T]:
+    with concurrent.futures.ThreadPoolExecutor(HOST_OPS_PARALLEL) as pool:
+        return dict(zip((h.name for h in hosts), pool.map(action, hosts), strict=True))
+
+
+# --- the lab ----------------------------------------------------------------------------
+
+
+def hvbridge_cli(lab_dir: Path, *args: str) -> None:
+    subprocess.run(
+        [str(HVBRIDGE), "--lab-dir", str(lab_dir), *args],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def load_hosts(lab_dir: Path) -> list[Host]:
+    import yaml  # the project's venv has it; the python that re-execs into it may not
+
+    state = json.loads((lab_dir / "lab.json").read_text())
+    inventory = yaml.safe_load((lab_dir / "inventory" / "hosts.yaml").read_text())
+    hosts = []
+    for name, entry in sorted(state["hosts"].items()):
+        if not entry.get("hypervisor"):
+            continue
+        data = inventory[name]["data"]
+        bridge = data["bridges"]["br0"]
+        netmask = bridge["netmask"]
+        prefix_len = sum(bin(int(octet)).count("1") for octet in netmask.split("."))
+        hosts.append(
+            Host(
+                name=name,
+                address=entry["address"],
+                pid=int(entry["init_pid"]),
+                hwaddr=data["nics"]["eth0"]["hwaddr"],
+                ipaddr=bridge["ipaddr"],
+                netmask=netmask,
+                gateway=bridge["gateway"],
+                prefix_len=prefix_len,
+            )
+        )
+    return hosts
+
+
+RESET_SCRIPT = f"""
+set -e
+for f in /var/lib/hvbridge/runs/*/guard.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+done
+service network stop >/dev/null 2>&1 || true
+find {SCRIPTS} -mindepth 1 -delete
+cat > {SCRIPTS}/ifcfg-eth0
+chmod 0644 {SCRIPTS}/ifcfg-eth0
+rm -rf /var/lib/hvbridge /var/lock/hvbridge.lock /root/.ansible
+if ip link show br0 >/dev/null 2>&1; then ip link set br0 down; ip link del br0; fi
+: > /var/log/sshd.log
+service network start >/dev/null 2>&1
+ip -4 -o addr show dev eth0
+"""
+
+
+def reset(lab: Lab) -> None:
+    def one(host: Host) -> str:
+        done = in_host(host, RESET_SCRIPT, lab.originals[host.name])
+        if done.returncode != 0:
+            return f"{host.name}: reset failed: {done.stderr.strip()}"
+        if f" {host.address}/{host.prefix_len} " not in done.stdout:
+            return f"{host.name}: eth0 has no {host.address} after reset: {done.stdout!r}"
+        return ""
+
+    problems = [p for p in each_host(lab.hosts, one).values() if p]
+    if problems:
+        raise RuntimeError("reset failed:\n" + "\n".join(problems))
+
+
+CHECK_SCRIPT = f"""
+cat {SCRIPTS}/ifcfg-br0; echo @@
+cat {SCRIPTS}/ifcfg-eth0; echo @@
+brctl show; echo @@
+ip -4 -o addr show; echo @@
+grep -c 'Accepted publickey' /var/log/sshd.log
+"""
+
+
+def bridge_ports(brctl: str) -> dict[str, list[str]]:
+    ports: dict[str, list[str]] = {}
+    current = ""
+    for line in brctl.splitlines()[1:]:
+        fields = line.split()
+        if not fields:
+            continue
+        if not line[0].isspace():
+            current = fields[0]
+            ports[current] = fields[3:]
+        elif current:
+            ports[current].extend(fields)
+    return ports
+
+
+def check(lab: Lab) -> tuple[list[str], float]:
+    """Problems left on the hosts (empty: every host bridged) and SSH logins per host."""
+
+    def one(host: Host) -> tuple[str, int]:
+        done = in_host(host, CHECK_SCRIPT)
+        parts = done.stdout.split("@@\n")
+        if len(parts) != 5:
+            return f"{host.name}: check failed: {done.stderr.strip()}", 0
+        br0, eth0, brctl, addrs, logins = parts
+        want = list(host.files().values())
+        problems = []
+        if [br0, eth0] != want:
+            problems.append("ifcfg files differ from hvbridge's rendering")
+        if "eth0" not in bridge_ports(brctl).get("br0", []):
+            problems.append("br0 does not hold eth0")
+        cidr = f"{host.address}/{host.prefix_len}"
+        on = {line.split()[1] for line in addrs.splitlines() if f" {cidr} " in line}
+        if on != {"br0"}:
+            problems.append(f"{cidr} is on {sorted(on) or 'nothing'}, not br0 alone")
+        count = int(logins.strip() or 0)
+        return (f"{host.name}: {'; '.join(problems)}" if problems else ""), count
+
+    results = each_host(lab.hosts, one)
+    problems = [p for p, _ in results.values() if p]
+    logins = statistics.fmean(count for _, count in results.values())
+    return problems, logins
+
+
+# --- the tools --------------------------------------------------------------------------
+
+
+def base_env(home: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": str(home),
+        "LC_ALL": "C.UTF-8",
+    }
+
+
+@dataclasses.dataclass
+class Tool:
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    ok_exit: int
+
+
+def hvbridge_tool(lab: Lab, work: Path, workers: int) -> Tool:
+    return Tool(
+        command=[
+            str(HVBRIDGE),
+            "run",
+            "runbooks/bridge-network.yaml",
+            "-i",
+            str(lab.directory / "inventory"),
+            "--workers",
+            str(workers),
+            "--state-dir",
+            str(work / "state"),
+            "--reports-dir",
+            str(work / "reports"),
+        ],
+        env=base_env(work),
+        cwd=ROOT,
+        ok_exit=2,
+    )
+
+
+def ansible_tool(lab: Lab, work: Path, workers: int) -> Tool:
+    work.mkdir(parents=True, exist_ok=True)
+    key = lab.directory / "id_lab"
+    ssh_args = " ".join(
+        [
+            "-F /dev/null",
+            f"-o UserKnownHostsFile={lab.directory / 'known_hosts'}",
+            "-o GlobalKnownHostsFile=/dev/null",
+            "-o StrictHostKeyChecking=yes",
+            "-o IdentitiesOnly=yes",
+        ]
+    )
+    inventory = {
+        "all": {
+            "children": {
+                "lab": {
+                    "hosts": {
+                        h.name: {
+                            "ansible_host": h.address,
+                            "eth0_hwaddr": h.hwaddr,
+                            "br0_ipaddr": h.ipaddr,
+                            "br0_netmask": h.netmask,
+                            "br0_gateway": h.gateway,
+                        }
+                        for h in lab.hosts
+                    },
+                    "vars": {
+                        "ansible_user": "root",
+                        "ansible_ssh_private_key_file": str(key),
+                        "ansible_ssh_common_args": ssh_args,
+                        "ansible_python_interpreter": "/usr/bin/python3",
+                    },
+                }
+            }
+        }
+    }
+    (work / "inventory.json").write_text(json.dumps(inventory, indent=1))
+    # An empty config of its own: nothing from /etc/ansible, ~/.ansible.cfg or the cwd.
+    (work / "ansible.cfg").write_text("")
+    env = base_env(work / "home")
+    env["PATH"] = f"{ANSIBLE_VENV / 'bin'}:{env['PATH']}"
+    env.update(
+        {
+            "ANSIBLE_CONFIG": str(work / "ansible.cfg"),
+            "ANSIBLE_HOME": str(work / "home" / ".ansible"),
+            "ANSIBLE_LOCAL_TEMP": str(work / "tmp"),
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(work / "cp"),
+            "ANSIBLE_INVENTORY_ENABLED": "yaml",
+            "ANSIBLE_FORKS": str(workers),
+            "ANSIBLE_PIPELINING": "True",
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            "ANSIBLE_GATHERING": "explicit",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_TIMEOUT": "30",
+        }
+    )
+    return Tool(
+        command=[
+            str(ANSIBLE_VENV / "bin" / "ansible-playbook"),
+            "-i",
+            str(work / "inventory.json"),
+            str(ANSIBLE_DIR / "bridge-network.yml"),
+        ],
+        env=env,
+        cwd=work,
+        ok_exit=0,
+    )
+
+
+def paramiko_floor_tool(lab: Lab, work: Path, workers: int) -> Tool:
+    work.mkdir(parents=True, exist_ok=True)
+    spec = {
+        "key": str(lab.directory / "id_lab"),
+        "known_hosts": str(lab.directory / "known_hosts"),
+        "workers": workers,
+        "hosts": [{"name": h.name, "address": h.address, "files": h.files()} for h in lab.hosts],
+    }
+    (work / "spec.json").write_text(json.dumps(spec))
+    return Tool(
+        command=[str(PROJECT_PYTHON), __file__, "--floor-paramiko", str(work / "spec.json")],
+        env=base_env(work),
+        cwd=work,
+        ok_exit=0,
+    )
+
+
+BRCTL_CHECK = "brctl show | grep -Eq '^br0[[:space:]].*[[:space:]]eth0$'"
+
+
+def openssh_floor_tool(lab: Lab, work: Path, workers: int) -> Tool:
+    scripts = work / "scripts"
+    scripts.mkdir(parents=True, exist_ok=True)
+    for host in lab.hosts:
+        lines = ["set -e"]
+        for path, content in host.files().items():
+            lines += [f"cat > {path} <<'HVBRIDGE_BENCH_EOF'", content + "HVBRIDGE_BENCH_EOF"]
+        lines += ["service network restart", BRCTL_CHECK]
+        (scripts / f"{host.name}.sh").write_text("\n".join(lines) + "\n")
+    (work / "hosts").write_text("".join(f"{h.name}\n" for h in lab.hosts))
+    ssh = (
+        f"exec ssh -F {lab.directory / 'ssh_config'} -o ControlMaster=no -o ControlPath=none "
+        f'"$1" sh -s < {scripts}/"$1".sh'
+    )
+    return Tool(
+        command=["xargs", "-a", str(work / "hosts"), "-P", str(workers), "-n", "1",
+                 "sh", "-c", ssh, "sh"],
+        env=base_env(work),
+        cwd=work,
+        ok_exit=0,
+    )  # fmt: skip
+
+
+TOOL_BUILDERS: dict[str, Callable[[Lab, Path, int], Tool]] = {
+    "hvbridge": hvbridge_tool,
+    "ansible": ansible_tool,
+    "floor-paramiko": paramiko_floor_tool,
+    "floor-openssh": openssh_floor_tool,
+}
+
+
+def floor_paramiko(spec_path: Path) -> int:
+    """The paramiko floor, run as its own process so that it is measured like the others."""
+    import paramiko
+
+    spec = json.loads(spec_path.read_text())
+
+    def execute(client: paramiko.SSHClient, command: str) -> tuple[int, str]:
+        _, stdout, stderr = client.exec_command(command, timeout=120)
+        out = stdout.read().decode()
+        stderr.read()
+        return stdout.channel.recv_exit_status(), out
+
+    def one(host: dict[str, Any]) -> str:
+        client = paramiko.SSHClient()
+        client.load_host_keys(spec["known_hosts"])
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(
+                host["address"],
+                username="root",
+                key_filename=spec["key"],
+                look_for_keys=False,
+                allow_agent=False,
+                timeout=30,
+            )
+            with client.open_sftp() as sftp:
+                for path, content in host["files"].items():
+                    with sftp.open(path, "w") as remote:
+                        remote.write(content)
+            rc, _ = execute(client, "service network restart")
+            if rc != 0:
+                return f"{host['name']}: service network restart exited {rc}"
+            rc, out = execute(client, "brctl show")
+            if rc != 0 or "eth0" not in bridge_ports(out).get("br0", []):
+                return f"{host['name']}: br0 does not hold eth0: {out!r}"
+            return ""
+        except Exception as error:
+            return f"{host['name']}: {type(error).__name__}: {error}"
+        finally:
+            client.close()
+
+    with concurrent.futures.ThreadPoolExecutor(spec["workers"]) as pool:
+        problems = [p for p in pool.map(one, spec["hosts"]) if p]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+# --- running and reporting --------------------------------------------------------------
+
+
+def timed_run(lab: Lab, tool_name: str, index: int, workers: int, work: Path) -> Run:
+    reset(lab)
+    run_dir = work / f"{tool_name}-{index}"
+    tool = TOOL_BUILDERS[tool_name](lab, run_dir, workers)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    usage = measure(tool.command, tool.env, tool.cwd, run_dir / "output.log")
+    problems, logins = check(lab)
+    error = ""
+    if usage.exit_code != tool.ok_exit:
+        tail = (run_dir / "output.log").read_text(errors="replace")[-2000:]
+        error = f"exit {usage.exit_code} (expected {tool.ok_exit}): ...{tail}"
+    if problems:
+        error += f"\n{len(problems)} host(s) not bridged: " + "; ".join(problems[:5])
+    return Run(
+        tool=tool_name,
+        index=index,
+        ok=not error,
+        wall=usage.wall,
+        cpu=usage.cpu,
+        rss_mb=usage.rss_kb / 1024,
+        exit_code=usage.exit_code,
+        ssh_connections=logins,
+        error=error.strip(),
+    )
+
+
+def hvbridge_steps(work: Path, runs: list[Run]) -> dict[str, float]:
+    """Median seconds per hvbridge step over every host of every successful run."""
+    seconds: dict[str, list[float]] = {}
+    for run in runs:
+        if run.tool != "hvbridge" or not run.ok:
+            continue
+        for events in (work / f"hvbridge-{run.index}" / "state").glob("runs/*/events.jsonl"):
+            for line in events.read_text().splitlines():
+                event = json.loads(line)
+                if event.get("event") == "step_finished":
+                    seconds.setdefault(event["step"], []).append(event["seconds"])
+    return {step: round(statistics.median(values), 3) for step, values in seconds.items()}
+
+
+def profile(lab: Lab, work: Path, workers: int) -> dict[str, str]:
+    """One hvbridge run under py-spy for a flame graph, one more for raw stacks with idle."""
+    py_spy = ANSIBLE_VENV / "bin" / "py-spy"
+    outputs = {}
+    n = len(lab.hosts)
+    for kind, extra, target in (
+        ("svg", ["--format", "flamegraph"], BENCH / f"profile-{n}.svg"),
+        ("raw", ["--format", "raw", "--idle"], BENCH / f"profile-{n}.txt"),
+    ):
+        reset(lab)
+        tool = hvbridge_tool(lab, work / f"profile-{kind}", workers)
+        command = [str(py_spy), "record", "--subprocesses", "--rate", "200", *extra,
+                   "-o", str(target), "--", *tool.command]  # fmt: skip
+        log = work / f"profile-{kind}.log"
+        usage = measure(command, tool.env, tool.cwd, log)
+        problems, _ = check(lab)
+        state = "ok" if usage.exit_code == 2 and not problems else "FAILED"
+        outputs[kind] = f"{target} ({state}, {usage.wall:.1f}s under py-spy)"
+    return outputs
+
+
+def summarise(runs: list[Run]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for tool in TOOLS:
+        mine = [r for r in runs if r.tool == tool]
+        ok = [r for r in mine if r.ok]
+        summary[tool] = {
+            "runs": len(mine),
+            "ok": len(ok),
+            "wall_median_s": round(statistics.median(r.wall for r in ok), 2) if ok else None,
+            "cpu_median_s": round(statistics.median(r.cpu for r in ok), 2) if ok else None,
+            "peak_rss_mb": round(max(r.rss_mb for r in ok), 1) if ok else None,
+            "ssh_logins_per_host": (
+                round(statistics.median(r.ssh_connections for r in ok), 1) if ok else None
+            ),
+        }
+    return summary
+
+
+def ratios(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    def ratio(key: str, other: str) -> float | None:
+        mine, theirs = summary["hvbridge"][key], summary[other][key]
+        return round(mine / theirs, 2) if mine is not None and theirs else None
+
+    return {
+        f"hvbridge/{other}": {
+            key: ratio(key, other) for key in ("wall_median_s", "cpu_median_s", "peak_rss_mb")
+        }
+        for other in ("ansible", "floor-paramiko", "floor-openssh")
+    }
+
+
+def machine() -> dict[str, Any]:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown",
+    )
+    ansible = subprocess.run(
+        [str(ANSIBLE_VENV / "bin" / "python"), "-c",
+         "import importlib.metadata as m; print(m.version('ansible-core'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    openssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True, check=False)
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "paramiko": importlib.metadata.version("paramiko"),
+        "ansible-core": ansible,
+        "openssh": openssh.stderr.strip().split(",")[0],
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(
+        f"\nN={report['hosts']} hosts, W={report['workers']} workers, "
+        f"{report['runs']} runs each (median; peak RSS is the largest of the runs)"
+    )
+    print(
+        f"machine: {m['nproc']} x {m['cpu']}, kernel {m['kernel']}, Python {m['python']}, "
+        f"paramiko {m['paramiko']}, ansible-core {m['ansible-core']}, {m['openssh']}\n"
+    )
+    header = f"{'tool':<26}{'ok':>6}{'wall s':>9}{'CPU s':>9}{'RSS MB':>9}{'logins/host':>13}"
+    print(header)
+    print("-" * len(header))
+
+    def cell(value: float | None, width: int) -> str:
+        return f"{value:>{width}.2f}" if value is not None else f"{'failed':>{width}}"
+
+    for tool, s in report["summary"].items():
+        ok_runs = f"{s['ok']}/{s['runs']}"
+        print(
+            f"{TOOL_TITLES[tool]:<26}{ok_runs:>6}"
+            f"{cell(s['wall_median_s'], 9)}{cell(s['cpu_median_s'], 9)}"
+            f"{cell(s['peak_rss_mb'], 9)}{cell(s['ssh_logins_per_host'], 13)}"
+        )
+    print()
+    for name, values in report["ratios"].items():
+        parts = [
+            f"{key.split('_')[0]} {value:.2f}x" if value is not None else f"{key} n/a"
+            for key, value in values.items()
+        ]
+        print(f"{name:<28}" + ", ".join(parts))
+    if report["hvbridge_steps"]:
+        print("\nhvbridge, median seconds per host and step:")
+        for step, seconds in report["hvbridge_steps"].items():
+            print(f"  {step:<28}{seconds:.3f}")
+    for run in report["failed_runs"]:
+        print(f"\nFAILED: {run['tool']} run {run['index']}: {run['error']}")
+    for kind, where in report.get("profile", {}).items():
+        print(f"profile ({kind}): {where}")
+
+
+def ensure_ansible_venv() -> None:
+    if (ANSIBLE_VENV / "bin" / "ansible-playbook").exists() and (
+        ANSIBLE_VENV / "bin" / "py-spy"
+    ).exists():
+        return
+    print(f"creating {ANSIBLE_VENV} (ansible-core, py-spy from PyPI)", file=sys.stderr)
+    subprocess.run([str(PROJECT_PYTHON), "-m", "venv", str(ANSIBLE_VENV)], check=True)
+    subprocess.run(
+        [str(ANSIBLE_VENV / "bin" / "pip"), "install", "--quiet", "ansible-core", "py-spy"],
+        check=True,
+    )
+
+
+def bench(args: argparse.Namespace) -> dict[str, Any]:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    work = Path(tempfile.mkdtemp(prefix="hvbridge-bench-"))
+    lab_dir = work / "lab"
+    tools = args.tools or list(TOOLS)
+    runs: list[Run] = []
+    report: dict[str, Any] = {}
+    try:
+        started = time.perf_counter()
+        hvbridge_cli(lab_dir, "lab", "up", "--hosts", str(args.hosts), "--direct",
+                     "--no-libvirt")  # fmt: skip
+        print(f"lab up: {args.hosts} hosts in {time.perf_counter() - started:.1f}s",
+              file=sys.stderr)  # fmt: skip
+        hosts = load_hosts(lab_dir)
+        originals = each_host(hosts, lambda h: in_host(h, f"cat {SCRIPTS}/ifcfg-eth0").stdout)
+        lab = Lab(lab_dir, hosts, originals)
+        become_subreaper()
+        for index in range(1, args.runs + 1):
+            for tool in tools:
+                run = timed_run(lab, tool, index, args.workers, work)
+                runs.append(run)
+                state = "ok" if run.ok else "FAILED"
+                print(
+                    f"run {index} {tool}: {state} wall {run.wall:.2f}s cpu {run.cpu:.2f}s "
+                    f"rss {run.rss_mb:.1f}MB logins/host {run.ssh_connections:.1f}",
+                    file=sys.stderr,
+                )
+        summary = summarise(runs)
+        report = {
+            "hosts": args.hosts,
+            "workers": args.workers,
+            "runs": args.runs,
+            "machine": machine(),
+            "summary": summary,
+            "ratios": ratios(summary),
+            "hvbridge_steps": hvbridge_steps(work, runs),
+            "failed_runs": [dataclasses.asdict(r) for r in runs if not r.ok],
+            "all_runs": [dataclasses.asdict(r) for r in runs],
+        }
+        if args.profile:
+            report["profile"] = profile(lab, work, args.workers)
+    finally:
+        subprocess.run([str(HVBRIDGE), "--lab-dir", str(lab_dir), "lab", "down"], cwd=ROOT,
+                       check=False, stdout=subprocess.DEVNULL)  # fmt: skip
+        if args.keep_work:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile hvbridge: bench/profile-N.svg"
+    )
+    parser.add_argument("--tools", nargs="+", choices=TOOLS, help="only these (default: all)")
+    parser.add_argument(
+        "--keep-work", action="store_true", help="keep the logs, hvbridge state and reports"
+    )
+    parser.add_argument("--floor-paramiko", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.floor_paramiko:
+        return floor_paramiko(args.floor_paramiko)
+    if os.geteuid() != 0:
+        sys.exit("bench: needs root (network namespaces and the lab)")
+    if not in_private_netns():
+        ensure_ansible_venv()
+        reexec_in_netns(argv)
+
+    def interrupted(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    report = bench(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_table(report)
+    return 0 if not report["failed_runs"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
