@@ -591,7 +591,9 @@ def profile(lab: Lab, work: Path, workers: int) -> dict[str, str]:
         log = work / f"profile-{kind}.log"
         usage = measure(command, tool.env, tool.cwd, log)
         problems, _ = check(lab)
-        state = "ok" if usage.exit_code == 2 and not problems else "FAILED"
+        # py-spy exits 0 whatever its child did: hvbridge's own last line says its exit.
+        exited_2 = "; exit 2\n" in log.read_text(errors="replace")
+        state = "ok" if exited_2 and not problems else "FAILED"
         outputs[kind] = f"{target} ({state}, {usage.wall:.1f}s under py-spy)"
     return outputs
 
