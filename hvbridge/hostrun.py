@@ -35,6 +35,7 @@ class HostRun:
     holder: Holder | None = None
     break_lock: bool = False
     locked: bool = False
+    heartbeat_at: float = 0.0
     lock_note: str | None = None
     # Where the host is (connect, lock host, a step's name), for a failure outside steps.
     phase: str = "connect"

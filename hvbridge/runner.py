@@ -48,6 +48,8 @@ EXIT_ROLLED_BACK = 8
 EXIT_STOPPED = 16
 STATUSES = ("ok", "changed", "failed", "rolled back", "not run")
 STATE_DIR_NAME = ".hvbridge"
+# Often enough for lock.STALE_AFTER (900 s); a touch after every step cost a round trip.
+HEARTBEAT_EVERY = 60.0
 
 
 class RunInputError(ValueError):
@@ -190,11 +192,13 @@ def _pipeline(
             ctx.phase = "lock host"
             ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
             ctx.locked = True
+            ctx.heartbeat_at = time.monotonic()
         for step in steps:
             ctx.phase = step.name
             _run_step(task, step, ctx, sink, default_timeout)
-            if holder is not None:
+            if holder is not None and time.monotonic() - ctx.heartbeat_at > HEARTBEAT_EVERY:
                 lock.heartbeat(ctx.connect(task), holder)
+                ctx.heartbeat_at = time.monotonic()
     finally:
         _release(task, ctx)
     return Result(host=task.host)

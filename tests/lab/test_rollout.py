@@ -76,6 +76,8 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             kept = conn.run(f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before/ifcfg-eth0")
             assert kept.ok and "IPADDR=" in kept.stdout
             assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
+            # Cancelling kills the guard's whole group: no `sleep 120` left behind.
+            assert conn.run("pgrep -x sleep").exit_status == 1, conn.run("ps -ef").stdout
         facts = outcome.hosts[name].facts
         assert facts is not None
         assert facts["bridges"]["br0"]["ports"] == ["eth0"]
