@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -407,6 +408,8 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
     to PROJECT/reports/RUN-ID/, remove the lab.
 
     Exits with the run's exit status."""
+    if not keep and os.environ.get(PRIVATE_NETNS) != "1":
+        _demo_in_private_namespace()
     the_lab = _lab(ctx)
     project: Path = ctx.obj["project"]
     with _errors():
@@ -435,6 +438,23 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
             if not keep:
                 the_lab.down()
     sys.exit(outcome.exit_code & ~EXIT_CHANGED)
+
+
+PRIVATE_NETNS = "HVBRIDGE_DEMO_NETNS"
+
+
+def _demo_in_private_namespace() -> None:
+    """Run the demo again in a network and mount namespace of its own, so that its
+    switches and addresses never appear on this machine's network, even for a moment.
+    (With --keep the lab must outlive the demo, so it stays in the current one.)"""
+    if shutil.which("unshare") is None:
+        raise click.ClickException(
+            "the demo needs unshare (util-linux): apt-get install util-linux"
+        )
+    os.environ[PRIVATE_NETNS] = "1"
+    argv = [sys.executable, "-m", "hvbridge.cli", *sys.argv[1:]]
+    inner = 'ip link set lo up && exec "$@"'
+    os.execvp("unshare", ["unshare", "--net", "--mount", "--", "sh", "-c", inner, "sh", *argv])  # noqa: S606
 
 
 def _start_guests(the_lab: Lab, state: LabState) -> None:
