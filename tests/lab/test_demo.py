@@ -1,0 +1,33 @@
+"""The README's main command: `hvbridge demo` bridges a lab and leaves nothing behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .rollout_support import PROJECT
+from .test_lab_down import links
+
+
+def test_demo_bridges_the_lab_and_removes_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for part in ("tasks", "templates", "runbooks"):
+        (project / part).symlink_to(PROJECT / part)
+    lab_dir = tmp_path / "lab"
+    argv = [sys.executable, "-m", "hvbridge.cli", "--project", str(project), "--lab-dir",
+            str(lab_dir), "demo", "--hosts", "1"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    before, _, after = done.stdout.partition("== hv01 after")
+    assert "default   active" in before and "v1     shut off" in before
+    bridges = after.split("# ip -4")[0]
+    assert "br0" in bridges and "eth0" in bridges and "vnet0" in bridges
+    assert "v1     running" in after
+    (report,) = [
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("reports:")
+    ]
+    assert Path(report).is_file() and Path(report).is_relative_to(project / "reports")
+    assert not lab_dir.exists()
+    assert not [name for name in links() if name.startswith("hvl-")]
