@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import shlex
 import time
 from dataclasses import dataclass
 
@@ -18,9 +17,9 @@ from nornir.core.task import Result, Task
 
 from hvbridge import guard
 from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import expected_bridges, read_netstate
+from hvbridge.hoststate import expected_bridges, read_netstate, read_netstate_and_probes
 from hvbridge.netstate import NetState, verify
-from hvbridge.ssh import Connection, SSHError
+from hvbridge.ssh import SSHError
 
 RETRY_EVERY = 1.0
 # How long after the deadline the controller keeps trying to see the host back.
@@ -43,20 +42,6 @@ def gateways(model: object) -> list[str]:
     return [str(b.gateway) for b in bridges.values() if b.gateway is not None and b.defroute]
 
 
-def passing_probes(conn: Connection, targets: list[str]) -> list[str]:
-    """Gateways that answer a ping now: the same must answer after the change."""
-    return [gw for gw in targets if conn.run(f"ping -c 1 -W 2 {shlex.quote(gw)}").ok]
-
-
-def _failed_probes(conn: Connection, probes: list[str]) -> list[str]:
-    # One echo, a second only if it was lost: `ping -c 2` costs a second on every host.
-    return [
-        gw
-        for gw in probes
-        if not conn.run(f"ping -c 1 -W 2 {shlex.quote(gw)} || ping -c 1 -W 2 {shlex.quote(gw)}").ok
-    ]
-
-
 def _confirm(
     task: Task, ctx: HostRun, armed: guard.Armed, probes: list[str], deadline: float
 ) -> Confirmation:
@@ -64,26 +49,28 @@ def _confirm(
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             conn = ctx.reconnect(task, timeout=remaining)
-            if guard.state(conn, armed.run_dir) != "armed":
-                # Reached only after the host's own revert: what is seen now is the old state.
-                return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
-            outcome = guard.restart_outcome(conn, ctx.run_id, max(0.0, deadline - time.monotonic()))
-            if outcome is None:
-                return Confirmation("service network restart did not finish in time", True)
-            rc, log = outcome
-            if rc != 0:
-                tail = " | ".join(log.strip().splitlines()[-4:])
-                return Confirmation(f"service network restart failed (exit {rc}): {tail}", True)
-            problems = verify(expected_bridges(ctx.model), read_netstate(conn))
-            failed = _failed_probes(conn, probes)
-            problems += [
-                f"gateway {gw} answered ping before the change, not after" for gw in failed
-            ]
-            return Confirmation("; ".join(problems) or None, True)
+            seen = guard.look(conn, armed, max(0.0, deadline - time.monotonic()), probes)
         except SSHError as exc:
             last_error = str(exc)
             ctx.disconnect(task)
             time.sleep(RETRY_EVERY)
+            continue
+        if seen.guard != "armed":
+            # Reached only after the host's own revert: what is seen now is the old state.
+            return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
+        if seen.restart_rc is None or seen.state is None:
+            return Confirmation("service network restart did not finish in time", True)
+        if seen.restart_rc != 0:
+            tail = " | ".join(seen.restart_log.strip().splitlines()[-4:])
+            return Confirmation(
+                f"service network restart failed (exit {seen.restart_rc}): {tail}", True
+            )
+        problems = verify(expected_bridges(ctx.model), seen.state)
+        problems += [
+            f"gateway {gw} answered ping before the change, not after"
+            for gw in seen.silent_gateways
+        ]
+        return Confirmation("; ".join(problems) or None, True)
     return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
 
 
@@ -123,13 +110,12 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
 
 def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
     conn = ctx.connect(task)
-    before = read_netstate(conn)
-    probes = passing_probes(conn, gateways(ctx.model))
-    armed = guard.arm(conn, ctx.run_id, timeout)
-    guard.restart_detached(conn, ctx.run_id)
+    # Only probes that pass now count after the change.
+    before, probes = read_netstate_and_probes(conn, gateways(ctx.model))
+    started = time.monotonic()
+    armed = guard.arm_and_restart(conn, ctx.run_id, timeout)
     ctx.restarted = True
     ctx.disconnect(task)
-    started = time.monotonic()
     confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
     problem = confirmation.problem
     if problem is None:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from hvbridge.remote import run_dir, upload
+from hvbridge.hoststate import PROBES, STATE_COMMAND, parse_state, probe_command
+from hvbridge.netstate import NetState
+from hvbridge.remote import run_dir
 from hvbridge.ssh import Connection, SSHError
 
 SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
+LOG_MARK = "@@hvbridge-log@@"
 
 
 @dataclass(frozen=True)
@@ -58,21 +61,26 @@ exec sh {d}/revert.sh
 """
 
 
-def arm(conn: Connection, run_id: str, seconds: int) -> Armed:
+def arm_and_restart(conn: Connection, run_id: str, seconds: int) -> Armed:
+    """In one round trip: write the revert and the guard, start the guard, and only then
+    start `service network restart`, detached, its output and status in the run dir."""
     directory = run_dir(run_id)
-    d = shlex.quote(directory)
-    made = conn.run(f"mkdir -p {d}/before && rm -f {d}/cancelled {d}/firing {d}/reverted")
-    if not made.ok:
-        raise SSHError(f"{conn.target.host}: cannot prepare {directory}: {made.stderr.strip()}")
-    upload(conn, f"{directory}/revert.sh", revert_script(directory), 0o700)
-    upload(conn, f"{directory}/guard.sh", guard_script(directory, seconds), 0o700)
+    d, q = shlex.quote(directory), shlex.quote
+    restart = f"service network restart > {d}/restart.log 2>&1; echo $? > {d}/restart.rc"
     started = conn.run(
+        f"mkdir -p {d}/before || exit 1; "
+        f"rm -f {d}/cancelled {d}/firing {d}/reverted {d}/restart.rc; "
+        f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
+        f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
+        f"chmod 700 {d}/revert.sh {d}/guard.sh; "
         # `touch ... || exit` stays a separate command: `a && b &` would background the
         # pair in a subshell that keeps this session's output open until the guard ends.
         f"touch {d}/armed || exit 1; "
         f"setsid sh {d}/guard.sh < /dev/null > /dev/null 2>&1 & "
         f"pid=$!; now=$(date +%s); echo $pid > {d}/guard.pid; "
-        f"echo $((now + {seconds})) > {d}/guard.deadline; echo $pid $((now + {seconds}))"
+        f"echo $((now + {seconds})) > {d}/guard.deadline; "
+        f"setsid sh -c {q(restart)} < /dev/null > /dev/null 2>&1 & "
+        f"echo $pid $((now + {seconds}))"
     )
     fields = started.stdout.split()
     if not started.ok or len(fields) != 2:
@@ -80,31 +88,42 @@ def arm(conn: Connection, run_id: str, seconds: int) -> Armed:
     return Armed(int(fields[0]), float(fields[1]), directory)
 
 
-def restart_detached(conn: Connection, run_id: str) -> None:
-    """`service network restart`, in its own session, output and status in the run dir."""
-    d = shlex.quote(run_dir(run_id))
-    inner = f"service network restart > {d}/restart.log 2>&1; echo $? > {d}/restart.rc"
-    result = conn.run(
-        f"rm -f {d}/restart.rc; setsid sh -c {shlex.quote(inner)} < /dev/null > /dev/null 2>&1 &"
-    )
-    if not result.ok:
-        raise SSHError(f"{conn.target.host}: cannot start the restart: {result.stderr.strip()}")
+@dataclass(frozen=True)
+class Seen:
+    """What the controller sees after reconnecting, read in one round trip."""
+
+    guard: str  # armed, cancelled, firing, reverted
+    restart_rc: int | None  # None: the restart had not finished
+    restart_log: str
+    state: NetState | None
+    silent_gateways: list[str]
 
 
-def restart_outcome(conn: Connection, run_id: str, wait: float) -> tuple[int, str] | None:
-    """The restart's exit status and log once it has finished; None if still running."""
-    d = shlex.quote(run_dir(run_id))
-    # The host waits for it, in one round trip, rather than the controller polling.
+def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Seen:
+    """The guard's state first; then, on the host, wait for the restart to finish, and
+    read its status, its log, the network state and which gateways stay silent."""
+    d = shlex.quote(armed.run_dir)
     ticks = max(1, int(wait / 0.2))
     result = conn.run(
+        f"s=unknown; for x in reverted firing cancelled armed; do"
+        f" [ -e {d}/$x ] && {{ s=$x; break; }}; done; echo $s; "
+        f'[ "$s" = armed ] || exit 0; '
         f"i=0; while [ ! -s {d}/restart.rc ] && [ $i -lt {ticks} ]; do sleep 0.2; i=$((i+1));"
-        f" done; cat {d}/restart.rc 2>/dev/null && cat {d}/restart.log",
+        f" done; cat {d}/restart.rc 2>/dev/null || echo none; echo {LOG_MARK}; "
+        f"cat {d}/restart.log 2>/dev/null; echo {LOG_MARK}; "
+        f"{STATE_COMMAND}; echo {PROBES}; {probe_command(gateways)}",
         timeout=wait + 30,
     )
-    if result.ok and result.stdout.strip():
-        rc, _, log = result.stdout.partition("\n")
-        return int(rc.strip()), log
-    return None
+    first, _, rest = result.stdout.partition("\n")
+    if first.strip() != "armed":
+        return Seen(first.strip(), None, "", None, [])
+    rc_text, _, rest = rest.partition(f"{LOG_MARK}\n")
+    log, _, rest = rest.partition(f"{LOG_MARK}\n")
+    if not rc_text.strip().isdigit():
+        return Seen("armed", None, log, None, [])
+    state_text, _, silent = rest.partition(f"{PROBES}\n")
+    state = parse_state(conn.target.host, state_text)
+    return Seen("armed", int(rc_text.strip()), log, state, silent.split())
 
 
 def _kill_guard(armed: Armed) -> str:
@@ -128,16 +147,6 @@ def revert_now(conn: Connection, armed: Armed) -> None:
     """Revert at once (verification failed) instead of waiting for the deadline."""
     d = shlex.quote(armed.run_dir)
     conn.run(f"{_kill_guard(armed)}; setsid sh {d}/revert.sh < /dev/null > /dev/null 2>&1 &")
-
-
-def state(conn: Connection, directory: str) -> str:
-    """armed, cancelled, firing (reverting) or reverted."""
-    d = shlex.quote(directory)
-    result = conn.run(
-        f"for s in reverted firing cancelled armed; do "
-        f"[ -e {d}/$s ] && {{ echo $s; exit 0; }}; done; echo unknown"
-    )
-    return result.stdout.strip()
 
 
 def reverted(conn: Connection, directory: str) -> tuple[bool, str]:
