@@ -95,8 +95,7 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
     while time.monotonic() < give_up:
         try:
             conn = ctx.reconnect(task)
-            done, _log = guard.reverted(conn, armed.run_dir)
-            if done:
+            if guard.reverted(conn, armed.run_dir):
                 differences = _same_addresses(before, read_netstate(conn))
                 if differences:
                     return "reverted, but not as before: " + "; ".join(differences)
@@ -114,7 +113,6 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
     before, probes = read_netstate_and_probes(conn, gateways(ctx.model))
     started = time.monotonic()
     armed = guard.arm_and_restart(conn, ctx.run_id, timeout)
-    ctx.restarted = True
     ctx.disconnect(task)
     confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
     problem = confirmation.problem

@@ -22,7 +22,7 @@ from hvbridge.lab.lifecycle import Lab, LabError
 from hvbridge.lab.preflight import PreflightError
 from hvbridge.lab.state import LabState
 from hvbridge.output import print_run
-from hvbridge.report import write_reports
+from hvbridge.report import ReportPaths, write_reports
 from hvbridge.runbook import RunbookError
 from hvbridge.runner import EXIT_CHANGED, RunOutcome, RunRequest
 from hvbridge.runner import run as run_runbook
@@ -198,7 +198,7 @@ def run(
     otherwise.
     """
     project: Path = ctx.obj["project"]
-    password = click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
+    password = _password(ask_pass)
     request = RunRequest(
         project=project,
         runbook=_in_project(project, runbook),
@@ -234,11 +234,7 @@ def _finish(
         for results in outcome.results:
             print_result(results)
     print_run(outcome, click.echo, show_diff=show_diff)
-    paths = write_reports(
-        outcome, _in_project(project, reports_dir or Path(REPORTS_DIR)), inventory=str(inventory),
-        templates=project / "templates", planned_steps=outcome.planned_steps,
-        started=datetime.fromtimestamp(outcome.started, tz=UTC),
-    )  # fmt: skip
+    paths = _write_reports(outcome, project, inventory, reports_dir)
     click.echo(f"reports: {paths.html}  ({paths.directory})")
     sys.exit(outcome.exit_code)
 
@@ -269,7 +265,7 @@ def report(
     REPORTS_DIR/RUN-ID/ as for `run`.
     """
     project: Path = ctx.obj["project"]
-    password = click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
+    password = _password(ask_pass)
     request = RunRequest(
         project=project, runbook=project / FACTS_RUNBOOK,
         inventory=_in_project(project, inventory_dir), limit=limit, workers=workers,
@@ -280,6 +276,21 @@ def report(
     with _errors():
         outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
     _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
+
+
+def _password(ask_pass: bool) -> str | None:
+    """A site password from a prompt or the environment; never from a file or a log."""
+    return click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
+
+
+def _write_reports(
+    outcome: RunOutcome, project: Path, inventory: Path, reports_dir: Path | None
+) -> ReportPaths:
+    return write_reports(
+        outcome, _in_project(project, reports_dir or Path(REPORTS_DIR)), inventory=str(inventory),
+        templates=project / "templates", planned_steps=outcome.planned_steps,
+        started=datetime.fromtimestamp(outcome.started, tz=UTC),
+    )  # fmt: skip
 
 
 def _in_project(project: Path, path: Path) -> Path:
@@ -428,11 +439,7 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
             print_run(outcome, click.echo, show_diff=True)
             _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")
-            paths = write_reports(
-                outcome, project / REPORTS_DIR, inventory=str(request.inventory),
-                templates=project / "templates", planned_steps=outcome.planned_steps,
-                started=datetime.fromtimestamp(outcome.started, tz=UTC),
-            )  # fmt: skip
+            paths = _write_reports(outcome, project, request.inventory, None)
             click.echo(f"reports: {paths.html}")
         finally:
             if not keep:

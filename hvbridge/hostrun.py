@@ -45,7 +45,6 @@ class HostRun:
     timed_out: str | None = None
     timed_out_step: str | None = None
     rolled_back: str | None = None
-    restarted: bool = False
     facts: dict[str, Any] | None = None
 
     @property

@@ -147,7 +147,7 @@ def select_hosts(inventory: LoadedInventory, limit: Sequence[str]) -> list[str]:
         raise RunInputError(str(exc)) from exc
 
 
-def _status(result: Result, ctx: HostRun) -> str:
+def _status(result: Result) -> str:
     if result.failed:
         return "failed"
     return "changed" if result.changed else "ok"
@@ -171,7 +171,7 @@ def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout:
         ctx.step_seconds.append(seconds)
         ctx.end_step()
         message = ctx.timed_out or (_message(result) if result is not None else "")
-        status = "failed" if ctx.timed_out or result is None else _status(result, ctx)
+        status = "failed" if ctx.timed_out or result is None else _status(result)
         sink.emit(event("step_finished", host=ctx.name, step=step.name, status=status,
                         seconds=round(seconds, 3), message=message))  # fmt: skip
 
