@@ -31,6 +31,21 @@ MACs hmac-sha1,hmac-md5,hmac-sha1-96
 """
 
 RESOLV_CONF = "# hvbridge lab: no DNS, names are in /etc/hosts\nnameserver 127.0.0.1\n"
+# root's dotfiles as an EL6 host ships them. /root is a copy-on-write view of the
+# machine's, whose dotfiles must not run in the lab: bash sources ~/.bashrc for every
+# command sshd runs, and a machine's (pyenv init, here) cost ~90 ms of CPU per command.
+ROOT_BASHRC = """\
+# .bashrc (hvbridge lab host: root's own, as EL6 ships it)
+alias rm='rm -i'
+alias cp='cp -i'
+alias mv='mv -i'
+"""
+ROOT_PROFILE = """\
+# .bash_profile (hvbridge lab host: root's own, as EL6 ships it)
+if [ -f ~/.bashrc ]; then
+    . ~/.bashrc
+fi
+"""
 
 # A non-root operator with passwordless sudo, as many sites log in; the same key as root.
 OPS_USER = "ops"
@@ -250,6 +265,10 @@ def host_files(
         HostFile(f"/etc/ssh/ssh_host_{key_type}_key", private, 0o600),
         HostFile(f"/etc/ssh/ssh_host_{key_type}_key.pub", public),
         HostFile("/root/.ssh/authorized_keys", authorized_key, 0o600),
+        HostFile("/root/.bashrc", ROOT_BASHRC),
+        # Login shells (`hvbridge lab ssh`) read the first of these that exists.
+        HostFile("/root/.bash_profile", ROOT_PROFILE),
+        HostFile("/root/.profile", ROOT_PROFILE),
         HostFile("/etc/passwd", passwd, append=True),
         HostFile("/etc/shadow", OPS_SHADOW, 0o640, append=True),
         HostFile("/etc/group", group, append=True),

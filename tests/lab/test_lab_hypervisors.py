@@ -12,6 +12,7 @@ import yaml
 from nornir.core.inventory import Host
 from nornir.plugins.inventory.simple import SimpleInventory
 
+from hvbridge.lab.hostfiles import ROOT_BASHRC, ROOT_PROFILE
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.lab.topology import INNER_NET
@@ -90,6 +91,10 @@ def test_every_hypervisor_answers_through_the_jump_host_with_checked_keys(
             assert f"HWADDR={rec.mac.upper()}" in ifcfg
             assert ipv4_of(conn, "eth0") == [f"{rec.address}/17"]
             assert "default via 198.18.128.1 dev eth0" in conn.run("ip route").stdout
+            # root's dotfiles are the host's own: bash sources ~/.bashrc for every
+            # command sshd runs, and the machine's must not run inside the lab.
+            assert conn.run("cat ~/.bashrc ~/.bash_profile").stdout == ROOT_BASHRC + ROOT_PROFILE
+            assert conn.run("echo ${PYENV_ROOT:-unset}").stdout.strip() == "unset"
     assert all(row.ssh == "ok" for row in the_lab.status())
 
 

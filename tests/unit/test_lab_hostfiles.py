@@ -226,6 +226,10 @@ def test_hypervisor_with_libvirt_gets_every_file() -> None:
 
     authorized = files["/root/.ssh/authorized_keys"]
     assert (authorized.content, authorized.mode) == (AUTHORIZED, 0o600)
+    # The machine's own dotfiles never run in a lab host's shells.
+    for dotfile in ("/root/.bashrc", "/root/.bash_profile", "/root/.profile"):
+        assert not files[dotfile].append
+        assert "hvbridge lab host" in files[dotfile].content
     private = files["/etc/ssh/ssh_host_rsa_key"]
     assert (private.content, private.mode) == (SSH_KEY[0], 0o600)
     assert files["/etc/ssh/ssh_host_rsa_key.pub"].content == SSH_KEY[1]

@@ -1,12 +1,13 @@
-"""hvbridge.ssh: the parts that need no network (endpoints, options)."""
+"""hvbridge.ssh: the parts that need no network (endpoints, options, the socket on loopback)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
 
-from hvbridge.ssh import Endpoint, SSHOptions
+from hvbridge.ssh import Endpoint, SSHOptions, open_socket
 
 
 @pytest.mark.parametrize(
@@ -103,3 +104,19 @@ def test_parse_does_not_split_an_ipv6_address() -> None:
         f"BUG: Endpoint.parse('::1') gave host {endpoint.host!r} port {endpoint.port}:"
         " the host grammar admits `:` but the last `:N` is always taken as the port"
     )
+
+
+def test_the_socket_has_nagle_off() -> None:
+    """SSH's small request/answer packets must not wait for delayed ACKs."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        with open_socket(Endpoint("127.0.0.1", port), 5.0) as sock:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+            assert sock.getpeername() == ("127.0.0.1", port)
+
+
+def test_a_refused_socket_raises_oserror() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    with pytest.raises(OSError):
+        open_socket(Endpoint("127.0.0.1", port), 5.0)
