@@ -1,8 +1,10 @@
 """Apply network changes like `commit confirmed`: restart guarded, verify, or roll back.
 
 1. Read the state and the probes that pass now (only those count afterwards).
-2. Arm the revert on the host (hvbridge.guard), restart the network detached.
-3. Reconnect with a new connection, wait for the restart to finish, verify.
+2. Arm the revert on the host (hvbridge.guard), restart the network detached, and
+   wait on the same session for the restart to end.
+3. Reconnect with a new connection (proof that the host is reachable as it is now),
+   wait for the restart to finish if it had not, verify.
 4. Verified in time: cancel the revert. Otherwise: revert now if reachable, or
    let the host revert by itself at the deadline; then reconnect, check the old
    state is back, and report the host failed and rolled back, with the reason.
@@ -30,6 +32,7 @@ REVERT_GRACE = 60.0
 class Confirmation:
     problem: str | None  # None: verified
     connected: bool
+    state: NetState | None = None  # the state verified
 
 
 def _margin(timeout: int) -> float:
@@ -70,7 +73,7 @@ def _confirm(
             f"gateway {gw} answered ping before the change, not after"
             for gw in seen.silent_gateways
         ]
-        return Confirmation("; ".join(problems) or None, True)
+        return Confirmation("; ".join(problems) or None, True, seen.state)
     return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
 
 
@@ -113,11 +116,16 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
     before, probes = read_netstate_and_probes(conn, gateways(ctx.model))
     started = time.monotonic()
     armed = guard.arm_and_restart(conn, ctx.run_id, timeout)
+    # Half the time at most: the rest is for reconnecting, verifying and cancelling.
+    guard.await_restart(conn, armed, timeout / 2)
     ctx.disconnect(task)
     confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
     problem = confirmation.problem
     if problem is None:
         if guard.cancel(ctx.connect(task), armed):
+            # Verified as it is after the restart: the steps that only read may use it.
+            if confirmation.state is not None:
+                ctx.remember_netstate(confirmation.state)
             took = time.monotonic() - started
             return Result(
                 host=task.host,

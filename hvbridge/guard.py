@@ -22,6 +22,8 @@ from hvbridge.ssh import Connection, SSHError
 
 SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 LOG_MARK = "@@hvbridge-log@@"
+# How often the host looks whether the restart has ended (seconds; EL6's sleep takes 0.1).
+POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,26 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int) -> Armed:
     return Armed(int(fields[0]), float(fields[1]), directory)
 
 
+def await_restart(conn: Connection, armed: Armed, wait: float) -> bool:
+    """On the session that started it, wait up to `wait` seconds for the restart to end.
+
+    Reconnecting while the restart moves the address loses the SYN, and TCP resends it
+    only a second later; the old session mostly survives the restart (the address stays
+    on the host). False when the restart had not ended, or the session died: what the
+    host did is read after reconnecting either way."""
+    d = shlex.quote(armed.run_dir)
+    ticks = max(1, int(wait / POLL))
+    try:
+        result = conn.run(
+            f"i=0; while [ ! -s {d}/restart.rc ] && [ $i -lt {ticks} ]; do sleep {POLL};"
+            f" i=$((i+1)); done; test -s {d}/restart.rc",
+            timeout=wait + 5,
+        )
+    except SSHError:
+        return False
+    return result.ok
+
+
 @dataclass(frozen=True)
 class Seen:
     """What the controller sees after reconnecting, read in one round trip."""
@@ -103,12 +125,13 @@ def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Se
     """The guard's state first; then, on the host, wait for the restart to finish, and
     read its status, its log, the network state and which gateways stay silent."""
     d = shlex.quote(armed.run_dir)
-    ticks = max(1, int(wait / 0.2))
+    ticks = max(1, int(wait / POLL))
     result = conn.run(
         f"s=unknown; for x in reverted firing cancelled armed; do"
         f" [ -e {d}/$x ] && {{ s=$x; break; }}; done; echo $s; "
         f'[ "$s" = armed ] || exit 0; '
-        f"i=0; while [ ! -s {d}/restart.rc ] && [ $i -lt {ticks} ]; do sleep 0.2; i=$((i+1));"
+        f"i=0; while [ ! -s {d}/restart.rc ] && [ $i -lt {ticks} ]; do sleep {POLL};"
+        f" i=$((i+1));"
         f" done; cat {d}/restart.rc 2>/dev/null || echo none; echo {LOG_MARK}; "
         f"cat {d}/restart.log 2>/dev/null; echo {LOG_MARK}; "
         f"{STATE_COMMAND}; echo {PROBES}; {probe_command(gateways)}",

@@ -8,14 +8,31 @@ files changed, a rollback). Nothing here is shared between hosts.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nornir.core.task import Task
 
+from hvbridge.hoststate import read_netstate
 from hvbridge.lock import Holder
+from hvbridge.netstate import NetState
 from hvbridge.ssh import CONNECTION_NAME, Connection, SSHError
+
+F = TypeVar("F", bound=Callable[..., Any])
+_READ_ONLY = "hvbridge_read_only"
+
+
+def read_only(func: F) -> F:
+    """Marks a task that changes nothing on the host: the network state read by the
+    steps before it stays true, and it may use it instead of reading it again."""
+    setattr(func, _READ_ONLY, True)
+    return func
+
+
+def is_read_only(func: Callable[..., Any]) -> bool:
+    return bool(getattr(func, _READ_ONLY, False))
 
 
 @dataclass
@@ -46,14 +63,39 @@ class HostRun:
     timed_out_step: str | None = None
     rolled_back: str | None = None
     facts: dict[str, Any] | None = None
+    # The host's network state as last read, and by which step; forgotten when a step
+    # that may change the host begins (see `read_only`).
+    netstate: NetState | None = None
+    netstate_read_by: str | None = None
+    netstate_step: int = 0
+    steps_begun: int = 0
 
     @property
     def name(self) -> str:
         return str(getattr(self.model, "name", "?"))
 
-    def begin_step(self, name: str, timeout: float) -> None:
+    def begin_step(self, name: str, timeout: float, read_only: bool = False) -> None:
         self.step_name, self.step_timeout = name, timeout
         self.step_deadline = time.monotonic() + timeout
+        self.steps_begun += 1
+        if not read_only:
+            self.forget_netstate()
+
+    def remember_netstate(self, state: NetState) -> None:
+        self.netstate, self.netstate_read_by = state, self.step_name
+        self.netstate_step = self.steps_begun
+
+    def forget_netstate(self) -> None:
+        self.netstate, self.netstate_read_by = None, None
+
+    def network_state(self, task: Task) -> tuple[NetState, str | None]:
+        """The host's network state, and the step that read it when that was an earlier
+        one (None: read just now). Only read-only steps have run since."""
+        if self.netstate is not None and self.netstate_step < self.steps_begun:
+            return self.netstate, self.netstate_read_by
+        state = read_netstate(self.connect(task))
+        self.remember_netstate(state)
+        return state, None
 
     def end_step(self) -> None:
         self.step_deadline = None

@@ -12,6 +12,7 @@ import posixpath
 import secrets
 import shlex
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hvbridge.ssh import Connection, SSHError
@@ -57,10 +58,17 @@ def list_dir(conn: Connection, directory: str) -> list[str]:
 def upload(conn: Connection, path: str, content: str, mode: int) -> None:
     """Put `content` at `path`, owned by root. A sudo user cannot write root's
     directories over SFTP: it stages the file in /tmp and installs it with sudo."""
-    q = shlex.quote
-    target = path
-    if conn.uses_sudo:
-        target = f"/tmp/.hvbridge-{secrets.token_hex(8)}"
+    staged = _put(conn, path, content, mode)
+    if staged != path:
+        done = conn.run(_install(staged, path, mode))
+        if not done.ok:
+            raise SSHError(f"{conn.target.host}: cannot install {path}: {done.stderr.strip()}")
+
+
+def _put(conn: Connection, path: str, content: str, mode: int) -> str:
+    """Write `content` over SFTP at `path`, or for a sudo user at a staging file in
+    /tmp; returns where it was written."""
+    target = f"/tmp/.hvbridge-{secrets.token_hex(8)}" if conn.uses_sudo else path
     try:
         with conn.sftp().open(target, "w") as handle:
             handle.write(content.encode())
@@ -68,33 +76,62 @@ def upload(conn: Connection, path: str, content: str, mode: int) -> None:
         conn.sftp().chmod(target, mode if target == path else 0o600)
     except OSError as exc:
         raise SSHError(f"{conn.target.host}: cannot write {target}: {exc}") from exc
-    if target != path:
-        done = conn.run(
-            f"install -m {mode:o} -o root -g root {q(target)} {q(path)}; rc=$?;"
-            f" rm -f {q(target)}; exit $rc"
-        )
-        if not done.ok:
-            raise SSHError(f"{conn.target.host}: cannot install {path}: {done.stderr.strip()}")
+    return target
+
+
+def _install(staged: str, path: str, mode: int) -> str:
+    """Shell: the staged file installed at `path` as root, and removed whatever happened
+    (safe under `set -e`)."""
+    q = shlex.quote
+    return (
+        f"rc=0; install -m {mode:o} -o root -g root {q(staged)} {q(path)} || rc=$?;"
+        f" rm -f {q(staged)}; [ $rc = 0 ]"
+    )
 
 
 def write_atomic(conn: Connection, path: str, content: str, run_id: str, mode: int = 0o644) -> None:
-    """Temp file in the same directory, synced, renamed over `path`; the old one kept."""
+    write_all_atomic(conn, {path: content}, run_id, mode)
+
+
+def write_all_atomic(
+    conn: Connection, files: dict[str, str], run_id: str, mode: int = 0o644
+) -> None:
+    """Each file to a temp file in its directory, then in one round trip: the old ones
+    kept, one sync, each temp file renamed over its file, one sync."""
+    q = shlex.quote
+    keep = q(run_dir(run_id))
+    temps = {path: _temp_name(path) for path in files}
+    staged: dict[str, str] = {}
+    try:
+        for path, content in files.items():
+            staged[temps[path]] = _put(conn, temps[path], content, mode)
+    except SSHError:
+        _remove(conn, [*temps.values(), *staged.values()])
+        raise
+    script = ["set -e", f"mkdir -p {keep}/before"]
+    script += [_install(put, temp, mode) for temp, put in staged.items() if put != temp]
+    for path in files:
+        name = q(posixpath.basename(path))
+        script.append(
+            f"if [ -e {q(path)} ]; then [ -e {keep}/before/{name} ] ||"
+            f" cp -p {q(path)} {keep}/before/{name};"
+            f" else grep -qxF {q(path)} {keep}/created 2>/dev/null ||"
+            f" echo {q(path)} >> {keep}/created; fi"
+        )
+    # EL6's sync takes no file arguments; a full sync is what it can do.
+    script += ["sync", *(f"mv -f {q(temps[path])} {q(path)}" for path in files), "sync"]
+    result = conn.run("\n".join(script))
+    if not result.ok:
+        _remove(conn, temps.values())
+        written = ", ".join(files)
+        raise SSHError(f"{conn.target.host}: cannot replace {written}: {result.stderr.strip()}")
+
+
+def _temp_name(path: str) -> str:
     directory, name = posixpath.split(path)
     # A leading dot keeps initscripts (which read ifcfg-*) away from the temp file.
-    tmp = posixpath.join(directory, f".{name}.hvbridge-tmp")
-    upload(conn, tmp, content, mode)
-    keep = run_dir(run_id)
-    q = shlex.quote
-    script = (
-        f"set -e; mkdir -p {q(keep)}/before; "
-        f"if [ -e {q(path)} ]; then [ -e {q(keep)}/before/{q(name)} ] || "
-        f"cp -p {q(path)} {q(keep)}/before/{q(name)}; "
-        f"else grep -qxF {q(path)} {q(keep)}/created 2>/dev/null || "
-        f"echo {q(path)} >> {q(keep)}/created; fi; "
-        # EL6's sync takes no file arguments; a full sync is what it can do.
-        f"sync; mv -f {q(tmp)} {q(path)}; sync"
-    )
-    result = conn.run(script)
-    if not result.ok:
-        conn.run(f"rm -f {q(tmp)}")
-        raise SSHError(f"{conn.target.host}: cannot replace {path}: {result.stderr.strip()}")
+    return posixpath.join(directory, f".{name}.hvbridge-tmp")
+
+
+def _remove(conn: Connection, paths: Iterable[str]) -> None:
+    conn.run("rm -f " + " ".join(shlex.quote(p) for p in paths))

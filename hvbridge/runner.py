@@ -25,7 +25,7 @@ from nornir.plugins.runners import ThreadedRunner
 
 from hvbridge import lock, rundir
 from hvbridge.events import Fanout, JsonLines, Sink, event
-from hvbridge.hostrun import HostRun
+from hvbridge.hostrun import HostRun, is_read_only
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
 from hvbridge.runbook import Runbook, Step
@@ -155,7 +155,7 @@ def _status(result: Result) -> str:
 
 def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout: float) -> None:
     """One step, timed, its end announced; a failure raises to stop this host."""
-    ctx.begin_step(step.name, step.timeout or default_timeout)
+    ctx.begin_step(step.name, step.timeout or default_timeout, is_read_only(step.func))
     started = time.monotonic()
     result: Result | None = None
     try:

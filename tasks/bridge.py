@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import expected_bridges, read_netstate
+from hvbridge.hostrun import HostRun, read_only
+from hvbridge.hoststate import expected_bridges
 from hvbridge.netstate import verify as verify_state
 
 
+@read_only
 def verify(task: Task, ctx: HostRun) -> Result:
-    """Each bridge has its ports, holds the address (not the port), carries the default route."""
+    """Each bridge has its ports, holds the address (not the port), carries the default route.
+
+    When the step before read the network state (a guarded restart reads it last, after
+    the restart) and only read-only steps came between, that state is the one checked."""
     if ctx.check and ctx.network_changed:
         return Result(host=task.host, result="check mode: not verified (nothing was applied)")
-    problems = verify_state(expected_bridges(ctx.model), read_netstate(ctx.connect(task)))
+    state, read_by = ctx.network_state(task)
+    problems = verify_state(expected_bridges(ctx.model), state)
     if problems:
         return Result(host=task.host, failed=True, result="\n".join(problems))
-    return Result(host=task.host, result=f"verified {', '.join(ctx.model.bridges)}")
+    source = f" (network state as read by '{read_by}')" if read_by else ""
+    return Result(host=task.host, result=f"verified {', '.join(ctx.model.bridges)}{source}")

@@ -7,18 +7,19 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from hvbridge.domainxml import interfaces
-from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import read_netstate
+from hvbridge.hostrun import HostRun, read_only
 from hvbridge.netstate import facts
 from hvbridge.ssh import Connection
 from hvbridge.virsh import domain_names, domain_state, dumpxml, net_info, net_names
 
 
+@read_only
 def collect(task: Task, ctx: HostRun) -> Result:
-    """Read-only: `brctl show` and `ip` parsed, and libvirt's networks and domains."""
-    conn = ctx.connect(task)
-    ctx.facts = facts(read_netstate(conn))
-    ctx.facts["libvirt"] = libvirt_facts(conn)
+    """Read-only: `brctl show` and `ip` parsed (as an earlier step read them when only
+    read-only steps came since), and libvirt's networks and domains."""
+    state, _ = ctx.network_state(task)
+    ctx.facts = facts(state)
+    ctx.facts["libvirt"] = libvirt_facts(ctx.connect(task))
     return Result(host=task.host, result=summary(ctx.facts))
 
 

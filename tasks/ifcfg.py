@@ -63,15 +63,15 @@ def push(task: Task, ctx: HostRun) -> Result:
     if conflicts:
         return Result(host=task.host, failed=True, result="\n".join(conflicts))
     conn = ctx.connect(task)
-    diffs, changed = [], []
+    diffs, writes = [], {}
     for path, content in sorted(ctx.rendered.items()):
         current = remote.read(conn, path)
-        if current.content == content:
-            continue
-        diffs.append(_diff(path, current.content, content))
-        if not ctx.check:
-            remote.write_atomic(conn, path, content, ctx.run_id)
-        changed.append(posixpath.basename(path))
+        if current.content != content:
+            diffs.append(_diff(path, current.content, content))
+            writes[path] = content
+    if writes and not ctx.check:
+        remote.write_all_atomic(conn, writes, ctx.run_id)
+    changed = [posixpath.basename(path) for path in writes]
     ctx.network_changed += changed
     verb = "would write" if ctx.check else "wrote"
     summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"

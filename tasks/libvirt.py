@@ -11,7 +11,7 @@ from nornir.core.task import Result, Task
 
 from hvbridge import remote
 from hvbridge.domainxml import DomainXmlError, WantedInterface, edit_interfaces, interfaces
-from hvbridge.hostrun import HostRun
+from hvbridge.hostrun import HostRun, read_only
 from hvbridge.hoststate import read_netstate
 from hvbridge.ssh import Connection
 from hvbridge.virsh import (
@@ -50,6 +50,7 @@ def _domain_xml(conn: Connection, ctx: HostRun, domain: str) -> str:
     return dumpxml(conn, domain)
 
 
+@read_only
 def preflight(task: Task, ctx: HostRun) -> Result:
     """Before anything changes: libvirtd answers, every domain exists and its edit is
     possible (no PCI clash), no other domain uses a wanted MAC or still needs `default`."""
@@ -98,7 +99,8 @@ def preflight(task: Task, ctx: HostRun) -> Result:
 def edit_domains(task: Task, ctx: HostRun) -> Result:
     """Each guest's interfaces onto its bridge, same MAC; `virsh define` (or the file)."""
     conn = ctx.connect(task)
-    diffs, actions = [], []
+    diffs: list[str] = []
+    actions: list[str] = []
     for name in ctx.model.guests:
         edit = edit_interfaces(_domain_xml(conn, ctx, name), _wanted(ctx, name))
         if not edit.changed:
@@ -132,7 +134,7 @@ def remove_default_network(task: Task, ctx: HostRun) -> Result:
     info = net_info(conn, NAT_NETWORK)
     if info is None:
         return Result(host=task.host, result=f"network {NAT_NETWORK} already absent")
-    steps = []
+    steps: list[tuple[str, ...]] = []
     if info.active:
         steps.append(("net-destroy", NAT_NETWORK))
     if info.persistent and info.autostart:
@@ -202,6 +204,7 @@ def restart_guests(task: Task, ctx: HostRun) -> Result:
     return Result(host=task.host, changed=True, result="restarted " + "; ".join(done))
 
 
+@read_only
 def verify(task: Task, ctx: HostRun) -> Result:
     """Inactive XML has each interface on its bridge; running guests' taps are in
     `brctl show` under it; `default` is gone when it should be."""

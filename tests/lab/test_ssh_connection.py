@@ -9,7 +9,7 @@ import pytest
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.lab.topology import JUMP_INNER_ADDR
-from hvbridge.remote import upload
+from hvbridge.remote import run_dir, upload, write_all_atomic
 from hvbridge.ssh import Connection, Endpoint, HostKeyError, SSHError, SSHOptions, resolve
 
 from .conftest import LabFactory
@@ -130,3 +130,30 @@ def test_a_sudo_user_runs_commands_and_writes_root_files(lab: tuple[Lab, LabStat
             conn.run(f"stat -c '%U %a' {path}; cat {path}; rm {path}").stdout == "root 644\nX=1\n"
         )
         assert conn.run("ls /tmp/.hvbridge-* 2>/dev/null").stdout == ""
+
+
+@pytest.mark.parametrize("user", ["root", "ops"])
+def test_files_written_together_keep_the_old_ones_and_list_the_new(
+    lab: tuple[Lab, LabState], user: str
+) -> None:
+    """One round trip renames every temp file; `before/` and `created` record the run."""
+    the_lab, state = lab
+    scripts = "/etc/sysconfig/network-scripts"
+    old, new = f"{scripts}/ifcfg-hvtest-old", f"{scripts}/ifcfg-hvtest-new"
+    run_id = f"test-{user}"
+    with the_lab.connect("hv01", state) as root:
+        root.run(f"printf 'OLD=1\\n' > {old}; rm -f {new}")
+    target = Endpoint(state.hosts["hv01"].address, 22, user)
+    with Connection(target, options(the_lab, sudo=user != "root")) as conn:
+        write_all_atomic(conn, {old: "OLD=2\n", new: "NEW=1\n"}, run_id, 0o640)
+    with the_lab.connect("hv01", state) as root:
+        keep = run_dir(run_id)
+        shown = root.run(
+            f"stat -c '%U %a' {old} {new}; cat {old} {new} {keep}/before/ifcfg-hvtest-old"
+            f" {keep}/created; ls -A {scripts} | grep -c hvbridge-tmp; ls /tmp/.hvbridge-* 2>&1;"
+            f" rm -rf {old} {new} {keep}"
+        ).stdout
+    assert shown.splitlines()[:7] == [
+        "root 640", "root 640", "OLD=2", "NEW=1", "OLD=1", new, "0",
+    ]  # fmt: skip
+    assert "No such file" in shown.splitlines()[7]
