@@ -36,13 +36,14 @@ def parse_state(host: str, text: str) -> NetState:
 
 
 def probe_command(gateways: list[str]) -> str:
-    """Prints each gateway that does not answer a ping (a second ping only if one is lost)."""
+    """Prints each gateway that does not answer a ping (a second ping only if one is lost;
+    -n: no reverse lookup of the reply, which a slow resolver would make take seconds)."""
     if not gateways:
         return "true"
     each = " ".join(shlex.quote(gw) for gw in gateways)
     return (
-        f"for gw in {each}; do ping -c 1 -W 2 $gw >/dev/null 2>&1 ||"
-        f" ping -c 1 -W 2 $gw >/dev/null 2>&1 || echo $gw; done"
+        f"for gw in {each}; do ping -n -c 1 -W 2 $gw >/dev/null 2>&1 ||"
+        f" ping -n -c 1 -W 2 $gw >/dev/null 2>&1 || echo $gw; done"
     )
 
 

@@ -81,9 +81,9 @@ def staleness(holder: Holder | None, heartbeat_age: float) -> str | None:
 
 def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | None:
     """Take the lock; returns a note when a lock was broken. LockError when held."""
-    d = shlex.quote(LOCK_DIR)
+    d, parent = shlex.quote(LOCK_DIR), shlex.quote(os.path.dirname(LOCK_DIR))
     take = (
-        f"mkdir -p {shlex.quote(os.path.dirname(LOCK_DIR))} && if mkdir {d} 2>/dev/null; then"
+        f"{{ [ -d {parent} ] || mkdir -p {parent}; }} && if mkdir {d} 2>/dev/null; then"
         f" echo {shlex.quote(me.line())} > {d}/holder && echo TAKEN; else"
         f" echo HELD; cat {d}/holder 2>/dev/null; echo; echo AGE $(( $(date +%s) -"
         f" $(stat -c %Y {d}/holder 2>/dev/null || stat -c %Y {d}) )); fi"
@@ -110,10 +110,16 @@ def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | 
 
 def heartbeat(conn: Connection, me: Holder) -> None:
     d = shlex.quote(LOCK_DIR)
-    conn.run(f"grep -q ^{shlex.quote(me.run_id)} {d}/holder && touch {d}/holder")
+    conn.run(f"{_holds(me)} && touch {d}/holder")
 
 
 def release(conn: Connection, me: Holder) -> None:
     """Remove the lock only if it is still this run's."""
     d = shlex.quote(LOCK_DIR)
-    conn.run(f"grep -q ^{shlex.quote(me.run_id)} {d}/holder 2>/dev/null && rm -rf {d}")
+    conn.run(f"{_holds(me)} && rm -rf {d}")
+
+
+def _holds(me: Holder) -> str:
+    """Shell: true when the lock's holder is this run (`read`, a builtin: no process)."""
+    d = shlex.quote(LOCK_DIR)
+    return f'read -r run rest 2>/dev/null < {d}/holder && [ "$run" = {shlex.quote(me.run_id)} ]'
