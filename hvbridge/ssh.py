@@ -14,9 +14,10 @@ import re
 import shlex
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import paramiko
 from nornir.core.configuration import Config
@@ -113,6 +114,29 @@ class _AcceptNewPolicy(paramiko.MissingHostKeyPolicy):
 
 
 _KNOWN_HOSTS_LOCK = threading.Lock()
+_FILES: dict[tuple[Path, Callable[..., Any]], tuple[tuple[int, int], Any]] = {}
+_FILES_LOCK = threading.Lock()
+T = TypeVar("T")
+
+
+def _host_keys(path: Path) -> paramiko.HostKeys:
+    return paramiko.HostKeys(str(path))
+
+
+def _cached(path: Path, parse: Callable[[Path], T]) -> T:
+    """`parse(path)`, parsed again only when the file changed (its mtime or size): a run
+    opens two connections per host, each of which would read the same known_hosts file
+    and key."""
+    status = path.stat()
+    stamp = (status.st_mtime_ns, status.st_size)
+    with _FILES_LOCK:
+        hit = _FILES.get((path, parse))
+    if hit is not None and hit[0] == stamp:
+        return hit[1]  # type: ignore[no-any-return]
+    parsed = parse(path)
+    with _FILES_LOCK:
+        _FILES[(path, parse)] = (stamp, parsed)
+    return parsed
 
 
 def _known_hosts_name(endpoint: Endpoint) -> str:
@@ -140,7 +164,7 @@ class Connection:
         hops = [*self.options.jump, self.target]
         try:
             for index, hop in enumerate(hops):
-                client = self._client()
+                client = self._client(hop)
                 self._clients.append(client)
                 self._connect(client, hop, sock)
                 if index + 1 < len(hops):
@@ -149,11 +173,15 @@ class Connection:
             self.close()
             raise
 
-    def _client(self) -> paramiko.SSHClient:
+    def _client(self, hop: Endpoint) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         known = self.options.known_hosts
-        if known.exists():
-            client.load_host_keys(str(known))
+        # The hop's own keys only, from the file parsed once per version of it.
+        name = _known_hosts_name(hop)
+        entry = _cached(known, _host_keys).lookup(name) if known.exists() else None
+        if entry is not None:
+            for key_type, key in entry.items():
+                client.get_host_keys().add(name, key_type, key)
         if self.options.accept_new:
             client.set_missing_host_key_policy(_AcceptNewPolicy(known, _KNOWN_HOSTS_LOCK))
         else:
@@ -214,7 +242,7 @@ class Connection:
         if path is None:
             return None
         try:
-            return paramiko.PKey.from_path(path)
+            return _cached(path, paramiko.PKey.from_path)
         except (OSError, paramiko.SSHException) as exc:
             raise SSHError(f"cannot load SSH key {path}: {exc}") from exc
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hvbridge.ssh import Endpoint, SSHOptions, open_socket
+from hvbridge.ssh import Endpoint, SSHOptions, _cached, open_socket
 
 
 @pytest.mark.parametrize(
@@ -120,3 +120,20 @@ def test_a_refused_socket_raises_oserror() -> None:
         port = server.getsockname()[1]
     with pytest.raises(OSError):
         open_socket(Endpoint("127.0.0.1", port), 5.0)
+
+
+def test_a_file_is_parsed_again_only_when_it_changes(tmp_path: Path) -> None:
+    """known_hosts and the key are read once for all of a run's connections."""
+    path = tmp_path / "known_hosts"
+    path.write_text("one\n")
+    parsed: list[str] = []
+
+    def parse(p: Path) -> str:
+        parsed.append(p.read_text())
+        return p.read_text()
+
+    assert _cached(path, parse) == _cached(path, parse) == "one\n"
+    assert parsed == ["one\n"]
+    path.write_text("one\ntwo\n")  # accept-new appends a line
+    assert _cached(path, parse) == "one\ntwo\n"
+    assert parsed == ["one\n", "one\ntwo\n"]
