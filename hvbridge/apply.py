@@ -33,6 +33,7 @@ class Confirmation:
     problem: str | None  # None: verified
     connected: bool
     state: NetState | None = None  # the state verified
+    armed: bool = True  # False: the session died before the guard was armed
 
 
 def _margin(timeout: int) -> float:
@@ -58,6 +59,8 @@ def _confirm(
             ctx.disconnect(task)
             time.sleep(RETRY_EVERY)
             continue
+        if seen.guard == guard.NOT_ARMED:
+            return Confirmation("the guard was never armed", True, armed=False)
         if seen.guard != "armed":
             # Reached only after the host's own revert: what is seen now is the old state.
             return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
@@ -115,12 +118,20 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
     # Only probes that pass now count after the change.
     before, probes = read_netstate_and_probes(conn, gateways(ctx.model))
     started = time.monotonic()
-    armed = guard.arm_and_restart(conn, ctx.run_id, timeout)
-    # Half the time at most: the rest is for reconnecting, verifying and cancelling.
-    guard.await_restart(conn, armed, timeout / 2)
+    # Waiting for the restart takes half the time at most: the rest is for
+    # reconnecting, verifying and cancelling.
+    armed = guard.arm_and_restart(conn, ctx.run_id, timeout, wait=timeout / 2)
     ctx.disconnect(task)
     confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
     problem = confirmation.problem
+    if not confirmation.armed:
+        # The session died before the guard was armed, and the restart starts only after.
+        return Result(
+            host=task.host,
+            failed=True,
+            result="the session was lost while arming the revert: the guard is not armed and"
+            " the network was not restarted (the new files are written; run again)",
+        )
     if problem is None:
         if guard.cancel(ctx.connect(task), armed):
             # Verified as it is after the restart: the steps that only read may use it.

@@ -24,12 +24,15 @@ from hvbridge.ssh import Connection, SSHError
 
 SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 LOG_MARK = "@@hvbridge-log@@"
+# What `look` sees where no guard was armed for the run (none of its files exist).
+NOT_ARMED = "unknown"
 
 
 @dataclass(frozen=True)
 class Armed:
-    pid: int
-    deadline: float  # the controller's clock (time.time()): the host reverts before it
+    # The controller's clock (time.time()), taken before arming: the host reverts no
+    # earlier than this; `look` finds whether it was armed at all.
+    deadline: float
     run_dir: str
 
 
@@ -63,40 +66,49 @@ exec sh {d}/revert.sh
 """
 
 
-def arm_and_restart(conn: Connection, run_id: str, seconds: int) -> Armed:
+def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) -> Armed:
     """In one round trip: write the revert and the guard, start the guard, and only then
-    start `service network restart`, detached, its output and status in the run dir."""
+    start `service network restart`, detached, its output and status in the run dir;
+    then wait, on this same session, up to `wait` seconds for the restart to end.
+
+    Waiting here rather than reconnecting at once: a SYN sent while the restart moves
+    the address is lost, and TCP resends it only a second later; this session mostly
+    survives the restart (the address stays on the host). When the session dies under
+    the restart, whether the guard was armed is read after reconnecting (`look`)."""
     directory = run_dir(run_id)
+    armed = Armed(time.time() + seconds, directory)
     d, q = shlex.quote(directory), shlex.quote
     # The restart holds restart.lock (fd 9) until its status is written: a waiter's
     # shared flock returns when it ends, without polling. The service itself, and what
     # it starts, must not inherit the lock.
     restart = f"service network restart > {d}/restart.log 2>&1 9>&-; echo $? > {d}/restart.rc"
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
-    # Shell builtins where they do: on a busy host each program started costs
-    # milliseconds of CPU (measured: about 10 ms in the lab).
-    started = conn.run(
-        f"umask 077; [ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
-        f"for f in {stale}; do [ -e $f ] && rm -f $f; done; "
-        f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
-        f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
-        # `: > armed || exit` stays a separate command: `a && b &` would background the
-        # pair in a subshell that keeps this session's output open until the guard ends.
-        f": > {d}/armed || exit 1; "
-        f"setsid sh {d}/guard.sh < /dev/null > /dev/null 2>&1 & "
-        f"pid=$!; echo $pid > {d}/guard.pid; "
-        # Locked here, before the restart starts, so a waiter can never take it first.
-        f"exec 9> {d}/restart.lock && flock -w 5 9 || exit 1; "
-        f"setsid sh -c {q(restart)} < /dev/null > /dev/null 2>&1 & "
-        f"exec 9>&-; echo $pid"
-    )
-    # The controller's clock, taken after the guard started: never earlier than the
-    # moment the host reverts.
-    deadline = time.time() + seconds
-    pid = started.stdout.strip()
-    if not started.ok or not pid.isdigit():
+    try:
+        # Shell builtins where they do: on a busy host each program started costs
+        # milliseconds of CPU (measured: about 10 ms in the lab).
+        started = conn.run(
+            f"umask 077; [ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
+            f"for f in {stale}; do [ -e $f ] && rm -f $f; done; "
+            f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
+            f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
+            # `: > armed || exit` stays a separate command: `a && b &` would background
+            # the pair in a subshell that keeps this session's output open until the
+            # guard ends.
+            f": > {d}/armed || exit 1; "
+            f"setsid sh {d}/guard.sh < /dev/null > /dev/null 2>&1 & "
+            f"echo $! > {d}/guard.pid; echo armed; "
+            # Locked here, before the restart starts, so a waiter can never take it first.
+            f"exec 9> {d}/restart.lock && flock -w 5 9 || exit 1; "
+            f"setsid sh -c {q(restart)} < /dev/null > /dev/null 2>&1 & "
+            f"exec 9>&-; {_wait_for_restart(armed, wait)}; "
+            f"[ -s {d}/restart.rc ] && echo restarted",
+            timeout=wait + 10,
+        )
+    except SSHError:
+        return armed  # lost under the restart, or before: `look` tells which
+    if not started.ok or not started.stdout.startswith("armed"):
         raise SSHError(f"{conn.target.host}: cannot arm the revert: {started.stderr.strip()}")
-    return Armed(int(pid), deadline, directory)
+    return armed
 
 
 def _wait_for_restart(armed: Armed, wait: float) -> str:
@@ -106,28 +118,11 @@ def _wait_for_restart(armed: Armed, wait: float) -> str:
     return f"{{ flock -s -w {max(1, math.ceil(wait))} 9; }} 9< {d}/restart.lock"
 
 
-def await_restart(conn: Connection, armed: Armed, wait: float) -> bool:
-    """On the session that started it, wait up to `wait` seconds for the restart to end.
-
-    Reconnecting while the restart moves the address loses the SYN, and TCP resends it
-    only a second later; the old session mostly survives the restart (the address stays
-    on the host). False when the restart had not ended, or the session died: what the
-    host did is read after reconnecting either way."""
-    try:
-        result = conn.run(
-            f"{_wait_for_restart(armed, wait)}; test -s {shlex.quote(armed.run_dir)}/restart.rc",
-            timeout=wait + 5,
-        )
-    except SSHError:
-        return False
-    return result.ok
-
-
 @dataclass(frozen=True)
 class Seen:
     """What the controller sees after reconnecting, read in one round trip."""
 
-    guard: str  # armed, cancelled, firing, reverted
+    guard: str  # armed, cancelled, firing, reverted, or NOT_ARMED
     restart_rc: int | None  # None: the restart had not finished
     restart_log: str
     state: NetState | None
@@ -139,7 +134,7 @@ def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Se
     read its status, its log, the network state and which gateways stay silent."""
     d = shlex.quote(armed.run_dir)
     result = conn.run(
-        f"s=unknown; for x in reverted firing cancelled armed; do"
+        f"s={NOT_ARMED}; for x in reverted firing cancelled armed; do"
         f" [ -e {d}/$x ] && {{ s=$x; break; }}; done; echo $s; "
         f'[ "$s" = armed ] || exit 0; '
         f"[ -s {d}/restart.rc ] || {_wait_for_restart(armed, wait)}; "
@@ -163,8 +158,13 @@ def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Se
 
 def _kill_guard(armed: Armed) -> str:
     """Its whole process group (setsid made the guard a group leader): the guard's
-    `sleep` child would otherwise outlive it by the full timeout."""
-    return f"grep -q guard.sh /proc/{armed.pid}/cmdline 2>/dev/null && kill -- -{armed.pid}"
+    `sleep` child would otherwise outlive it by the full timeout. Its PID is read on the
+    host, and checked to still be the guard's."""
+    d = shlex.quote(armed.run_dir)
+    return (
+        f"read -r pid < {d}/guard.pid && grep -q guard.sh /proc/$pid/cmdline 2>/dev/null"
+        f" && kill -- -$pid"
+    )
 
 
 def cancel(conn: Connection, armed: Armed) -> bool:

@@ -44,6 +44,17 @@ def read(conn: Connection, path: str) -> RemoteFile:
         raise SSHError(f"{conn.target.host}: cannot read {path}: {exc}") from exc
 
 
+def is_socket(conn: Connection, path: str) -> bool:
+    """Over SFTP: no program started on the host."""
+    try:
+        mode = conn.sftp().stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise SSHError(f"{conn.target.host}: cannot stat {path}: {exc}") from exc
+    return mode is not None and stat.S_ISSOCK(mode)
+
+
 def list_dir(conn: Connection, directory: str) -> list[str]:
     try:
         return sorted(

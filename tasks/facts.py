@@ -6,11 +6,16 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from hvbridge import remote
 from hvbridge.domainxml import interfaces
 from hvbridge.hostrun import HostRun, read_only
 from hvbridge.netstate import facts
-from hvbridge.ssh import Connection
+from hvbridge.ssh import Connection, SSHError
 from hvbridge.virsh import domain_names, domain_state, dumpxml, net_info, net_names
+
+# Where virsh finds qemu:///system: the monolithic libvirtd (EL6, EL7), or the modular
+# virtqemud of later releases.
+LIBVIRT_SOCKETS = ("/var/run/libvirt/libvirt-sock", "/var/run/libvirt/virtqemud-sock")
 
 
 @read_only
@@ -24,7 +29,10 @@ def collect(task: Task, ctx: HostRun) -> Result:
 
 
 def libvirt_facts(conn: Connection) -> dict[str, Any] | None:
-    """None when the host has no libvirtd answering (a plain host, or libvirtd down)."""
+    """None when the host has no libvirtd answering (a plain host, or libvirtd down).
+    Without a libvirt socket nothing can answer, and virsh is not started at all."""
+    if not _libvirt_socket(conn):
+        return None
     if not conn.run("command -v virsh >/dev/null && virsh -q version >/dev/null").ok:
         return None
     networks = {}
@@ -47,6 +55,14 @@ def libvirt_facts(conn: Connection) -> dict[str, Any] | None:
             ],
         }
     return {"networks": networks, "domains": domains}
+
+
+def _libvirt_socket(conn: Connection) -> bool:
+    """False only when no socket is there; a stat refused (permissions) is no answer."""
+    try:
+        return any(remote.is_socket(conn, path) for path in LIBVIRT_SOCKETS)
+    except SSHError:
+        return True
 
 
 def summary(found: dict[str, Any]) -> str:

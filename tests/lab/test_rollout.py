@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from hvbridge import guard, remote
 from hvbridge.ifcfg import parse_ifcfg
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
+from hvbridge.remote import run_dir
+from hvbridge.runbook import load_tasks_module
 from hvbridge.runner import EXIT_CHANGED, EXIT_FAILED, EXIT_ROLLED_BACK
 
 from .conftest import LabFactory
 from .rollout_support import (
+    PROJECT,
     RUNBOOK,
     accepted_logins,
     cli,
@@ -76,8 +81,21 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             kept = conn.run(f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before/ifcfg-eth0")
             assert kept.ok and "IPADDR=" in kept.stdout
             assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
-            # Cancelling kills the guard's whole group: no `sleep 120` left behind.
+            # Cancelling kills the guard's whole group: no `sleep 120` left behind, and
+            # no waiter on the restart's lock either.
             assert conn.run("pgrep -x sleep").exit_status == 1, conn.run("ps -ef").stdout
+            assert conn.run("pgrep -x flock").exit_status == 1, conn.run("ps -ef").stdout
+            run_dir = f"/var/lib/hvbridge/runs/{outcome.run_id}"
+            assert conn.run(f"cat {run_dir}/restart.rc; ls {run_dir}").stdout.split() == [
+                "0", "before", "cancelled", "created", "guard.pid", "guard.sh", "restart.lock",
+                "restart.log", "restart.rc", "revert.sh",
+            ]  # fmt: skip
+        verified = next(s for s in outcome.hosts[name].steps if s.name == "verify bridges")
+        # Verified on the state the guarded restart read after restarting, not read again.
+        assert (
+            verified.message
+            == "verified br0 (network state as read by 'restart network (guarded)')"
+        )
         facts = outcome.hosts[name].facts
         assert facts is not None
         assert facts["bridges"]["br0"]["ports"] == ["eth0"]
@@ -242,3 +260,37 @@ def test_another_file_for_the_same_device_is_refused_before_writing(
     finally:
         with the_lab.connect("hv01", state) as conn:
             conn.run(f"rm -f {SCRIPTS}/ifcfg-bridge-old")
+
+
+def test_a_run_that_never_armed_a_guard_is_seen_as_such(lab: tuple[Lab, LabState]) -> None:
+    """What a controller sees when its session died before arming: no guard, no restart."""
+    the_lab, state = lab
+    with the_lab.connect("hv01", state) as conn:
+        seen = guard.look(conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [])
+    assert (seen.guard, seen.restart_rc, seen.state) == (guard.NOT_ARMED, None, None)
+
+
+def test_libvirt_facts_only_where_libvirtd_answers(lab: tuple[Lab, LabState]) -> None:
+    """A host without a libvirt socket has no libvirt facts, and starts no virsh for it."""
+    the_lab, state = lab
+    libvirt_facts = load_tasks_module(PROJECT / "tasks", "facts").libvirt_facts
+    with the_lab.connect("hv02", state) as conn:
+        assert remote.is_socket(conn, "/var/run/libvirt/libvirt-sock")
+        found = libvirt_facts(conn)
+        assert found is not None and "v1" in found["domains"]
+        assert conn.run("service libvirtd stop").ok
+        # A virsh of this host's own (a bind mount in its mount namespace) that says
+        # whenever it is started.
+        fake = "printf '#!/bin/sh\\necho started >> /tmp/virsh-started\\nexit 1\\n' > /tmp/virsh"
+        bind = "chmod 755 /tmp/virsh; mount --bind /tmp/virsh $(command -v virsh)"
+        assert conn.run(f"{fake}; {bind}").ok
+        try:
+            assert not remote.is_socket(conn, "/var/run/libvirt/libvirt-sock")
+            assert libvirt_facts(conn) is None
+            assert conn.run("cat /tmp/virsh-started").exit_status != 0, "virsh was started"
+            assert conn.run("virsh -q version").exit_status == 1  # the fake one is in place
+            assert conn.run("cat /tmp/virsh-started").stdout == "started\n"
+        finally:
+            conn.run("umount $(command -v virsh); rm -f /tmp/virsh /tmp/virsh-started")
+            assert conn.run("service libvirtd start").ok
+        assert libvirt_facts(conn) is not None
