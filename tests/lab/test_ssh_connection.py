@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hvbridge import lock
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.lab.topology import JUMP_INNER_ADDR
@@ -157,3 +158,26 @@ def test_files_written_together_keep_the_old_ones_and_list_the_new(
         "root 640", "root 640", "OLD=2", "NEW=1", "OLD=1", new, "0",
     ]  # fmt: skip
     assert "No such file" in shown.splitlines()[7]
+
+
+@pytest.mark.parametrize("user", ["root", "ops"])
+def test_the_host_lock_is_the_same_over_sftp_and_the_shell(
+    lab: tuple[Lab, LabState], user: str
+) -> None:
+    """root takes and releases the lock over SFTP, a sudo user through the shell: the
+    same directory, holder and modes either way, and a held lock refused either way."""
+    the_lab, state = lab
+    me, other = lock.Holder.me(f"run-{user}"), lock.Holder.me("run-other")
+    target = Endpoint(state.hosts["hv01"].address, 22, user)
+    show = f"stat -c '%a %U' {lock.LOCK_DIR} {lock.HOLDER}; cat {lock.HOLDER}"
+    with Connection(target, options(the_lab, sudo=user != "root")) as conn:
+        assert lock.acquire(conn, me) is None
+        with the_lab.connect("hv01", state) as root:
+            assert root.run(show).stdout == f"755 root\n644 root\n{me.line()}\n"
+            with pytest.raises(lock.LockError, match=f"locked by run run-{user} "):
+                lock.acquire(root, other)
+        lock.release(conn, other)  # not its lock: left alone
+        with the_lab.connect("hv01", state) as root:
+            assert root.run(f"cat {lock.HOLDER}").stdout == f"{me.line()}\n"
+        lock.release(conn, me)
+        assert conn.run(f"test -e {lock.LOCK_DIR}").exit_status == 1
