@@ -52,6 +52,12 @@ ANSIBLE_DIR = BENCH / "ansible"
 NETNS_MARK = "HVBRIDGE_BENCH_NETNS"
 SCRIPTS = "/etc/sysconfig/network-scripts"
 TOOLS = ("hvbridge", "ansible", "floor-paramiko", "floor-openssh")
+RATIO_NAMES = {
+    "wall_median_s": "wall",
+    "cpu_median_s": "CPU",
+    "hosts_cpu_median_s": "hosts CPU",
+    "peak_rss_mb": "RSS",
+}
 TOOL_TITLES = {
     "hvbridge": "hvbridge",
     "ansible": "Ansible",
@@ -101,6 +107,7 @@ class Run:
     rss_mb: float
     exit_code: int
     ssh_connections: float
+    hosts_cpu: float = 0.0
     error: str = ""
 
 
@@ -183,6 +190,32 @@ def measure(command: Sequence[str], env: dict[str, str], cwd: Path, log: Path) -
         cpu += orphan.ru_utime + orphan.ru_stime
         rss = max(rss, orphan.ru_maxrss)
     return Usage(proc.returncode, wall, cpu, rss)
+
+
+def hosts_cpu(hosts: Sequence[Host]) -> float:
+    """CPU seconds used so far by every lab host: user+sys of each process under the
+    host's PID 1, and of the children each reaped (sshd reaps its sessions, the host's
+    PID 1 the orphans). Before and after a run, the difference is the remote work: the
+    hosts share the machine's cores with the tool."""
+    children: dict[int, list[int]] = {}
+    used: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        # utime stime cutime cstime: fields 14-17 of proc(5), 12-15 after the comm.
+        used[int(entry.name)] = sum(int(f) for f in fields[11:15])
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    total, todo = 0, [host.pid for host in hosts]
+    while todo:
+        pid = todo.pop()
+        total += used.get(pid, 0)
+        todo += children.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def in_host(host: Host, script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -546,7 +579,10 @@ def timed_run(lab: Lab, tool_name: str, index: int, workers: int, work: Path) ->
     run_dir = work / f"{tool_name}-{index}"
     tool = TOOL_BUILDERS[tool_name](lab, run_dir, workers)
     run_dir.mkdir(parents=True, exist_ok=True)
+    before = hosts_cpu(lab.hosts)
     usage = measure(tool.command, tool.env, tool.cwd, run_dir / "output.log")
+    # What a tool left running on the hosts (a guard's sleep) is counted when it ends.
+    remote = hosts_cpu(lab.hosts) - before
     problems, logins = check(lab)
     error = ""
     if usage.exit_code != tool.ok_exit:
@@ -563,6 +599,7 @@ def timed_run(lab: Lab, tool_name: str, index: int, workers: int, work: Path) ->
         rss_mb=usage.rss_kb / 1024,
         exit_code=usage.exit_code,
         ssh_connections=logins,
+        hosts_cpu=remote,
         error=error.strip(),
     )
 
@@ -614,6 +651,9 @@ def summarise(runs: list[Run]) -> dict[str, dict[str, Any]]:
             "ok": len(ok),
             "wall_median_s": round(statistics.median(r.wall for r in ok), 2) if ok else None,
             "cpu_median_s": round(statistics.median(r.cpu for r in ok), 2) if ok else None,
+            "hosts_cpu_median_s": (
+                round(statistics.median(r.hosts_cpu for r in ok), 2) if ok else None
+            ),
             "peak_rss_mb": round(max(r.rss_mb for r in ok), 1) if ok else None,
             "ssh_logins_per_host": (
                 round(statistics.median(r.ssh_connections for r in ok), 1) if ok else None
@@ -629,7 +669,8 @@ def ratios(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, float | No
 
     return {
         f"hvbridge/{other}": {
-            key: ratio(key, other) for key in ("wall_median_s", "cpu_median_s", "peak_rss_mb")
+            key: ratio(key, other)
+            for key in ("wall_median_s", "cpu_median_s", "hosts_cpu_median_s", "peak_rss_mb")
         }
         for other in ("ansible", "floor-paramiko", "floor-openssh")
     }
@@ -671,7 +712,10 @@ def print_table(report: dict[str, Any]) -> None:
         f"machine: {m['nproc']} x {m['cpu']}, kernel {m['kernel']}, Python {m['python']}, "
         f"paramiko {m['paramiko']}, ansible-core {m['ansible-core']}, {m['openssh']}\n"
     )
-    header = f"{'tool':<26}{'ok':>6}{'wall s':>9}{'CPU s':>9}{'RSS MB':>9}{'logins/host':>13}"
+    header = (
+        f"{'tool':<26}{'ok':>6}{'wall s':>9}{'CPU s':>9}{'hosts CPU s':>13}{'RSS MB':>9}"
+        f"{'logins/host':>13}"
+    )
     print(header)
     print("-" * len(header))
 
@@ -683,12 +727,13 @@ def print_table(report: dict[str, Any]) -> None:
         print(
             f"{TOOL_TITLES[tool]:<26}{ok_runs:>6}"
             f"{cell(s['wall_median_s'], 9)}{cell(s['cpu_median_s'], 9)}"
-            f"{cell(s['peak_rss_mb'], 9)}{cell(s['ssh_logins_per_host'], 13)}"
+            f"{cell(s['hosts_cpu_median_s'], 13)}{cell(s['peak_rss_mb'], 9)}"
+            f"{cell(s['ssh_logins_per_host'], 13)}"
         )
     print()
     for name, values in report["ratios"].items():
         parts = [
-            f"{key.split('_')[0]} {value:.2f}x" if value is not None else f"{key} n/a"
+            f"{RATIO_NAMES[key]} {value:.2f}x" if value is not None else f"{RATIO_NAMES[key]} n/a"
             for key, value in values.items()
         ]
         print(f"{name:<28}" + ", ".join(parts))
@@ -739,7 +784,8 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
                 state = "ok" if run.ok else "FAILED"
                 print(
                     f"run {index} {tool}: {state} wall {run.wall:.2f}s cpu {run.cpu:.2f}s "
-                    f"rss {run.rss_mb:.1f}MB logins/host {run.ssh_connections:.1f}",
+                    f"hosts cpu {run.hosts_cpu:.2f}s rss {run.rss_mb:.1f}MB"
+                    f" logins/host {run.ssh_connections:.1f}",
                     file=sys.stderr,
                 )
         summary = summarise(runs)
