@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shlex
 import socket
 import threading
@@ -277,17 +278,19 @@ class Connection:
         transport = self._target_transport()
         try:
             channel = transport.open_session(timeout=self.options.connect_timeout)
-            channel.settimeout(timeout)
-            channel.exec_command(command)
-            stdout, stderr = _drain(channel)
-            # Not recv_exit_status(): it waits forever on a connection closed under it
-            # (a step timeout closes a hung host's connection from another thread).
-            closed = not channel.status_event.wait(timeout) or not channel.exit_status_ready()
-            # paramiko reports -1 for a channel closed without an exit status.
-            if closed or channel.exit_status == -1:
-                raise SSHError(f"{self._where(self.target)}: connection closed mid-command")
-            status = channel.exit_status
-            channel.close()
+            try:
+                channel.settimeout(timeout)
+                channel.exec_command(command)
+                stdout, stderr = _drain(channel, timeout)
+                # Not recv_exit_status(): it waits forever on a connection closed under
+                # it (a step timeout closes a hung host's connection from another thread).
+                ended = channel.status_event.wait(timeout) and channel.exit_status_ready()
+                # paramiko reports -1 for a channel closed without an exit status.
+                if not ended or channel.exit_status == -1:
+                    raise SSHError(f"{self._where(self.target)}: connection closed mid-command")
+                status = channel.exit_status
+            finally:
+                channel.close()
         except TimeoutError as exc:
             raise SSHError(
                 f"{self._where(self.target)}: command timed out after {timeout}s"
@@ -333,26 +336,26 @@ def open_socket(hop: Endpoint, timeout: float) -> socket.socket:
     return sock
 
 
-def _drain(channel: paramiko.Channel) -> tuple[str, str]:
-    """Read both streams to EOF; stderr in a thread so neither can fill the window."""
-    err: list[bytes] = []
-    failure: list[BaseException] = []
-
-    def read_stderr() -> None:
-        try:
-            while chunk := channel.recv_stderr(65536):
-                err.append(chunk)
-        except BaseException as exc:  # re-raised in the caller's thread
-            failure.append(exc)
-
-    reader = threading.Thread(target=read_stderr, daemon=True)
-    reader.start()
+def _drain(channel: paramiko.Channel, timeout: float) -> tuple[str, str]:
+    """Read both streams to EOF, whichever has data, so neither can fill its window and
+    stall the command. One thread: the channel's fileno() is readable when either
+    stream has data or has ended. TimeoutError after `timeout` seconds without any."""
     out: list[bytes] = []
-    while chunk := channel.recv(65536):
-        out.append(chunk)
-    reader.join()
-    if failure:
-        raise failure[0]
+    err: list[bytes] = []
+    while True:
+        # Everything sent before the EOF (or the close) is buffered once it is seen.
+        ended = channel.eof_received or channel.closed
+        got = False
+        while channel.recv_ready():
+            out.append(channel.recv(65536))
+            got = True
+        while channel.recv_stderr_ready():
+            err.append(channel.recv_stderr(65536))
+            got = True
+        if ended:
+            break
+        if not got and not select.select([channel], [], [], timeout)[0]:
+            raise TimeoutError(f"no output for {timeout}s")
     return b"".join(out).decode(errors="replace"), b"".join(err).decode(errors="replace")
 
 

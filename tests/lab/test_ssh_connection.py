@@ -91,17 +91,27 @@ def test_accept_new_records_unknown_keys_and_still_refuses_changed_ones(
         Connection(target, options(the_lab, known_hosts=known, accept_new=True)).open()
 
 
-def test_large_stdout_and_stderr_at_once_do_not_deadlock(lab: tuple[Lab, LabState]) -> None:
+@pytest.mark.parametrize("first", ["stdout", "stderr"])
+def test_large_stdout_and_stderr_do_not_deadlock(lab: tuple[Lab, LabState], first: str) -> None:
+    """Either stream may fill its window while the other is being read."""
     the_lab, state = lab
+    out = "head -c 3000000 /dev/zero | tr '\\0' o"
+    err = "head -c 3000000 /dev/zero | tr '\\0' e >&2"
+    both = f"{out}; {err}" if first == "stdout" else f"{err}; {out}"
     with the_lab.connect("hv01", state) as conn:
-        result = conn.run(
-            "head -c 3000000 /dev/zero | tr '\\0' o;"
-            " head -c 3000000 /dev/zero | tr '\\0' e >&2; exit 3",
-            timeout=60,
-        )
+        result = conn.run(f"{both}; exit 3", timeout=60)
     assert result.exit_status == 3
     assert len(result.stdout) == 3_000_000 and set(result.stdout) == {"o"}
     assert len(result.stderr) == 3_000_000 and set(result.stderr) == {"e"}
+
+
+def test_a_command_that_prints_nothing_for_a_while_is_waited_for(
+    lab: tuple[Lab, LabState],
+) -> None:
+    the_lab, state = lab
+    with the_lab.connect("hv01", state) as conn:
+        result = conn.run("echo a; sleep 1.5; echo b >&2; sleep 1.5; echo c", timeout=5)
+    assert (result.stdout, result.stderr, result.exit_status) == ("a\nc\n", "b\n", 0)
 
 
 def test_command_timeout_is_an_error_naming_the_host(lab: tuple[Lab, LabState]) -> None:
