@@ -87,7 +87,9 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
         # Shell builtins where they do: on a busy host each program started costs
         # milliseconds of CPU (measured: about 10 ms in the lab).
         started = conn.run(
-            f"umask 077; [ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
+            # No umask here: the restart and the guard's revert inherit this shell's,
+            # and what the network service writes (resolv.conf, leases) must not change.
+            f"[ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
             f"for f in {stale}; do [ -e $f ] && rm -f $f; done; "
             f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
             f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "

@@ -90,6 +90,8 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
                 "0", "before", "cancelled", "created", "guard.pid", "guard.sh", "restart.lock",
                 "restart.log", "restart.rc", "revert.sh",
             ]  # fmt: skip
+            # The restart ran with the session's umask: what it writes keeps normal modes.
+            assert conn.run(f"stat -c %a {run_dir}/restart.log").stdout == "644\n"
         verified = next(s for s in outcome.hosts[name].steps if s.name == "verify bridges")
         # Verified on the state the guarded restart read after restarting, not read again.
         assert (
