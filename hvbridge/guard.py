@@ -103,13 +103,19 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
             f"exec 9> {d}/restart.lock && flock -w 5 9 || exit 1; "
             f"setsid sh -c {q(restart)} < /dev/null > /dev/null 2>&1 & "
             f"exec 9>&-; {_wait_for_restart(armed, wait)}; "
-            f"[ -s {d}/restart.rc ] && echo restarted",
+            # Not `[ ] && echo`: a restart still running when the wait ends is no error.
+            f"if [ -s {d}/restart.rc ]; then echo restarted; fi",
             timeout=wait + 10,
         )
     except SSHError:
         return armed  # lost under the restart, or before: `look` tells which
-    if not started.ok or not started.stdout.startswith("armed"):
+    if not started.stdout.startswith("armed"):
         raise SSHError(f"{conn.target.host}: cannot arm the revert: {started.stderr.strip()}")
+    if not started.ok:
+        raise SSHError(
+            f"{conn.target.host}: the revert is armed but the restart could not start"
+            f" ({started.stderr.strip()}): the host puts the old files back at the deadline"
+        )
     return armed
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hvbridge import guard, remote
 from hvbridge.ifcfg import parse_ifcfg
@@ -296,3 +298,37 @@ def test_libvirt_facts_only_where_libvirtd_answers(lab: tuple[Lab, LabState]) ->
             conn.run("umount $(command -v virsh); rm -f /tmp/virsh /tmp/virsh-started")
             assert conn.run("service libvirtd start").ok
         assert libvirt_facts(conn) is not None
+
+
+def test_a_restart_slower_than_the_wait_is_waited_for_after_reconnecting(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    """The old session waits half the timeout; a restart still running then is no
+    error: the new connection waits for the rest, verifies and cancels."""
+    the_lab, state = lab
+    steps = yaml.safe_load(RUNBOOK.read_text())
+    for step in steps:
+        if step["task"] == "network.apply":
+            step["args"] = {"timeout": 20, "force": True}  # waits 10 s on the old session
+    runbook = tmp_path / "runbook.yaml"
+    runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
+    slow = (
+        "mv /etc/init.d/network /etc/init.d/network.real && printf '#!/bin/sh\\nsleep 12\\n"
+        'exec /etc/init.d/network.real "$@"\\n\' > /etc/init.d/network'
+        " && chmod 755 /etc/init.d/network"
+    )
+    with the_lab.connect("hv03", state) as conn:
+        assert conn.run(slow).ok
+    try:
+        outcome = rollout(the_lab.paths.inventory, runbook, limit=("hv03",))
+    finally:
+        with the_lab.connect("hv03", state) as conn:
+            assert conn.run("mv /etc/init.d/network.real /etc/init.d/network").ok
+    host = outcome.hosts["hv03"]
+    assert host.status == "changed", host.steps
+    apply = next(s for s in host.steps if s.name == "restart network (guarded)")
+    assert re.fullmatch(
+        r"network restarted and verified in 1\d\.\ds; revert cancelled", apply.message
+    )
+    with the_lab.connect("hv03", state) as conn:
+        assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
