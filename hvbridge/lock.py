@@ -18,7 +18,9 @@ import socket
 import time
 from dataclasses import dataclass
 
-from hvbridge.ssh import Connection
+import paramiko
+
+from hvbridge.ssh import Connection, SSHError
 
 LOCK_DIR = "/var/lock/hvbridge.lock"
 HOLDER = f"{LOCK_DIR}/holder"
@@ -131,10 +133,20 @@ def release(conn: Connection, me: Holder) -> None:
 # the shell's way, which also says who holds the lock and since when.
 
 
-def _take_over_sftp(conn: Connection, me: Holder) -> bool:
+def _sftp(conn: Connection) -> paramiko.SFTPClient | None:
+    """root's SFTP session, or None (a sudo user, or a host that offers no SFTP)."""
     if conn.uses_sudo:
+        return None
+    try:
+        return conn.sftp()
+    except SSHError:
+        return None
+
+
+def _take_over_sftp(conn: Connection, me: Holder) -> bool:
+    sftp = _sftp(conn)
+    if sftp is None:
         return False
-    sftp = conn.sftp()
     try:
         sftp.mkdir(LOCK_DIR, 0o755)
     except OSError:
@@ -151,9 +163,9 @@ def _take_over_sftp(conn: Connection, me: Holder) -> bool:
 
 def _release_over_sftp(conn: Connection, me: Holder) -> bool:
     """True when done: released, or not this run's to release."""
-    if conn.uses_sudo:
+    sftp = _sftp(conn)
+    if sftp is None:
         return False
-    sftp = conn.sftp()
     try:
         with sftp.open(HOLDER, "r") as handle:
             holder = Holder.parse(handle.read().decode(errors="replace"))

@@ -301,7 +301,10 @@ class Connection:
 
     def sftp(self) -> paramiko.SFTPClient:
         if self._sftp is None:
-            self._sftp = paramiko.SFTPClient.from_transport(self._target_transport())
+            try:
+                self._sftp = paramiko.SFTPClient.from_transport(self._target_transport())
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise SSHError(f"{self._where(self.target)}: cannot open SFTP: {exc}") from exc
             if self._sftp is None:
                 raise SSHError(f"{self._where(self.target)}: cannot open SFTP")
         return self._sftp

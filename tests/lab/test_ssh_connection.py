@@ -191,3 +191,25 @@ def test_the_host_lock_is_the_same_over_sftp_and_the_shell(
             assert root.run(f"cat {lock.HOLDER}").stdout == f"{me.line()}\n"
         lock.release(conn, me)
         assert conn.run(f"test -e {lock.LOCK_DIR}").exit_status == 1
+
+
+def test_a_host_without_sftp_is_locked_through_the_shell(lab: tuple[Lab, LabState]) -> None:
+    """No SFTP subsystem: a clear SSHError from sftp(), and the lock goes the shell's way."""
+    the_lab, state = lab
+    hup = "kill -HUP $(cat /run/sshd.pid) && sleep 1"
+    with the_lab.connect("hv01", state) as root:
+        assert root.run(f"sed -i 's/^Subsystem/#Subsystem/' /etc/ssh/sshd_config && {hup}").ok
+    try:
+        me = lock.Holder.me("run-no-sftp")
+        with the_lab.connect("hv01", state) as conn:
+            with pytest.raises(SSHError, match="cannot open SFTP"):
+                conn.sftp()
+            assert lock.acquire(conn, me) is None
+            assert conn.run(f"cat {lock.HOLDER}").stdout == f"{me.line()}\n"
+            lock.release(conn, me)
+            assert conn.run(f"test -e {lock.LOCK_DIR}").exit_status == 1
+    finally:
+        with the_lab.connect("hv01", state) as root:
+            root.run(f"sed -i 's/^#Subsystem/Subsystem/' /etc/ssh/sshd_config && {hup}")
+    with the_lab.connect("hv01", state) as conn:
+        assert conn.sftp() is not None
