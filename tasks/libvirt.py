@@ -12,7 +12,6 @@ from nornir.core.task import Result, Task
 from hvbridge import remote
 from hvbridge.domainxml import DomainXmlError, WantedInterface, edit_interfaces, interfaces
 from hvbridge.hostrun import HostRun, read_only
-from hvbridge.hoststate import read_netstate
 from hvbridge.ssh import Connection
 from hvbridge.virsh import (
     QEMU_DIR,
@@ -212,7 +211,7 @@ def verify(task: Task, ctx: HostRun) -> Result:
         return Result(host=task.host, result="check mode: not verified (nothing was applied)")
     conn = ctx.connect(task)
     problems: list[str] = []
-    ports = {b.name: set(b.ports) for b in read_netstate(conn).bridges}
+    ports = {b.name: set(b.ports) for b in ctx.network_state(task)[0].bridges}
     running = set(domain_names(conn, running_only=True))
     for name in ctx.model.guests:
         defined = {i.mac.lower(): i for i in interfaces(dumpxml(conn, name)) if i.mac}
