@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from nornir.core.task import Task
 
+from hvbridge.events import Sink, event
 from hvbridge.hoststate import read_netstate
 from hvbridge.lock import Holder
 from hvbridge.netstate import NetState
@@ -69,10 +70,17 @@ class HostRun:
     netstate_read_by: str | None = None
     netstate_step: int = 0
     steps_begun: int = 0
+    # Where the host's events go (the run's log and the terminal); None: nowhere.
+    sink: Sink | None = None
 
     @property
     def name(self) -> str:
         return str(getattr(self.model, "name", "?"))
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        """An event about this host, e.g. `waiting` (what it waits for, `until` a time)."""
+        if self.sink is not None:
+            self.sink.emit(event(kind, host=self.name, **fields))
 
     def begin_step(self, name: str, timeout: float, read_only: bool = False) -> None:
         self.step_name, self.step_timeout = name, timeout

@@ -156,6 +156,7 @@ def _status(result: Result) -> str:
 def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout: float) -> None:
     """One step, timed, its end announced; a failure raises to stop this host."""
     ctx.begin_step(step.name, step.timeout or default_timeout, is_read_only(step.func))
+    sink.emit(event("step_started", host=ctx.name, step=step.name))
     started = time.monotonic()
     result: Result | None = None
     try:
@@ -359,6 +360,7 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
             connection_params=connection_params(name, inventory, request.password),
             holder=None if request.read_only else holder,
             break_lock=request.break_lock,
+            sink=sink,
         )
         for name in names
     }
