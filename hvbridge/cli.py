@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 import yaml
 
-from hvbridge import __version__
+from hvbridge import __version__, trace
 from hvbridge.events import console_sink
 from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
@@ -95,6 +94,18 @@ nornir_output_option = click.option(
     is_flag=True,
     help="Also print Nornir's results with nornir_utils' print_result.",
 )
+debug_option = click.option(
+    "--debug",
+    is_flag=True,
+    help="Show the run's trace on stderr as it is written to STATE_DIR/runs/RUN-ID/trace.log:"
+    " every connection, command (exit status, duration, stderr) and SFTP operation.",
+)
+
+
+def _debug(enabled: bool) -> AbstractContextManager[None]:
+    return trace.to_stderr() if enabled else nullcontext()
+
+
 REPORTS_DIR = "reports"
 FACTS_RUNBOOK = "runbooks/facts.yaml"
 
@@ -162,6 +173,7 @@ inventory_option = click.option(
 @state_dir_option
 @reports_option
 @nornir_output_option
+@debug_option
 @click.option(
     "--force", is_flag=True, help="Restart the network even when no network file changed."
 )
@@ -187,6 +199,7 @@ def run(
     state_dir: Path | None,
     reports_dir: Path | None,
     nornir_output: bool,
+    debug: bool,
     force: bool,
     ask_pass: bool,
 ) -> None:
@@ -212,7 +225,7 @@ def run(
     )  # fmt: skip
     _quiet_libraries()
     sink = console_sink(sys.stdout, sys.stdout.isatty)
-    with _errors():
+    with _errors(), _debug(debug):
         outcome = run_runbook(request, sink)
     _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
 
@@ -246,6 +259,7 @@ def _finish(
 @state_dir_option
 @reports_option
 @nornir_output_option
+@debug_option
 @click.option("--ask-pass", is_flag=True, help="Prompt for the SSH password.")
 @click.pass_context
 def report(
@@ -256,6 +270,7 @@ def report(
     state_dir: Path | None,
     reports_dir: Path | None,
     nornir_output: bool,
+    debug: bool,
     ask_pass: bool,
 ) -> None:
     """Collect facts from every host, read-only, and write the reports.
@@ -273,7 +288,7 @@ def report(
         state_dir=_in_project(project, state_dir) if state_dir else None,
     )  # fmt: skip
     _quiet_libraries()
-    with _errors():
+    with _errors(), _debug(debug):
         outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
     _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
 
@@ -299,11 +314,8 @@ def _in_project(project: Path, path: Path) -> Path:
 
 def _quiet_libraries() -> None:
     # Nornir logs each failed task with a traceback, paramiko each refused channel while a
-    # host is away; the run's own output reports what matters, per host and step.
-    for name in ("nornir", "paramiko"):
-        library_log = logging.getLogger(name)
-        library_log.addHandler(logging.NullHandler())
-        library_log.propagate = False
+    # host is away: to the run's trace.log (and stderr with --debug), not the terminal.
+    trace.keep_libraries_off_the_terminal()
 
 
 @main.group()

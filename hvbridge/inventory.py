@@ -998,6 +998,22 @@ class LoadedInventory:
             hops.append(Hop(via.username, via.hostname, via.port))
         return hops
 
+    def jump_names(self, name: str) -> list[str]:
+        """What messages call each of `jump_hops(name)`: an inventory host by its name, a
+        host outside it as written."""
+        names: list[str] = []
+        for hop in self.models[name].connection.extras.jump:
+            names += [hop] if _outside(hop) else [*self.jump_names(hop), hop]
+        return names
+
+    def passwords(self) -> list[str]:
+        """Every password the inventory holds: the trace masks them."""
+        return [
+            model.connection.password.get_secret_value()
+            for model in self.models.values()
+            if model.connection.password is not None
+        ]
+
     def summary(self) -> dict[str, Any]:
         """Each host's validated values, defaults filled in, JSON/YAML-ready, secrets masked."""
         return {name: _mask(model.model_dump(mode="json")) for name, model in self.models.items()}

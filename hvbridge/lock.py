@@ -105,12 +105,12 @@ def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | 
     if not break_lock:
         state = f"stale: {stale}" if stale else "it may still be running"
         raise LockError(
-            f"{conn.target.host}: locked by {whose} ({state}); if that run is dead, run again"
+            f"{conn.label}: locked by {whose} ({state}); if that run is dead, run again"
             f" with --break-lock"
         )
     conn.run(f"rm -rf {d}")
     if not conn.run(take).stdout.startswith("TAKEN"):
-        raise LockError(f"{conn.target.host}: another run took the lock just after it was broken")
+        raise LockError(f"{conn.label}: another run took the lock just after it was broken")
     return f"broke the lock of {whose}" + (f" ({stale})" if stale else "")
 
 
@@ -157,7 +157,7 @@ def _take_over_sftp(conn: Connection, me: Holder) -> bool:
     except OSError as exc:
         with contextlib.suppress(OSError):
             sftp.rmdir(LOCK_DIR)
-        raise LockError(f"{conn.target.host}: cannot write {HOLDER}: {exc}") from exc
+        raise LockError(f"{conn.label}: cannot write {HOLDER}: {exc}") from exc
     return True
 
 

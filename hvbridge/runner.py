@@ -23,7 +23,7 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from hvbridge import lock, rundir
+from hvbridge import lock, reasons, rundir, trace
 from hvbridge.events import Fanout, JsonLines, Sink, event
 from hvbridge.hostrun import HostRun, is_read_only
 from hvbridge.inventory import LoadedInventory, load_inventory
@@ -128,6 +128,8 @@ def connection_params(
     conn = model.connection
     extras = conn.extras.model_dump(mode="json", exclude_none=True)
     extras["jump"] = [str(hop) for hop in inventory.jump_hops(name)]
+    # What messages call the host and its hops: `hv02 (root@198.18.129.2 via jump)`.
+    extras["name"], extras["via"] = name, inventory.jump_names(name)
     return {
         "hostname": conn.hostname,
         "username": conn.username,
@@ -214,12 +216,8 @@ def _release(task: Task, ctx: HostRun) -> None:
 
 
 def _message(result: Result) -> str:
-    if result.exception is not None and not isinstance(result.result, str):
-        exc = result.exception
-        if isinstance(exc, SSHError | lock.LockError):
-            return str(exc)
-        return f"{type(exc).__name__}: {exc}"
-    return "" if result.result is None else str(result.result)
+    # Nornir keeps a raised exception's traceback as the result: the trace has it.
+    return reasons.of_result(result)
 
 
 def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
@@ -339,10 +337,13 @@ def prepare(request: RunRequest) -> Prepared:
 def run(request: RunRequest, sink: Sink | None = None) -> RunOutcome:
     prepared = prepare(request)
     run_id = new_run_id()
-    events_log = JsonLines(rundir.run_path(request.states, run_id) / "events.jsonl")
+    directory = rundir.run_path(request.states, run_id)
+    events_log = JsonLines(directory / "events.jsonl")
     out = Fanout(events_log, *([sink] if sink else []))
+    secrets = [request.password, *prepared.inventory.passwords()]
     try:
-        return _execute(request, prepared, run_id, out)
+        with trace.tracing(directory / "trace.log", secrets):
+            return _execute(request, prepared, run_id, out)
     finally:
         out.close()
 

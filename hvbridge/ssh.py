@@ -5,16 +5,23 @@ a `direct-tcpip` channel of the one before, and the target last. Every hop's
 host key is checked against the same known_hosts file; an unknown or changed
 key is refused unless `accept_new` is set, and then only unknown keys are
 recorded (OpenSSH's `StrictHostKeyChecking=accept-new`).
+
+Every message names the host as the inventory does, with its address and hops
+(`hv02 (root@198.18.129.2 via jump)`). The trace (logger `hvbridge.ssh`, see
+hvbridge.trace) gets each connection with the algorithms negotiated, each command
+with its exit status, duration and first lines of stderr, and each SFTP operation.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import select
 import shlex
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +29,12 @@ from typing import Any, TypeVar
 
 import paramiko
 from nornir.core.configuration import Config
+
+from hvbridge.validators import login_name, ssh_host, tcp_port
+
+log = logging.getLogger(__name__)
+# The first lines of a command's stderr the trace keeps: enough to see why it failed.
+STDERR_LINES = 5
 
 DEFAULT_PORT = 22
 # EL6's OpenSSH 5.3 verifies only `ssh-rsa` signatures; paramiko would try the
@@ -66,6 +79,13 @@ class Endpoint:
     def __str__(self) -> str:
         return f"{self.username}@{self.host}:{self.port}"
 
+    @property
+    def short(self) -> str:
+        """`user@host`, with `:port` only when it is not 22."""
+        return f"{self.username}@{self.host}" + (
+            "" if self.port == DEFAULT_PORT else f":{self.port}"
+        )
+
 
 @dataclass(frozen=True)
 class SSHOptions:
@@ -79,6 +99,10 @@ class SSHOptions:
     keepalive: int = 15
     accept_new: bool = False
     sudo: bool = False
+    # The inventory's name for the host, and for each hop in `jump` (as the inventory
+    # writes it): what messages call them.
+    name: str | None = None
+    via: tuple[str, ...] = ()
 
     @property
     def disabled_algorithms(self) -> dict[str, list[str]]:
@@ -160,6 +184,13 @@ class Connection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def label(self) -> str:
+        """The host as messages name it: `hv02 (root@198.18.129.2 via jump)`."""
+        hops = self.options.via or tuple(str(hop) for hop in self.options.jump)
+        where = self.target.short + (f" via {', '.join(hops)}" if hops else "")
+        return f"{self.options.name} ({where})" if self.options.name else where
+
     def open(self) -> None:
         sock: Any = None
         hops = [*self.options.jump, self.target]
@@ -167,10 +198,16 @@ class Connection:
             for index, hop in enumerate(hops):
                 client = self._client(hop)
                 self._clients.append(client)
+                started = time.monotonic()
                 self._connect(client, hop, sock)
+                log.debug(
+                    "%s: hop %d/%d %s connected in %.3fs: %s", self.label, index + 1, len(hops),
+                    hop, time.monotonic() - started, _negotiated(client.get_transport()),
+                )  # fmt: skip
                 if index + 1 < len(hops):
                     sock = self._tunnel(client, hop, hops[index + 1])
-        except Exception:
+        except Exception as exc:
+            log.debug("%s: connection failed: %s", self.label, exc)
             self.close()
             raise
 
@@ -262,8 +299,11 @@ class Connection:
             raise SSHError(f"{self._where(nxt)}: jump host {hop} cannot reach it: {exc}") from exc
 
     def _where(self, hop: Endpoint) -> str:
-        via = f" via {', '.join(map(str, self.options.jump))}" if self.options.jump else ""
-        return f"ssh {hop}{via}" if hop == self.target else f"ssh jump host {hop}"
+        if hop == self.target:
+            return self.label
+        index = self.options.jump.index(hop)
+        name = self.options.via[index] if index < len(self.options.via) else str(hop)
+        return f"{self.label}: jump host {name}" + (f" ({hop})" if name != str(hop) else "")
 
     @property
     def uses_sudo(self) -> bool:
@@ -276,6 +316,7 @@ class Connection:
         if self.uses_sudo:
             command = f"sudo -n -- sh -c {shlex.quote(command)}"
         transport = self._target_transport()
+        started = time.monotonic()
         try:
             channel = transport.open_session(timeout=self.options.connect_timeout)
             try:
@@ -292,21 +333,40 @@ class Connection:
             finally:
                 channel.close()
         except TimeoutError as exc:
+            self._trace(command, None, started, f"timed out after {timeout}s")
             raise SSHError(
                 f"{self._where(self.target)}: command timed out after {timeout}s"
             ) from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
+        except (paramiko.SSHException, OSError, EOFError, SSHError) as exc:
+            self._trace(command, None, started, str(exc or type(exc).__name__))
+            if isinstance(exc, SSHError):
+                raise
             raise SSHError(f"{self._where(self.target)}: {exc or type(exc).__name__}") from exc
+        self._trace(command, status, started, stderr)
         return CommandResult(command, status, stdout, stderr)
+
+    def _trace(self, command: str, status: int | None, started: float, stderr: str) -> None:
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        lines = stderr.strip().splitlines()
+        tail = "".join(f"\n  stderr: {line}" for line in lines[:STDERR_LINES])
+        if len(lines) > STDERR_LINES:
+            tail += f"\n  stderr: ... ({len(lines) - STDERR_LINES} more lines)"
+        shown = command.replace("\n", "\n  | ")
+        rc = "no exit status" if status is None else f"rc={status}"
+        log.debug(
+            "%s: run %s in %.3fs: %s%s", self.label, rc, time.monotonic() - started, shown, tail
+        )
 
     def sftp(self) -> paramiko.SFTPClient:
         if self._sftp is None:
             try:
-                self._sftp = paramiko.SFTPClient.from_transport(self._target_transport())
+                self._sftp = _TracedSFTP.from_transport(self._target_transport())
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise SSHError(f"{self._where(self.target)}: cannot open SFTP: {exc}") from exc
             if self._sftp is None:
                 raise SSHError(f"{self._where(self.target)}: cannot open SFTP")
+            self._sftp.label = self.label
         return self._sftp
 
     def _target_transport(self) -> paramiko.Transport:
@@ -323,6 +383,55 @@ class Connection:
         for client in reversed(self._clients):
             client.close()
         self._clients.clear()
+
+
+class _TracedSFTP(paramiko.SFTPClient):
+    """paramiko's SFTP client, each operation in the trace with its duration."""
+
+    label = "?"
+
+
+def _traced(name: str) -> None:
+    method = getattr(paramiko.SFTPClient, name)
+
+    def call(self: _TracedSFTP, *args: Any, **kwargs: Any) -> Any:
+        if not log.isEnabledFor(logging.DEBUG):
+            return method(self, *args, **kwargs)
+        started = time.monotonic()
+        shown = ", ".join(repr(arg) for arg in args)
+        try:
+            result = method(self, *args, **kwargs)
+        except Exception as exc:
+            seconds = time.monotonic() - started
+            log.debug("%s: sftp %s(%s) in %.3fs: %r", self.label, name, shown, seconds, exc)
+            raise
+        log.debug("%s: sftp %s(%s) in %.3fs", self.label, name, shown, time.monotonic() - started)
+        return result
+
+    call.__name__ = name
+    setattr(_TracedSFTP, name, call)
+
+
+# Everything hvbridge asks of SFTP; reads and writes of an open file are one open().
+for _name in (
+    "open", "stat", "lstat", "listdir", "listdir_attr", "chmod", "chown", "mkdir", "rmdir",
+    "remove", "rename", "posix_rename",
+):  # fmt: skip
+    _traced(_name)
+
+
+def _negotiated(transport: paramiko.Transport | None) -> str:
+    """The algorithms a hop agreed on, for the trace: what an EL6 host accepted."""
+    if transport is None:
+        return "no transport"
+    engine = getattr(transport, "kex_engine", None)
+    kex = getattr(engine, "name", type(engine).__name__)
+    return (
+        f"kex {kex}, host key {getattr(transport, 'host_key_type', '?')},"
+        f" cipher {getattr(transport, 'local_cipher', '?')},"
+        f" mac {getattr(transport, 'local_mac', '?')},"
+        f" server {getattr(transport, 'remote_version', '?')}"
+    )
 
 
 def open_socket(hop: Endpoint, timeout: float) -> socket.socket:
@@ -367,22 +476,45 @@ DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
 DEFAULT_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 
 
-def _ssh_config(path: str | None) -> paramiko.SSHConfig | None:
+def ssh_config_path(path: str | None) -> Path | None:
+    """The ssh_config file a host's connection reads: its own, else ~/.ssh/config if any."""
     config_path = Path(path).expanduser() if path else DEFAULT_SSH_CONFIG.expanduser()
     if not config_path.exists():
         if path:
             raise SSHError(f"ssh_config {config_path} does not exist")
         return None
-    return paramiko.SSHConfig.from_path(str(config_path))
+    return config_path
+
+
+def _ssh_config(path: str | None) -> paramiko.SSHConfig | None:
+    config_path = ssh_config_path(path)
+    return None if config_path is None else paramiko.SSHConfig.from_path(str(config_path))
+
+
+class ConfigValueError(SSHError):
+    """A value read from ssh_config fails the grammar the inventory's values pass."""
+
+
+def _checked(check: Callable[[str], T], value: Any, key: str, host: str) -> T:
+    """An ssh_config value through the inventory's own check for it."""
+    try:
+        return check(str(value))
+    except ValueError as exc:
+        raise ConfigValueError(f"Host {host}: {key}: {exc}") from None
 
 
 def _hop(spec: str, config: paramiko.SSHConfig | None, default_user: str) -> Endpoint:
     """A jump hop; a bare name (`jump`, as ProxyJump often says) is looked up in ssh_config."""
     if config is None or "@" in spec or ":" in spec:
-        return Endpoint.parse(spec, default_user)
+        try:
+            return Endpoint.parse(spec, default_user)
+        except ValueError as exc:
+            raise ConfigValueError(f"ProxyJump: {exc}") from None
     found = config.lookup(spec)
-    return Endpoint.parse(
-        f"{found.get('user', default_user)}@{found.get('hostname', spec)}:{found.get('port', 22)}"
+    return Endpoint(
+        _checked(ssh_host, found.get("hostname", spec), "HostName", spec),
+        _checked(tcp_port, found.get("port", DEFAULT_PORT), "Port", spec),
+        _checked(login_name, found.get("user", default_user), "User", spec),
     )
 
 
@@ -397,9 +529,21 @@ def resolve(
     """Inventory values first, then the ssh_config file, then OpenSSH's defaults."""
     config = _ssh_config(extras.get("ssh_config"))
     found: dict[str, Any] = dict(config.lookup(hostname)) if config else {}
-    user = username or found.get("user") or "root"
-    target = Endpoint(found.get("hostname", hostname), int(port or found.get("port", 22)), user)
-    jump_spec = extras.get("jump") or [h for h in found.get("proxyjump", "").split(",") if h]
+    # Inventory values were checked at load; what ssh_config adds is checked here.
+    user = username or _checked(login_name, found.get("user", "root"), "User", hostname)
+    target = Endpoint(
+        _checked(ssh_host, found["hostname"], "HostName", hostname)
+        if "hostname" in found
+        else hostname,
+        port or _checked(tcp_port, found.get("port", DEFAULT_PORT), "Port", hostname),
+        user,
+    )
+    via = tuple(str(name) for name in extras.get("via", ()))
+    proxy = str(found.get("proxyjump", ""))
+    # OpenSSH's `ProxyJump none` undoes a ProxyJump of a wider Host block.
+    jump_spec = extras.get("jump") or [h for h in proxy.split(",") if h and proxy != "none"]
+    if not extras.get("jump"):
+        via = tuple(jump_spec)
     key = extras.get("key_file") or next(iter(found.get("identityfile", [])), None)
     known = extras.get("known_hosts") or next(
         iter(str(found.get("userknownhostsfile", "")).split()), None
@@ -414,6 +558,8 @@ def resolve(
         command_timeout=float(extras.get("command_timeout", 120.0)),
         accept_new=bool(extras.get("accept_new", False)),
         sudo=bool(extras.get("sudo", False)),
+        name=extras.get("name"),
+        via=via,
     )
     return target, options
 

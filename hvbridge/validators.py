@@ -53,6 +53,7 @@ __all__ = [
     "parse_hop",
     "prefix_length",
     "ssh_host",
+    "tcp_port",
 ]
 
 DEFAULT_SSH_PORT = 22
@@ -226,6 +227,13 @@ def ssh_host(value: str) -> str:
             " A-Z a-z 0-9 _ -, each starting and ending with a letter or digit)"
         )
     return value
+
+
+def tcp_port(value: str) -> int:
+    """A TCP port written in decimal, 1 to 65535 (ssh_config's `Port`)."""
+    if not re.fullmatch(r"[0-9]{1,5}", value, re.ASCII) or not 1 <= int(value) <= 65535:
+        raise ValueError(f"{value!r} is not a TCP port (1 to 65535)")
+    return int(value)
 
 
 def login_name(value: str) -> str:

@@ -44,7 +44,7 @@ def virsh(conn: Connection, *args: str, timeout: float | None = None) -> str:
     result = conn.run(command, timeout=timeout)
     if not result.ok:
         message = (result.stderr or result.stdout).strip().replace("\n", " ")
-        raise VirshError(f"{conn.target.host}: {command} failed: {message}")
+        raise VirshError(f"{conn.label}: {command} failed: {message}")
     return result.stdout
 
 
@@ -97,7 +97,7 @@ def net_info(conn: Connection, name: str) -> NetInfo | None:
     if not result.ok:
         if "no network with matching name" in result.stderr.lower():
             return None
-        raise VirshError(f"{conn.target.host}: virsh net-info {name}: {result.stderr.strip()}")
+        raise VirshError(f"{conn.label}: virsh net-info {name}: {result.stderr.strip()}")
     return parse_net_info(result.stdout)
 
 
@@ -126,7 +126,7 @@ def check_running(conn: Connection) -> None:
     status = conn.run("service libvirtd status")
     said = (status.stdout + status.stderr).strip() or f"exit {status.exit_status}"
     raise VirshError(
-        f"{conn.target.host}: libvirtd does not answer ({result.stderr.strip()});"
+        f"{conn.label}: libvirtd does not answer ({result.stderr.strip()});"
         f" service libvirtd status: {said}. Start it (`service libvirtd start`) and run again;"
         " nothing was changed on this host"
     )
@@ -142,5 +142,5 @@ def wait_ready(conn: Connection, timeout: float) -> float:
         except SSHError:
             pass
         if time.monotonic() - started > timeout:
-            raise VirshError(f"{conn.target.host}: libvirtd did not answer within {timeout:.0f}s")
+            raise VirshError(f"{conn.label}: libvirtd did not answer within {timeout:.0f}s")
         time.sleep(0.3)
