@@ -28,6 +28,7 @@ from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
 
+from hvbridge import ssh, sshfiles
 from hvbridge.validators import (
     DomainName,
     GuestMac,
@@ -1006,6 +1007,13 @@ class LoadedInventory:
             names += [hop] if _outside(hop) else [*self.jump_names(hop), hop]
         return names
 
+    def check_controller(self, names: Iterable[str]) -> None:
+        """The keys, known_hosts and ssh_config that connecting to `names` reads, checked on
+        this machine (nothing is connected to); InventoryError naming each file and line."""
+        found = controller_problems(self, names)
+        if found:
+            raise InventoryError(found)
+
     def passwords(self) -> list[str]:
         """Every password the inventory holds: the trace masks them."""
         return [
@@ -1037,6 +1045,37 @@ def load_inventory(directory: Path) -> LoadedInventory:
     if lines:
         raise InventoryError(lines)
     return LoadedInventory(directory, nornir, models)
+
+
+def controller_problems(loaded: LoadedInventory, names: Iterable[str]) -> list[str]:
+    """What would fail on this machine before hosts `names` are reached: ssh_config values
+    that fail the inventory's grammar, key and known_hosts files missing or unreadable (by
+    line). Resolved as the connection resolves them (ssh.resolve), each file read once."""
+    cache: dict[tuple[str, Path], list[str]] = {}
+    found: list[tuple[str, str]] = []
+    for name in names:
+        model = loaded.models[name]
+        conn = model.connection
+        extras = conn.extras.model_dump(mode="json", exclude_none=True)
+        extras["jump"] = [str(hop) for hop in loaded.jump_hops(name)]
+        try:
+            _, options = ssh.resolve(
+                conn.hostname, conn.username, None, conn.port, model.platform, extras
+            )
+        except ssh.SSHError as exc:
+            if isinstance(exc, ssh.ConfigValueError):
+                config = extras.get("ssh_config") or ssh.DEFAULT_SSH_CONFIG.expanduser()
+                found.append((f"{config}: {exc}", name))
+            else:
+                found.append((str(exc), name))
+            continue
+        found += [
+            (problem, name)
+            for problem in sshfiles.file_problems(
+                options.key_filename, options.known_hosts, options.accept_new, cache
+            )
+        ]
+    return sshfiles.collect(found)
 
 
 def masked(host: Host) -> dict[str, Any]:

@@ -331,6 +331,7 @@ def prepare(request: RunRequest) -> Prepared:
         if not names:
             raise RunInputError(f"--retry-failed: every host of run {last.run_id} ended ok")
         retrying = last.run_id
+    inventory.check_controller(names)
     return Prepared(inventory, runbook, names, strategy, retrying)
 
 

@@ -29,7 +29,9 @@ from typing import Any, TypeVar
 
 import paramiko
 from nornir.core.configuration import Config
+from paramiko.hostkeys import InvalidHostKey
 
+from hvbridge import sshfiles
 from hvbridge.validators import login_name, ssh_host, tcp_port
 
 log = logging.getLogger(__name__)
@@ -216,7 +218,12 @@ class Connection:
         known = self.options.known_hosts
         # The hop's own keys only, from the file parsed once per version of it.
         name = _known_hosts_name(hop)
-        entry = _cached(known, _host_keys).lookup(name) if known.exists() else None
+        try:
+            entry = _cached(known, _host_keys).lookup(name) if known.exists() else None
+        except (InvalidHostKey, paramiko.SSHException, ValueError) as exc:
+            # paramiko's own words (`Incorrect padding`) name no file and no line.
+            problems = "; ".join(sshfiles.known_hosts_problems(known)) or str(exc)
+            raise HostKeyError(f"{self._where(hop)}: cannot read known_hosts: {problems}") from exc
         if entry is not None:
             for key_type, key in entry.items():
                 client.get_host_keys().add(name, key_type, key)
@@ -249,9 +256,12 @@ class Connection:
         except paramiko.AuthenticationException as exc:
             raise SSHError(f"{where}: authentication failed: {exc}") from exc
         except paramiko.BadHostKeyException as exc:
+            known = self.options.known_hosts
+            line = sshfiles.known_key_line(known, _known_hosts_name(hop), exc.key.get_name())
             raise HostKeyError(
-                f"{where}: host key CHANGED ({exc.key.get_name()} {exc.key.get_fingerprint().hex()}"
-                f" does not match {self.options.known_hosts}); refusing to connect"
+                f"{where}: host key CHANGED (the host offers {exc.key.get_name()}"
+                f" {exc.key.fingerprint}, {known}{f' line {line}' if line else ''} has"
+                f" {exc.expected_key.fingerprint}); refusing to connect"
             ) from exc
         except paramiko.SSHException as exc:
             if "not found in known_hosts" in str(exc):
