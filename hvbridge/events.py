@@ -63,7 +63,8 @@ def plain_line(item: Event) -> str | None:
         detail = f": {first[0]}" if first else ""
         text = f"{item['host']} {item['step']}: {item['status']} ({item['seconds']:.1f}s){detail}"
     elif kind == "host_finished":
-        text = f"{item['host']}: {item['status']}"
+        reason = item.get("reason")
+        text = f"{item['host']}: {item['status']}" + (f": {reason}" if reason else "")
     elif kind == "batch_finished":
         text = f"batch {item['batch']}/{item['batches']} done: {_counts(item['counts'])}"
     elif kind == "run_stopped":

@@ -10,6 +10,9 @@ the trace.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result
 
@@ -37,6 +40,25 @@ def of_exception(exc: BaseException) -> str:
         if text
         else f"{type(exc).__name__} {TRACE_HINT}"
     )
+
+
+class _Step(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def failed(self) -> bool: ...
+    @property
+    def message(self) -> str: ...
+
+
+def of_steps(steps: Iterable[_Step]) -> str | None:
+    """A host's reason, `step: why`, from its first failed step (the runner's `connect` or
+    `lock host` when it failed before any); None when none failed."""
+    failed = next((step for step in steps if step.failed), None)
+    if failed is None:
+        return None
+    first = next((line for line in failed.message.splitlines() if line.strip()), "")
+    return f"{failed.name}: {first.strip()}"
 
 
 def one_line(text: str) -> str:

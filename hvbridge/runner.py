@@ -389,7 +389,8 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
             aggregated.append(results)
             for name in batch:
                 hosts[name] = _outcome(name, results[name], runs[name])
-                sink.emit(event("host_finished", host=name, status=hosts[name].status))
+                sink.emit(event("host_finished", host=name, status=hosts[name].status,
+                                reason=reasons.of_steps(hosts[name].steps)))  # fmt: skip
             failed = sum(1 for name in batch if hosts[name].failed)
             sink.emit(event("batch_finished", batch=number, batches=len(batches),
                             counts=_counts([hosts[n] for n in batch])))  # fmt: skip

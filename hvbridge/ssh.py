@@ -306,7 +306,9 @@ class Connection:
                 timeout=self.options.connect_timeout,
             )
         except (paramiko.SSHException, OSError) as exc:
-            raise SSHError(f"{self._where(nxt)}: jump host {hop} cannot reach it: {exc}") from exc
+            # A refused channel's text is the jump host sshd's word ("Connect failed").
+            why = exc.text if isinstance(exc, paramiko.ChannelException) else str(exc)
+            raise SSHError(f"{self._where(nxt)}: jump host {hop} cannot reach it: {why}") from exc
 
     def _where(self, hop: Endpoint) -> str:
         if hop == self.target:
