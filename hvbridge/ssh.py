@@ -252,6 +252,7 @@ class Connection:
                 allow_agent=False,
                 look_for_keys=False,
                 disabled_algorithms=self.options.disabled_algorithms,
+                transport_factory=_Transport,
             )
         except paramiko.AuthenticationException as exc:
             raise SSHError(f"{where}: authentication failed: {exc}") from exc
@@ -291,8 +292,10 @@ class Connection:
             return None
         try:
             return _cached(path, paramiko.PKey.from_path)
-        except (OSError, paramiko.SSHException) as exc:
-            raise SSHError(f"cannot load SSH key {path}: {exc}") from exc
+        except (OSError, paramiko.SSHException, TypeError) as exc:
+            # Found at load (hvbridge.sshfiles) unless the file changed since.
+            why = sshfiles.key_problem(path) or exc
+            raise SSHError(f"{self.label}: cannot load SSH key {path}: {why}") from exc
 
     def _tunnel(self, client: paramiko.SSHClient, hop: Endpoint, nxt: Endpoint) -> paramiko.Channel:
         transport = client.get_transport()
@@ -432,12 +435,22 @@ for _name in (
     _traced(_name)
 
 
+class _Transport(paramiko.Transport):
+    """paramiko's transport, remembering the key exchange it agreed on (it keeps the
+    other algorithms, but drops the key exchange once done)."""
+
+    kex_name = "?"
+
+    def _parse_kex_init(self, m: paramiko.Message) -> None:
+        super()._parse_kex_init(m)  # type: ignore[misc]
+        self.kex_name = str(getattr(self.kex_engine, "name", "?"))
+
+
 def _negotiated(transport: paramiko.Transport | None) -> str:
     """The algorithms a hop agreed on, for the trace: what an EL6 host accepted."""
     if transport is None:
         return "no transport"
-    engine = getattr(transport, "kex_engine", None)
-    kex = getattr(engine, "name", type(engine).__name__)
+    kex = getattr(transport, "kex_name", "?")
     return (
         f"kex {kex}, host key {getattr(transport, 'host_key_type', '?')},"
         f" cipher {getattr(transport, 'local_cipher', '?')},"

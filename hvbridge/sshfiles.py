@@ -105,8 +105,9 @@ def key_problem(path: Path) -> str | None:
     """Why the private key at `path` cannot be used for a connection, or None."""
     try:
         paramiko.PKey.from_path(path)
-    except paramiko.PasswordRequiredException:
-        return "it is encrypted; hvbridge cannot ask for its passphrase (use an agent-free key)"
+    except (paramiko.PasswordRequiredException, TypeError):
+        # TypeError: cryptography's word for an OpenSSH-format key with a passphrase.
+        return "it is encrypted, and hvbridge asks for no passphrase: use a key without one"
     except FileNotFoundError:
         return "no such file"
     except OSError as exc:
