@@ -6,16 +6,18 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 import yaml
 
 from hvbridge import __version__
 from hvbridge.events import console_sink
+from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.lab.lifecycle import Lab, LabError
@@ -24,9 +26,10 @@ from hvbridge.lab.state import LabState
 from hvbridge.output import print_run
 from hvbridge.report import ReportPaths, write_reports
 from hvbridge.runbook import RunbookError
-from hvbridge.runner import EXIT_CHANGED, RunOutcome, RunRequest
+from hvbridge.runner import RunOutcome, RunRequest
 from hvbridge.runner import run as run_runbook
 from hvbridge.ssh import SSHError, password_from_env
+from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
 
 DEMO_COMMANDS = (
     "brctl show",
@@ -41,7 +44,34 @@ def _lab(ctx: click.Context) -> Lab:
     return Lab(ctx.obj["state_dir"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, exiting as the exit table says: 1 for every input or usage
+    error, click's own among them (click exits 2, which here means "changed")."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        # Always standalone (the command's own process, or CliRunner): click's errors are
+        # caught here instead of exiting with click's codes.
+        del standalone_mode
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_INPUT)
+        except click.Abort as exc:
+            # Ctrl-C at a prompt, before anything ran.
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_SIGINT if isinstance(exc.__cause__, KeyboardInterrupt) else EXIT_INPUT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hvbridge")
 @click.option(
     "--project",
@@ -212,9 +242,11 @@ def run(
     )  # fmt: skip
     _quiet_libraries()
     sink = console_sink(sys.stdout, sys.stdout.isatty)
-    with _errors():
-        outcome = run_runbook(request, sink)
-    _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
+    interrupt = Interrupt()
+    with interrupt.handling():
+        with _errors():
+            outcome = run_runbook(request, sink, interrupt)
+        _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
 
 
 def _finish(
@@ -234,9 +266,28 @@ def _finish(
         for results in outcome.results:
             print_result(results)
     print_run(outcome, click.echo, show_diff=show_diff)
-    paths = _write_reports(outcome, project, inventory, reports_dir)
-    click.echo(f"reports: {paths.html}  ({paths.directory})")
+    _say_interrupted(outcome)
+    try:
+        paths = _write_reports(outcome, project, inventory, reports_dir)
+    except (OSError, ValueError) as exc:
+        # Hosts were touched: the exit status stays the run's, not "input error".
+        click.secho(f"error: the reports could not be written: {exc}", fg="red", err=True)
+    else:
+        click.echo(f"reports: {paths.html}  ({paths.directory})")
     sys.exit(outcome.exit_code)
+
+
+def _say_interrupted(outcome: RunOutcome) -> None:
+    if outcome.interrupted is None:
+        return
+    stopped = sorted(n for n, h in outcome.hosts.items() if h.status is Status.INTERRUPTED)
+    never = sorted(n for n, h in outcome.hosts.items() if h.status is Status.NOT_RUN)
+    click.echo(
+        f"INTERRUPTED by {outcome.interrupted}: steps under way finished, no other started;"
+        f" interrupted between steps: {', '.join(stopped) or 'none'};"
+        f" not run: {', '.join(never) or 'none'}; status bits {outcome.bits}"
+        " (--retry-failed runs the hosts that did not end ok)"
+    )
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -273,9 +324,11 @@ def report(
         state_dir=_in_project(project, state_dir) if state_dir else None,
     )  # fmt: skip
     _quiet_libraries()
-    with _errors():
-        outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
-    _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
+    interrupt = Interrupt()
+    with interrupt.handling():
+        with _errors():
+            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty), interrupt)
+        _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
 
 
 def _password(ask_pass: bool) -> str | None:
@@ -418,7 +471,9 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
     hypervisor, show them again (br0 holds eth0 and vnet0), write the run's reports
     to PROJECT/reports/RUN-ID/, remove the lab.
 
-    Exits with the run's exit status."""
+    Exits with the run's exit status, as `hvbridge run` does: 2 when the lab was
+    bridged (something changed), with 4, 8 or 16 added when a host failed, was
+    rolled back or the rollout stopped; 1 when the lab could not be built."""
     if not keep and os.environ.get(PRIVATE_NETNS) != "1":
         _demo_in_private_namespace()
     the_lab = _lab(ctx)
@@ -435,8 +490,13 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
                 state_dir=the_lab.paths.root / "hvbridge",
             )
             _quiet_libraries()
-            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
+            interrupt = Interrupt()
+            with interrupt.handling():
+                outcome = run_runbook(
+                    request, console_sink(sys.stdout, sys.stdout.isatty), interrupt
+                )
             print_run(outcome, click.echo, show_diff=True)
+            _say_interrupted(outcome)
             _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")
             paths = _write_reports(outcome, project, request.inventory, None)
@@ -444,7 +504,7 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
         finally:
             if not keep:
                 the_lab.down()
-    sys.exit(outcome.exit_code & ~EXIT_CHANGED)
+    sys.exit(outcome.exit_code)
 
 
 PRIVATE_NETNS = "HVBRIDGE_DEMO_NETNS"
