@@ -198,3 +198,73 @@ def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "== hv03: ok" in done.stdout and "== hv04: changed" in done.stdout
     assert "eth0" in on(the_lab, "hv04", "brctl show br0")
+
+
+def holding_runbook(tmp_path: Path, hold: Path) -> Path:
+    steps = yaml.safe_load(RUNBOOK.read_text())
+    push = next(s for s in steps if s["task"] == "ifcfg.push")
+    push.update(task="holding.push", args={"hold": str(hold)})
+    runbook = tmp_path / "holding.yaml"
+    runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
+    return runbook
+
+
+def test_sigterm_lets_the_step_under_way_finish_then_exits_143(
+    lab: tuple[Lab, LabState], project: Path, tmp_path: Path
+) -> None:
+    the_lab, _ = lab
+    hold = tmp_path / "hold"
+    hold.touch()
+    runbook = holding_runbook(tmp_path, hold)
+    proc = start(project, the_lab, runbook, tmp_path, "--limit", "hv01,hv02")
+    wait_for("both hosts inside push", lambda: all(
+        Path(f"{hold}.{host}").exists() for host in ("hv01", "hv02")
+    ))  # fmt: skip
+    proc.send_signal(signal.SIGTERM)
+    wait_for("the signal seen", lambda: "SIGTERM: no new step starts" in proc.stderr.readline())
+    # The hosts are still inside push: the step finishes only now.
+    hold.unlink()
+    out, err = proc.communicate(timeout=PATIENCE)
+    assert proc.returncode == 143, out + err
+    saved = state_of(only_run(tmp_path))
+    assert saved["interrupted"] == "SIGTERM"
+    assert saved["hosts"] == {
+        "hv01": {"status": "interrupted", "step": "push ifcfg files"},
+        "hv02": {"status": "interrupted", "step": "push ifcfg files"},
+    }
+    for host in ("hv01", "hv02"):
+        assert on(the_lab, host, f"test -d {LOCK} || echo free") == "free\n"
+    assert "INTERRUPTED by SIGTERM" in out
+
+
+def test_a_second_sigint_exits_at_once_naming_the_hosts_that_hold_locks(
+    lab: tuple[Lab, LabState], project: Path, tmp_path: Path
+) -> None:
+    the_lab, _ = lab
+    hold = tmp_path / "hold"
+    hold.touch()
+    runbook = holding_runbook(tmp_path, hold)
+    proc = start(project, the_lab, runbook, tmp_path, "--limit", "hv03,hv04")
+    wait_for("both hosts inside push", lambda: all(
+        Path(f"{hold}.{host}").exists() for host in ("hv03", "hv04")
+    ))  # fmt: skip
+    proc.send_signal(signal.SIGINT)
+    wait_for("the signal seen", lambda: "SIGINT: no new step starts" in proc.stderr.readline())
+    proc.send_signal(signal.SIGINT)
+    # The hosts are still held inside push: only the second signal can end the run.
+    out, err = proc.communicate(timeout=PATIENCE)
+    assert proc.returncode == 130, out + err
+    assert err.strip() == (
+        "SIGINT again: exiting now; these hosts may still hold a hvbridge lock (the next run"
+        " sees it stale, or use --break-lock): hv03, hv04"
+    )
+    for host in ("hv03", "hv04"):
+        assert on(the_lab, host, f"test -d {LOCK} && echo held") == "held\n"
+    run_dir = only_run(tmp_path)
+    assert state_of(run_dir)["finished"] is False
+
+    hold.unlink()
+    done = retry(project, the_lab, runbook, tmp_path, "--break-lock")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "== hv03: ok" in done.stdout and "== hv04: ok" in done.stdout
+    assert "note: broke the lock of run " + run_dir.name in done.stdout
