@@ -101,13 +101,16 @@ Exit status, bits added together:
   4  a host failed            8  a host was rolled back
   16 the failure budget stopped the rollout (later batches not started)
   1  an input or usage error: nothing was touched
+  130/143  SIGINT/SIGTERM stopped the run between steps (the bits are in the report)
 \b
 --limit terms (comma-separated; plain terms add, &term intersects, !term removes):
   hv01,hv02   hv0*   @rack1   platform=el6   libvirt.edit_mode=file   @lab,!hv03
 \b
-Every run keeps its state and a JSON-lines event log in STATE_DIR/runs/RUN-ID/
-(default PROJECT/.hvbridge); --retry-failed runs only the hosts that did not end
-ok in the newest run of the same runbook on the same inventory."""
+Every run keeps its state (after every step) and a JSON-lines event log in
+STATE_DIR/runs/RUN-ID/ (default PROJECT/.hvbridge); --retry-failed runs the hosts
+whose newest run of the same runbook on the same inventory did not end ok or
+changed (failed, rolled back, interrupted, not run, or unfinished when the
+controller died), also those a limited retry left out."""
 
 
 reports_option = click.option(
@@ -182,7 +185,7 @@ inventory_option = click.option(
 @click.option(
     "--retry-failed",
     is_flag=True,
-    help="Only the hosts that failed or were not reached in the last run.",
+    help="Only the hosts that did not end ok or changed the last time they ran (see below).",
 )
 @click.option(
     "--break-lock",
@@ -226,6 +229,11 @@ def run(
     runs the steps in order, stops at its first failure, and releases the lock;
     the other hosts go on. Progress is live on a terminal, one line per event
     otherwise.
+
+    Ctrl-C (SIGINT) or SIGTERM: no new step starts, the steps under way finish (a
+    guarded restart confirms or reverts), locks are released, state and reports
+    written, exit 130 or 143. A second one exits at once, naming the hosts that may
+    still hold a lock.
     """
     project: Path = ctx.obj["project"]
     password = _password(ask_pass)
