@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 import yaml
 
 from hvbridge import __version__, trace
 from hvbridge.events import console_sink
+from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.lab.lifecycle import Lab, LabError
@@ -23,9 +25,10 @@ from hvbridge.lab.state import LabState
 from hvbridge.output import print_run
 from hvbridge.report import ReportPaths, write_reports
 from hvbridge.runbook import RunbookError
-from hvbridge.runner import EXIT_CHANGED, RunOutcome, RunRequest
+from hvbridge.runner import RunOutcome, RunRequest
 from hvbridge.runner import run as run_runbook
 from hvbridge.ssh import SSHError, password_from_env
+from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
 
 DEMO_COMMANDS = (
     "brctl show",
@@ -40,7 +43,34 @@ def _lab(ctx: click.Context) -> Lab:
     return Lab(ctx.obj["state_dir"])
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group, exiting as the exit table says: 1 for every input or usage
+    error, click's own among them (click exits 2, which here means "changed")."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> NoReturn:
+        # Always standalone (the command's own process, or CliRunner): click's errors are
+        # caught here instead of exiting with click's codes.
+        del standalone_mode
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(EXIT_INPUT)
+        except click.Abort as exc:
+            # Ctrl-C at a prompt, before anything ran.
+            click.echo("Aborted!", err=True)
+            sys.exit(EXIT_SIGINT if isinstance(exc.__cause__, KeyboardInterrupt) else EXIT_INPUT)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hvbridge")
 @click.option(
     "--project",
@@ -70,13 +100,16 @@ Exit status, bits added together:
   4  a host failed            8  a host was rolled back
   16 the failure budget stopped the rollout (later batches not started)
   1  an input or usage error: nothing was touched
+  130/143  SIGINT/SIGTERM stopped the run between steps (the bits are in the report)
 \b
 --limit terms (comma-separated; plain terms add, &term intersects, !term removes):
   hv01,hv02   hv0*   @rack1   platform=el6   libvirt.edit_mode=file   @lab,!hv03
 \b
-Every run keeps its state and a JSON-lines event log in STATE_DIR/runs/RUN-ID/
-(default PROJECT/.hvbridge); --retry-failed runs only the hosts that did not end
-ok in the newest run of the same runbook on the same inventory."""
+Every run keeps its state (after every step) and a JSON-lines event log in
+STATE_DIR/runs/RUN-ID/ (default PROJECT/.hvbridge); --retry-failed runs the hosts
+whose newest run of the same runbook on the same inventory did not end ok or
+changed (failed, rolled back, interrupted, not run, or unfinished when the
+controller died), also those a limited retry left out."""
 
 
 reports_option = click.option(
@@ -163,7 +196,7 @@ inventory_option = click.option(
 @click.option(
     "--retry-failed",
     is_flag=True,
-    help="Only the hosts that failed or were not reached in the last run.",
+    help="Only the hosts that did not end ok or changed the last time they ran (see below).",
 )
 @click.option(
     "--break-lock",
@@ -209,6 +242,11 @@ def run(
     runs the steps in order, stops at its first failure, and releases the lock;
     the other hosts go on. Progress is live on a terminal, one line per event
     otherwise.
+
+    Ctrl-C (SIGINT) or SIGTERM: no new step starts, the steps under way finish (a
+    guarded restart confirms or reverts), locks are released, state and reports
+    written, exit 130 or 143. A second one exits at once, naming the hosts that may
+    still hold a lock.
     """
     project: Path = ctx.obj["project"]
     password = _password(ask_pass)
@@ -225,9 +263,11 @@ def run(
     )  # fmt: skip
     _quiet_libraries()
     sink = console_sink(sys.stdout, sys.stdout.isatty)
-    with _errors(), _debug(debug):
-        outcome = run_runbook(request, sink)
-    _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
+    interrupt = Interrupt()
+    with interrupt.handling():
+        with _errors(), _debug(debug):
+            outcome = run_runbook(request, sink, interrupt)
+        _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
 
 
 def _finish(
@@ -247,9 +287,28 @@ def _finish(
         for results in outcome.results:
             print_result(results)
     print_run(outcome, click.echo, show_diff=show_diff)
-    paths = _write_reports(outcome, project, inventory, reports_dir)
-    click.echo(f"reports: {paths.html}  ({paths.directory})")
+    _say_interrupted(outcome)
+    try:
+        paths = _write_reports(outcome, project, inventory, reports_dir)
+    except (OSError, ValueError) as exc:
+        # Hosts were touched: the exit status stays the run's, not "input error".
+        click.secho(f"error: the reports could not be written: {exc}", fg="red", err=True)
+    else:
+        click.echo(f"reports: {paths.html}  ({paths.directory})")
     sys.exit(outcome.exit_code)
+
+
+def _say_interrupted(outcome: RunOutcome) -> None:
+    if outcome.interrupted is None:
+        return
+    stopped = sorted(n for n, h in outcome.hosts.items() if h.status is Status.INTERRUPTED)
+    never = sorted(n for n, h in outcome.hosts.items() if h.status is Status.NOT_RUN)
+    click.echo(
+        f"INTERRUPTED by {outcome.interrupted}: steps under way finished, no other started;"
+        f" interrupted between steps: {', '.join(stopped) or 'none'};"
+        f" not run: {', '.join(never) or 'none'}; status bits {outcome.bits}"
+        " (--retry-failed runs the hosts that did not end ok)"
+    )
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -288,9 +347,11 @@ def report(
         state_dir=_in_project(project, state_dir) if state_dir else None,
     )  # fmt: skip
     _quiet_libraries()
-    with _errors(), _debug(debug):
-        outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
-    _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
+    interrupt = Interrupt()
+    with interrupt.handling():
+        with _errors(), _debug(debug):
+            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty), interrupt)
+        _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
 
 
 def _password(ask_pass: bool) -> str | None:
@@ -430,7 +491,9 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
     hypervisor, show them again (br0 holds eth0 and vnet0), write the run's reports
     to PROJECT/reports/RUN-ID/, remove the lab.
 
-    Exits with the run's exit status."""
+    Exits with the run's exit status, as `hvbridge run` does: 2 when the lab was
+    bridged (something changed), with 4, 8 or 16 added when a host failed, was
+    rolled back or the rollout stopped; 1 when the lab could not be built."""
     if not keep and os.environ.get(PRIVATE_NETNS) != "1":
         _demo_in_private_namespace()
     the_lab = _lab(ctx)
@@ -447,8 +510,13 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
                 state_dir=the_lab.paths.root / "hvbridge",
             )
             _quiet_libraries()
-            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty))
+            interrupt = Interrupt()
+            with interrupt.handling():
+                outcome = run_runbook(
+                    request, console_sink(sys.stdout, sys.stdout.isatty), interrupt
+                )
             print_run(outcome, click.echo, show_diff=True)
+            _say_interrupted(outcome)
             _start_guests(the_lab, state)
             _show_hosts(the_lab, state, "after")
             paths = _write_reports(outcome, project, request.inventory, None)
@@ -456,7 +524,7 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
         finally:
             if not keep:
                 the_lab.down()
-    sys.exit(outcome.exit_code & ~EXIT_CHANGED)
+    sys.exit(outcome.exit_code)
 
 
 PRIVATE_NETNS = "HVBRIDGE_DEMO_NETNS"

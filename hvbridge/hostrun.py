@@ -64,6 +64,14 @@ class HostRun:
     timed_out_step: str | None = None
     rolled_back: str | None = None
     facts: dict[str, Any] | None = None
+    # How the host's steps went so far: its status in state.json as it runs.
+    step_failed: bool = False
+    step_changed: bool = False
+    # The steps that changed network files: a rollback restores what they wrote.
+    network_file_steps: list[str] = field(default_factory=list)
+    # A signal stopped the run before this host started, or between two of its steps.
+    not_started: bool = False
+    interrupted: bool = False
     # The host's network state as last read, and by which step; forgotten when a step
     # that may change the host begins (see `read_only`).
     netstate: NetState | None = None

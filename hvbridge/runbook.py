@@ -17,8 +17,9 @@ steps:
 ```
 
 A runbook is checked whole before anything runs: every task must exist, every
-argument must be one the task takes, with a value of the type it declares, and
-every required argument must be given. Errors name the file, the step and the
+argument must be one the task takes, with a value of the type it declares and
+within the range its signature gives (`Annotated[int, Field(ge=10, le=3600)]`),
+and every required argument must be given. Errors name the file, the step and the
 field, all at once.
 """
 
@@ -119,7 +120,8 @@ def _resolve(tasks_dir: Path, task_name: str) -> Callable[..., Any]:
 
 def _check_args(func: Callable[..., Any], args: dict[str, Any]) -> list[str]:
     signature = inspect.signature(func)
-    hints = get_type_hints(func)
+    # With the Annotated constraints (ranges), which the check enforces as well as types.
+    hints = get_type_hints(func, include_extras=True)
     params = {n: p for n, p in signature.parameters.items() if n not in ENGINE_PARAMS}
     problems = [
         f"args.{name}: unknown argument (takes: {', '.join(params) or 'none'})"

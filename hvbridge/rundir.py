@@ -1,33 +1,54 @@
 """Where each run keeps its state on the controller: `STATE_DIR/runs/<run-id>/`.
 
-`state.json` says what was run (runbook, inventory, limit) and how each host
-ended; `events.jsonl` is the event log. `--retry-failed` reads the newest state
-of the same runbook and inventory and runs only its hosts that did not end ok.
+`state.json` says what was run (runbook, inventory) and, for each host, its status
+and the last step it finished. It is rewritten (temp file, then rename) after every
+step of every host, so a controller killed at any moment leaves a state that says
+how far each host got: a host whose status is still null was in flight or never
+reached. `events.jsonl` is the event log.
+
+`--retry-failed` folds every state of the same runbook and inventory, oldest first,
+so that each host has the status of the newest run that included it, and runs the
+hosts whose status is not ok or changed. A host left out of a retry by `--limit`
+keeps the status it had, and the next `--retry-failed` takes it again.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-# Statuses a retry leaves alone; everything else (failed, rolled back, not run) is retried.
-DONE = frozenset({"ok", "changed"})
+from hvbridge.status import DONE
 
 
-@dataclass(frozen=True)
+@dataclass
+class HostState:
+    # None: the host had not finished when this state was written (in flight, or not
+    # reached yet); after a killed controller, it was never finished.
+    status: str | None = None
+    step: str | None = None  # the last step the host finished
+
+
+@dataclass
 class RunState:
     run_id: str
     runbook: str
     inventory: str
     check: bool
-    hosts: dict[str, str]  # name -> status
+    hosts: dict[str, HostState]
     stopped: str | None = None
+    # False until the run ends on its own or by a signal; a state that stays False
+    # belongs to a controller that was killed.
+    finished: bool = False
+    interrupted: str | None = None  # SIGINT, SIGTERM
+    retrying: str | None = None  # the newest earlier run, when this run was a retry
 
     @property
     def unfinished(self) -> list[str]:
-        return [name for name, status in self.hosts.items() if status not in DONE]
+        return [name for name, host in self.hosts.items() if host.status not in DONE]
 
 
 def runs_dir(state_dir: Path) -> Path:
@@ -39,26 +60,34 @@ def run_path(state_dir: Path, run_id: str) -> Path:
 
 
 def save(state_dir: Path, state: RunState) -> Path:
+    """Write `state` atomically: a reader (or the next run after a SIGKILL) sees the old
+    file or the new one, never half of one."""
     directory = run_path(state_dir, state.run_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "state.json"
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(".state.json.tmp")
     tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
 
 
 def load(path: Path) -> RunState:
-    return RunState(**json.loads(path.read_text()))
+    raw: dict[str, Any] = json.loads(path.read_text())
+    hosts = {
+        # A state written before per-step records kept only the status.
+        name: HostState(status=value) if isinstance(value, str) else HostState(**value)
+        for name, value in raw.pop("hosts").items()
+    }
+    return RunState(hosts=hosts, **raw)
 
 
-def last_run(state_dir: Path, runbook: Path, inventory: Path) -> RunState | None:
-    """The newest real (not check-mode) run of this runbook on this inventory."""
+def runs_of(state_dir: Path, runbook: Path, inventory: Path) -> list[RunState]:
+    """The real (not check-mode) runs of this runbook on this inventory, oldest first."""
     found = []
     for state_file in runs_dir(state_dir).glob("*/state.json"):
         try:
             state = load(state_file)
-        except (ValueError, TypeError, OSError):
+        except (ValueError, TypeError, KeyError, OSError):
             continue
         same = state.runbook == str(runbook.resolve()) and state.inventory == str(
             inventory.resolve()
@@ -66,4 +95,56 @@ def last_run(state_dir: Path, runbook: Path, inventory: Path) -> RunState | None
         if same and not state.check:
             found.append(state)
     # Run ids start with a sortable timestamp.
-    return max(found, key=lambda s: s.run_id, default=None)
+    return sorted(found, key=lambda s: s.run_id)
+
+
+def last_run(state_dir: Path, runbook: Path, inventory: Path) -> RunState | None:
+    """The newest real run of this runbook on this inventory, with every host any of
+    them ran: each with its status in the newest run that included it."""
+    runs = runs_of(state_dir, runbook, inventory)
+    if not runs:
+        return None
+    hosts: dict[str, HostState] = {}
+    for state in runs:
+        hosts.update(state.hosts)
+    newest = runs[-1]
+    return RunState(
+        newest.run_id, newest.runbook, newest.inventory, newest.check, hosts, newest.stopped,
+        newest.finished, newest.interrupted, newest.retrying,
+    )  # fmt: skip
+
+
+@dataclass
+class StateWriter:
+    """The run's state.json, rewritten as each host finishes a step; thread-safe, as
+    hosts finish their steps in Nornir's worker threads."""
+
+    state_dir: Path
+    state: RunState
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._save()
+
+    def step_finished(self, host: str, step: str) -> None:
+        with self._lock:
+            self.state.hosts[host].step = step
+            self._save()
+
+    def host_finished(self, host: str, status: str) -> None:
+        with self._lock:
+            self.state.hosts[host].status = status
+            self._save()
+
+    def finish(
+        self, statuses: dict[str, str], stopped: str | None, interrupted: str | None
+    ) -> None:
+        with self._lock:
+            for host, status in statuses.items():
+                self.state.hosts[host].status = status
+            self.state.stopped, self.state.interrupted = stopped, interrupted
+            self.state.finished = True
+            self._save()
+
+    def _save(self) -> None:
+        save(self.state_dir, self.state)

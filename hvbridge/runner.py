@@ -4,6 +4,8 @@ Everything is validated first (inventory, runbook, --limit, strategy); only then
 does any connection open. Each batch runs all steps on its hosts in parallel; a
 host takes its lock, stops at its first failed step, and releases the lock; the
 others go on. A batch whose failures exceed max_fail_percentage stops the rollout.
+A SIGINT or SIGTERM (see hvbridge.interrupt) stops it too, between steps. The run's
+state.json is rewritten after every step of every host (see hvbridge.rundir).
 """
 
 from __future__ import annotations
@@ -26,11 +28,22 @@ from nornir.plugins.runners import ThreadedRunner
 from hvbridge import lock, reasons, rundir, trace
 from hvbridge.events import Fanout, JsonLines, Sink, event
 from hvbridge.hostrun import HostRun, is_read_only
+from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
 from hvbridge.runbook import Runbook, Step
 from hvbridge.runbook import load as load_runbook
 from hvbridge.ssh import CONNECTION_NAME, SSHError
+from hvbridge.status import (
+    EXIT_CHANGED,
+    EXIT_FAILED,
+    EXIT_INPUT,
+    EXIT_OK,
+    EXIT_ROLLED_BACK,
+    EXIT_STOPPED,
+    STATUS_BITS,
+    Status,
+)
 from hvbridge.strategy import (
     Strategy,
     StrategyError,
@@ -40,13 +53,24 @@ from hvbridge.strategy import (
     parse_serial,
 )
 
-EXIT_OK = 0
-EXIT_INPUT = 1
-EXIT_CHANGED = 2
-EXIT_FAILED = 4
-EXIT_ROLLED_BACK = 8
-EXIT_STOPPED = 16
-STATUSES = ("ok", "changed", "failed", "rolled back", "not run")
+__all__ = [
+    "EXIT_CHANGED",
+    "EXIT_FAILED",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "EXIT_ROLLED_BACK",
+    "EXIT_STOPPED",
+    "STATUSES",
+    "HostOutcome",
+    "RunInputError",
+    "RunOutcome",
+    "RunRequest",
+    "StepOutcome",
+    "prepare",
+    "run",
+]
+
+STATUSES = tuple(Status)
 STATE_DIR_NAME = ".hvbridge"
 # Often enough for lock.STALE_AFTER (900 s); a touch after every step cost a round trip.
 HEARTBEAT_EVERY = 60.0
@@ -64,6 +88,8 @@ class StepOutcome:
     message: str
     diff: str
     seconds: float = 0.0
+    # The host rolled back, and the revert undid what this step changed.
+    reverted: bool = False
 
 
 @dataclass
@@ -74,19 +100,33 @@ class HostOutcome:
     changed: bool = False
     rolled_back: str | None = None
     facts: dict[str, Any] | None = None
-    # The failure budget stopped the rollout before this host's batch.
+    # The failure budget or a signal stopped the rollout before this host started.
     not_run: bool = False
+    # A signal stopped the host between two of its steps.
+    interrupted: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
-        if self.not_run:
-            return "not run"
-        if self.rolled_back:
-            return "rolled back"
-        if self.failed:
-            return "failed"
-        return "changed" if self.changed else "ok"
+    def status(self) -> Status:
+        return host_status(
+            not_run=self.not_run, rolled_back=bool(self.rolled_back), failed=self.failed,
+            interrupted=self.interrupted, changed=self.changed,
+        )  # fmt: skip
+
+
+def host_status(
+    *, not_run: bool, rolled_back: bool, failed: bool, interrupted: bool, changed: bool
+) -> Status:
+    """The one status of a host: the first that applies, in this order."""
+    if not_run:
+        return Status.NOT_RUN
+    if rolled_back:
+        return Status.ROLLED_BACK
+    if failed:
+        return Status.FAILED
+    if interrupted:
+        return Status.INTERRUPTED
+    return Status.CHANGED if changed else Status.OK
 
 
 @dataclass
@@ -101,18 +141,26 @@ class RunOutcome:
     planned_steps: tuple[str, ...] = ()
     # Nornir's own results, batch by batch, for nornir_utils' print_result.
     results: list[AggregatedResult] = field(default_factory=list, repr=False)
+    # The signal that stopped the run (SIGINT, SIGTERM) and the exit code it means.
+    interrupted: str | None = None
+    interrupt_exit: int | None = None
+
+    @property
+    def bits(self) -> int:
+        """The status bits: each host's status sets its own bit (hvbridge.status), and
+        the failure budget 16."""
+        code = EXIT_STOPPED if self.stopped else EXIT_OK
+        for host in self.hosts.values():
+            code |= STATUS_BITS.get(host.status, 0)
+        return code
 
     @property
     def exit_code(self) -> int:
-        code = EXIT_STOPPED if self.stopped else EXIT_OK
-        for host in self.hosts.values():
-            if host.changed:
-                code |= EXIT_CHANGED
-            if host.failed:
-                code |= EXIT_FAILED
-            if host.rolled_back:
-                code |= EXIT_ROLLED_BACK
-        return code
+        """What the command exits with: 130 or 143 after a signal, else the bits."""
+        return self.interrupt_exit if self.interrupt_exit is not None else self.bits
+
+    def counts(self) -> dict[Status, int]:
+        return counts(list(self.hosts.values()))
 
 
 def new_run_id() -> str:
@@ -149,17 +197,30 @@ def select_hosts(inventory: LoadedInventory, limit: Sequence[str]) -> list[str]:
         raise RunInputError(str(exc)) from exc
 
 
-def _status(result: Result) -> str:
+def _status(result: Result) -> Status:
     if result.failed:
-        return "failed"
-    return "changed" if result.changed else "ok"
+        return Status.FAILED
+    return Status.CHANGED if result.changed else Status.OK
 
 
-def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout: float) -> None:
-    """One step, timed, its end announced; a failure raises to stop this host."""
+@dataclass(frozen=True)
+class Progress:
+    """What every host's pipeline reports to, besides the event sink."""
+
+    sink: Sink
+    state: rundir.StateWriter
+    interrupt: Interrupt
+
+
+def _run_step(
+    task: Task, step: Step, ctx: HostRun, progress: Progress, default_timeout: float
+) -> None:
+    """One step, timed, its end announced and recorded; a failure raises to stop this host."""
+    sink = progress.sink
     ctx.begin_step(step.name, step.timeout or default_timeout, is_read_only(step.func))
     sink.emit(event("step_started", host=ctx.name, step=step.name))
     started = time.monotonic()
+    network_files = len(ctx.network_changed)
     result: Result | None = None
     try:
         result = task.run(task=step.func, name=step.name, ctx=ctx, **step.args)[0]
@@ -174,7 +235,12 @@ def _run_step(task: Task, step: Step, ctx: HostRun, sink: Sink, default_timeout:
         ctx.step_seconds.append(seconds)
         ctx.end_step()
         message = ctx.timed_out or (_message(result) if result is not None else "")
-        status = "failed" if ctx.timed_out or result is None else _status(result)
+        status = Status.FAILED if ctx.timed_out or result is None else _status(result)
+        ctx.step_failed = ctx.step_failed or status is Status.FAILED
+        ctx.step_changed = ctx.step_changed or status is Status.CHANGED
+        if len(ctx.network_changed) > network_files:
+            ctx.network_file_steps.append(step.name)
+        progress.state.step_finished(ctx.name, step.name)
         sink.emit(event("step_finished", host=ctx.name, step=step.name, status=status,
                         seconds=round(seconds, 3), message=message))  # fmt: skip
 
@@ -183,11 +249,17 @@ def _pipeline(
     task: Task,
     steps: Sequence[Step],
     runs: dict[str, HostRun],
-    sink: Sink,
+    progress: Progress,
     default_timeout: float,
 ) -> Result:
     ctx = runs[task.host.name]
     holder = ctx.holder  # None for a read-only run: no lock
+    if progress.interrupt.requested:
+        # A signal came before this host started (it waited for a worker): untouched.
+        ctx.not_started = True
+        progress.state.host_finished(ctx.name, Status.NOT_RUN)
+        return Result(host=task.host)
+    failed = True
     try:
         ctx.phase = "connect"
         conn = ctx.connect(task)
@@ -197,14 +269,29 @@ def _pipeline(
             ctx.locked = True
             ctx.heartbeat_at = time.monotonic()
         for step in steps:
+            if progress.interrupt.requested:
+                # Between two steps: the host is as the last finished step left it.
+                ctx.interrupted = True
+                break
             ctx.phase = step.name
-            _run_step(task, step, ctx, sink, default_timeout)
+            _run_step(task, step, ctx, progress, default_timeout)
             if holder is not None and time.monotonic() - ctx.heartbeat_at > HEARTBEAT_EVERY:
                 lock.heartbeat(ctx.connect(task), holder)
                 ctx.heartbeat_at = time.monotonic()
+        failed = False
     finally:
         _release(task, ctx)
+        progress.state.host_finished(ctx.name, _provisional_status(ctx, failed))
     return Result(host=task.host)
+
+
+def _provisional_status(ctx: HostRun, failed: bool) -> Status:
+    """The host's status as its pipeline ends, for state.json; the batch's results
+    confirm it (`_outcome`) when the batch ends."""
+    return host_status(
+        not_run=False, rolled_back=bool(ctx.rolled_back), failed=failed or ctx.step_failed,
+        interrupted=ctx.interrupted, changed=ctx.step_changed,
+    )  # fmt: skip
 
 
 def _release(task: Task, ctx: HostRun) -> None:
@@ -212,6 +299,7 @@ def _release(task: Task, ctx: HostRun) -> None:
         # On failure the lock stays; its heartbeat stops, so the next run sees it stale.
         with contextlib.suppress(SSHError):
             lock.release(ctx.connect(task), ctx.holder)
+            ctx.locked = False
     ctx.disconnect(task)
 
 
@@ -221,15 +309,20 @@ def _message(result: Result) -> str:
 
 
 def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
-    host = HostOutcome(name, rolled_back=ctx.rolled_back, facts=ctx.facts)
+    if ctx.not_started:
+        return HostOutcome(name, not_run=True)
+    host = HostOutcome(
+        name, rolled_back=ctx.rolled_back, facts=ctx.facts, interrupted=ctx.interrupted
+    )
     for result, seconds in zip(list(multi)[1:], ctx.step_seconds, strict=False):
         failed = bool(result.failed)
         message = _message(result)
         if ctx.timed_out and ctx.timed_out_step == result.name:
             failed, message = True, ctx.timed_out
+        reverted = bool(ctx.rolled_back) and result.name in ctx.network_file_steps
         step = StepOutcome(
             str(result.name), bool(result.changed), failed, message, result.diff or "",
-            round(seconds, 3),
+            round(seconds, 3), reverted,
         )  # fmt: skip
         host.steps.append(step)
     host.failed = multi.failed
@@ -329,13 +422,20 @@ def prepare(request: RunRequest) -> Prepared:
             )
         names = [name for name in names if name in last.unfinished]
         if not names:
-            raise RunInputError(f"--retry-failed: every host of run {last.run_id} ended ok")
+            raise RunInputError(
+                f"--retry-failed: every host of run {last.run_id} and the runs before it"
+                " ended ok (or changed) the last time it ran"
+            )
         retrying = last.run_id
     inventory.check_controller(names)
     return Prepared(inventory, runbook, names, strategy, retrying)
 
 
-def run(request: RunRequest, sink: Sink | None = None) -> RunOutcome:
+def run(
+    request: RunRequest, sink: Sink | None = None, interrupt: Interrupt | None = None
+) -> RunOutcome:
+    """Run the request; `interrupt`, set by a signal handler, stops the run between
+    steps (without one, nothing can ask it to)."""
     prepared = prepare(request)
     run_id = new_run_id()
     directory = rundir.run_path(request.states, run_id)
@@ -344,12 +444,14 @@ def run(request: RunRequest, sink: Sink | None = None) -> RunOutcome:
     secrets = [request.password, *prepared.inventory.passwords()]
     try:
         with trace.tracing(directory / "trace.log", secrets):
-            return _execute(request, prepared, run_id, out)
+            return _execute(request, prepared, run_id, out, interrupt or Interrupt())
     finally:
         out.close()
 
 
-def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -> RunOutcome:
+def _execute(
+    request: RunRequest, prepared: Prepared, run_id: str, sink: Sink, interrupt: Interrupt
+) -> RunOutcome:
     inventory, names = prepared.inventory, prepared.names
     holder = lock.Holder.me(run_id)
     runs = {
@@ -366,6 +468,16 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
         )
         for name in names
     }
+    interrupt.locked_hosts = lambda: [name for name, ctx in runs.items() if ctx.locked]
+    state = rundir.StateWriter(
+        request.states,
+        rundir.RunState(
+            run_id, str(request.runbook.resolve()), str(request.inventory.resolve()),
+            request.check, {name: rundir.HostState() for name in names},
+            retrying=prepared.retrying,
+        ),
+    )  # fmt: skip
+    progress = Progress(sink, state, interrupt)
     batches = prepared.strategy.batches(names)
     sink.emit(event("run_started", run_id=run_id, runbook=prepared.runbook.name,
                     hosts=len(names), batches=len(batches), check=request.check,
@@ -380,11 +492,13 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
     aggregated: list[AggregatedResult] = []
     with Watchdog(runs, inventory.inventory.hosts):
         for number, batch in enumerate(batches, 1):
+            if interrupt.requested:
+                break
             sink.emit(event("batch_started", batch=number, batches=len(batches), hosts=batch))
             members = set(batch)
             results = nornir.filter(filter_func=lambda h, m=members: h.name in m).run(
                 task=_pipeline, name=prepared.runbook.name, steps=prepared.runbook.steps,
-                runs=runs, sink=sink, default_timeout=request.step_timeout,
+                runs=runs, progress=progress, default_timeout=request.step_timeout,
             )  # fmt: skip
             aggregated.append(results)
             for name in batch:
@@ -393,7 +507,7 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
                                 reason=reasons.of_steps(hosts[name].steps)))  # fmt: skip
             failed = sum(1 for name in batch if hosts[name].failed)
             sink.emit(event("batch_finished", batch=number, batches=len(batches),
-                            counts=_counts([hosts[n] for n in batch])))  # fmt: skip
+                            counts=counts([hosts[n] for n in batch])))  # fmt: skip
             limit = prepared.strategy.max_fail_percentage
             if number < len(batches) and budget_exceeded(len(batch), failed, limit):
                 stopped = (
@@ -405,21 +519,25 @@ def _execute(request: RunRequest, prepared: Prepared, run_id: str, sink: Sink) -
                 break
     for name in names:
         hosts.setdefault(name, HostOutcome(name, not_run=True))
+    if interrupt.requested:
+        sink.emit(event("run_interrupted", signal=interrupt.name,
+                        interrupted=_named(hosts, Status.INTERRUPTED),
+                        not_run=_named(hosts, Status.NOT_RUN)))  # fmt: skip
     outcome = RunOutcome(
         run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped,
         started_at, tuple(step.name for step in prepared.runbook.steps), aggregated,
+        interrupt.name, interrupt.exit_code,
     )  # fmt: skip
-    rundir.save(
-        request.states,
-        rundir.RunState(
-            run_id, str(request.runbook.resolve()), str(request.inventory.resolve()),
-            request.check, {n: h.status for n, h in hosts.items()}, stopped,
-        ),
-    )  # fmt: skip
-    sink.emit(event("run_finished", run_id=run_id, counts=_counts(list(hosts.values())),
+    state.finish({n: h.status for n, h in hosts.items()}, stopped, interrupt.name)
+    sink.emit(event("run_finished", run_id=run_id, counts=outcome.counts(),
                     exit_code=outcome.exit_code))  # fmt: skip
     return outcome
 
 
-def _counts(hosts: Sequence[HostOutcome]) -> dict[str, int]:
-    return {status: sum(1 for h in hosts if h.status == status) for status in STATUSES}
+def _named(hosts: dict[str, HostOutcome], status: Status) -> list[str]:
+    return [name for name, host in hosts.items() if host.status is status]
+
+
+def counts(hosts: Sequence[HostOutcome]) -> dict[Status, int]:
+    """Hosts per status, every status listed (0 where none)."""
+    return {status: sum(1 for h in hosts if h.status is status) for status in Status}

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from nornir.core.task import Result, Task
+from pydantic import Field
 
 from hvbridge.apply import guarded_restart
 from hvbridge.hostrun import HostRun
 
 
-def apply(task: Task, ctx: HostRun, timeout: int = 120, force: bool = False) -> Result:
+def apply(
+    task: Task,
+    ctx: HostRun,
+    timeout: Annotated[int, Field(ge=10, le=3600)] = 120,
+    force: bool = False,
+) -> Result:
     """`service network restart` only if this run changed a network file (or force).
 
     `timeout`: seconds the host waits for the controller to reconnect and verify
@@ -22,6 +30,4 @@ def apply(task: Task, ctx: HostRun, timeout: int = 120, force: bool = False) -> 
             changed=True,
             result=f"check mode: would restart the network (guarded, {timeout}s)",
         )
-    if timeout < 10:
-        return Result(host=task.host, failed=True, result="timeout must be at least 10 seconds")
     return guarded_restart(task, ctx, timeout)

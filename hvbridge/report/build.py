@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from hvbridge.report.model import (
     HOST_SCHEMA,
@@ -34,6 +34,7 @@ from hvbridge.report.model import (
 )
 from hvbridge.report.redact import redact
 from hvbridge.runner import HostOutcome, RunOutcome, StepOutcome
+from hvbridge.status import Status
 
 
 def run_info(outcome: RunOutcome, *, inventory: str | None, started: datetime) -> Run:
@@ -48,9 +49,18 @@ def run_info(outcome: RunOutcome, *, inventory: str | None, started: datetime) -
     )
 
 
-def host_report(host: HostOutcome, run: Run, planned: Sequence[str] = ()) -> HostReport:
+def host_report(
+    host: HostOutcome,
+    run: Run,
+    planned: Sequence[str] = (),
+    *,
+    stopped: str | None = None,
+    interrupted: str | None = None,
+) -> HostReport:
     """`planned`: the runbook's step names, so that the steps a failed host never
-    reached show as skipped; without it only the steps that ran are listed."""
+    reached show as skipped; without it only the steps that ran are listed.
+    `stopped`, `interrupted`: why the run stopped (the budget's reason, the signal),
+    for the summary line of a host that did not run to its end."""
     steps = [_step(step) for step in host.steps]
     steps += [
         Step(name=name, status="skipped", seconds=None, message="", diff="")
@@ -58,15 +68,29 @@ def host_report(host: HostOutcome, run: Run, planned: Sequence[str] = ()) -> Hos
     ]
     facts = None if host.facts is None else _facts(host.facts)
     rollback = None if host.rolled_back is None else Rollback(reason=redact(host.rolled_back))
+    reverted = {step.name for step in host.steps if step.reverted}
+    status = _host_status(host.status)
+    if host.status is Status.NOT_RUN:
+        summary = _not_run_line(stopped, interrupted)
+    elif host.status is Status.INTERRUPTED:
+        last = host.steps[-1].name if host.steps else None
+        after = f"after step {last!r}" if last else "before its first step"
+        summary = f"interrupted by {interrupted or 'a signal'} {after}; later steps not run"
+    else:
+        summary = _one_line(steps, rollback, facts)
     return HostReport(
         schema=HOST_SCHEMA,
         host=host.name,
-        status=_host_status(host.status),
-        summary=_one_line(steps, rollback, facts),
+        status=status,
+        summary=summary,
         run=run,
         seconds=round(sum(step.seconds for step in host.steps), 3),
         steps=steps,
-        changes=[Change(step=step.name, diff=step.diff) for step in steps if step.diff],
+        changes=[
+            Change(step=step.name, diff=step.diff, reverted=step.name in reverted)
+            for step in steps
+            if step.diff
+        ],
         rollback=rollback,
         facts=facts,
     )
@@ -76,13 +100,16 @@ def summary_report(
     outcome: RunOutcome, run: Run, hosts: Mapping[str, HostReport], files: Mapping[str, str]
 ) -> SummaryReport:
     """`files`: each host's file name without suffix, relative to the summary's directory."""
-    counts = dict.fromkeys(HOST_STATUSES, 0)
+    counts = {status.key: 0 for status in Status}
     for report in hosts.values():
-        counts[report.status] += 1
+        counts[Status(report.status).key] += 1
     return SummaryReport(
         schema=SUMMARY_SCHEMA,
         run=run,
         exit_code=outcome.exit_code,
+        bits=outcome.bits,
+        stopped=outcome.stopped,
+        interrupted=_signal(outcome.interrupted),
         counts=Counts.model_validate(counts),
         hosts={
             name: HostLine(
@@ -98,9 +125,28 @@ def summary_report(
 
 
 def _host_status(status: str) -> HostStatus:
-    if status not in HOST_STATUSES:
-        raise ValueError(f"unknown host status {status!r}")
-    return status
+    for known in HOST_STATUSES:
+        if known == status:
+            return known
+    raise ValueError(f"unknown host status {status!r}")
+
+
+def _signal(name: str | None) -> Literal["SIGINT", "SIGTERM"] | None:
+    if name is None:
+        return None
+    if name == "SIGINT":
+        return "SIGINT"
+    if name == "SIGTERM":
+        return "SIGTERM"
+    raise ValueError(f"a run is stopped by SIGINT or SIGTERM, not {name!r}")
+
+
+def _not_run_line(stopped: str | None, interrupted: str | None) -> str:
+    if interrupted:
+        return f"not run: {interrupted} stopped the run before this host started"
+    if stopped:
+        return f"not run: the failure budget stopped the rollout ({stopped})"
+    return "not run"
 
 
 def _step(step: StepOutcome) -> Step:

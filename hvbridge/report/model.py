@@ -3,22 +3,31 @@
 The JSON Schema files under `schema/` are generated from these models (see
 `hvbridge.report.schema`), so the documents written, the validator and the
 shipped schema cannot disagree. Every model forbids unknown keys: a field added
-or renamed is a new schema version, not a silent change to version 1.
+or renamed is a new schema version, not a silent change to a published one.
+
+Version 2: the statuses `not run` and `interrupted`; counts keyed by identifiers
+(`rolled_back`, `not_run`); `reverted` on each change; `bits`, `stopped` and
+`interrupted` in the summary.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-HOST_SCHEMA: Final = "hvbridge.report.host/1"
-SUMMARY_SCHEMA: Final = "hvbridge.report.summary/1"
+from hvbridge.status import Status
 
-# The words `hvbridge run` prints, so a report and the terminal say the same thing.
-HostStatus = Literal["ok", "changed", "failed", "rolled back"]
+HOST_SCHEMA: Final = "hvbridge.report.host/2"
+SUMMARY_SCHEMA: Final = "hvbridge.report.summary/2"
+
+# hvbridge.status.Status's words, as `hvbridge run` prints them, so a report and the
+# terminal say the same thing (a Literal, so the JSON Schema lists them).
+HostStatus = Literal["ok", "changed", "failed", "rolled back", "not run", "interrupted"]
 StepStatus = Literal["ok", "changed", "failed", "skipped"]
-HOST_STATUSES: tuple[HostStatus, ...] = ("ok", "changed", "failed", "rolled back")
+HOST_STATUSES: tuple[HostStatus, ...] = get_args(HostStatus)
+if set(HOST_STATUSES) != {status.value for status in Status}:
+    raise ImportError("report.model.HostStatus and hvbridge.status.Status disagree")
 
 
 class _Document(BaseModel):
@@ -47,6 +56,10 @@ class Step(_Document):
 class Change(_Document):
     step: str
     diff: str = Field(description="unified diff of what the step changed (or would change)")
+    reverted: bool = Field(
+        description="the host rolled back and the revert undid this change: the diff is"
+        " what was changed, then undone"
+    )
 
 
 class Rollback(_Document):
@@ -100,7 +113,7 @@ class Facts(_Document):
 
 
 class HostReport(_Document):
-    schema_id: Literal["hvbridge.report.host/1"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.host/2"] = Field(alias="schema")
     host: str
     status: HostStatus
     summary: str = Field(description="one line for the fleet summary")
@@ -113,10 +126,15 @@ class HostReport(_Document):
 
 
 class Counts(_Document):
+    """Hosts per status, keyed by `Status.key`; each bit of `bits` is set exactly when
+    its status counts more than 0 (changed 2, failed 4, rolled_back 8)."""
+
     ok: int = Field(ge=0)
     changed: int = Field(ge=0)
     failed: int = Field(ge=0)
-    rolled_back: int = Field(ge=0, alias="rolled back")
+    rolled_back: int = Field(ge=0)
+    not_run: int = Field(ge=0)
+    interrupted: int = Field(ge=0)
 
 
 class HostLine(_Document):
@@ -130,8 +148,17 @@ class HostLine(_Document):
 
 
 class SummaryReport(_Document):
-    schema_id: Literal["hvbridge.report.summary/1"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.summary/2"] = Field(alias="schema")
     run: Run
-    exit_code: int = Field(ge=0, description="what `hvbridge run` exits with")
+    exit_code: int = Field(
+        ge=0, description="what `hvbridge run` exits with: `bits`, or 130/143 after a signal"
+    )
+    bits: int = Field(
+        ge=0, description="2 changed, 4 failed, 8 rolled back, 16 the failure budget stopped"
+    )
+    stopped: str | None = Field(description="why the failure budget stopped the rollout")
+    interrupted: Literal["SIGINT", "SIGTERM"] | None = Field(
+        description="the signal that stopped the run between steps"
+    )
     counts: Counts
     hosts: dict[str, HostLine]

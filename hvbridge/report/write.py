@@ -66,7 +66,14 @@ def write_reports(
     root = directory / outcome.run_id
 
     reports = {
-        name: host_report(outcome.hosts[name], run, planned_steps) for name in sorted(outcome.hosts)
+        name: host_report(
+            outcome.hosts[name],
+            run,
+            planned_steps,
+            stopped=outcome.stopped,
+            interrupted=outcome.interrupted,
+        )
+        for name in sorted(outcome.hosts)
     }
     stems = {name: f"hosts/{render.file_stem(name)}" for name in reports}
     summary = summary_report(outcome, run, reports, stems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -83,3 +84,35 @@ def test_inventory_errors_name_file_host_and_field(tmp_path: Path) -> None:
     assert code == 1
     assert "hosts.yaml: host kvm01: bridges.br0.gateway" in err
     assert "hosts.yaml: host kvm01: nics.eth0.hwaddr" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("run", "--chek", "runbooks/bridge.yaml"), "No such option '--chek'"),
+        (("run", "runbooks/bridge.yaml", "--workers", "0"), "'--workers': 0 is not in the range"),
+        (
+            ("run", "runbooks/bridge.yaml", "--max-fail-percentage", "200"),
+            "'--max-fail-percentage': 200.0 is not in the range 0<=x<=100",
+        ),
+        (("run", str(PROJECT / "runbooks")), f"'{PROJECT / 'runbooks'}' is a directory"),
+        (("report", "--workers", "x"), "'--workers': 'x' is not a valid integer"),
+        (("no-such-command",), "No such command 'no-such-command'"),
+    ],
+)
+def test_usage_errors_exit_1_not_click_s_2(args: tuple[str, ...], says: str) -> None:
+    """Exit 2 means "something changed": a typo must never say that."""
+    code, _, err = invoke(*args)
+    assert code == 1, err
+    assert says in err
+
+
+def test_help_and_version_exit_0() -> None:
+    assert invoke("--version")[0] == 0
+    assert invoke("run", "--help")[0] == 0
+
+
+def test_demo_help_says_it_exits_with_the_runs_bits() -> None:
+    code, out, _ = invoke("demo", "--help")
+    assert code == 0
+    assert "2 when the lab was bridged (something changed)" in " ".join(out.split())

@@ -30,6 +30,7 @@ from hvbridge.report import (
 from hvbridge.report.render import fence, md_cell
 from hvbridge.report.schema import shipped
 from hvbridge.runner import HostOutcome, RunOutcome, StepOutcome
+from hvbridge.status import EXIT_SIGINT
 
 PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATES = PROJECT / "templates"
@@ -172,8 +173,12 @@ def test_the_json_schema_files_accept_the_reports(paths: ReportPaths) -> None:
     [
         ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
         ({"seconds": "1.5"}, "seconds: Input should be a valid number"),
-        ({"status": "fine"}, "status: Input should be 'ok', 'changed', 'failed' or 'rolled back'"),
-        ({"schema": "hvbridge.report.host/2"}, "unknown schema 'hvbridge.report.host/2'"),
+        (
+            {"status": "fine"},
+            "status: Input should be 'ok', 'changed', 'failed', 'rolled back', 'not run'"
+            " or 'interrupted'",
+        ),
+        ({"schema": "hvbridge.report.host/1"}, "unknown schema 'hvbridge.report.host/1'"),
         ({"facts": {"bridges": {}}}, "facts.bridges_from: Field required"),
     ],
 )
@@ -240,8 +245,11 @@ def test_changes_are_the_steps_diffs(paths: ReportPaths) -> None:
 def test_summary_counts_durations_and_exit_code(paths: ReportPaths) -> None:
     outcome, _ = sample_outcome()
     summary = load(paths.summary_json)
-    assert summary["counts"] == {"ok": 1, "changed": 1, "failed": 1, "rolled back": 1}
-    assert summary["exit_code"] == outcome.exit_code == 2 | 4 | 8
+    assert summary["counts"] == {
+        "ok": 1, "changed": 1, "failed": 1, "rolled_back": 1, "not_run": 0, "interrupted": 0,
+    }  # fmt: skip
+    assert summary["exit_code"] == summary["bits"] == outcome.exit_code == 2 | 4 | 8
+    assert (summary["stopped"], summary["interrupted"]) == (None, None)
     assert summary["run"]["seconds"] == 41.25
     assert list(summary["hosts"]) == ["hv01", "hv02", "hv03", "hv04"]
     assert summary["hosts"]["hv02"] == {
@@ -315,7 +323,10 @@ def test_a_diff_holding_a_fence_gets_a_longer_one() -> None:
 
 def test_summary_markdown_has_a_row_per_host(paths: ReportPaths) -> None:
     text = paths.summary_markdown.read_text()
-    assert "- 4 host(s): 1 ok, 1 changed, 1 failed, 1 rolled back; exit code 14" in text
+    assert (
+        "- 4 host(s): 1 ok, 1 changed, 1 failed, 1 rolled back, 0 not run, 0 interrupted;"
+        " exit code 14"
+    ) in text
     rows = [line for line in text.splitlines() if line.startswith("| [")]
     assert [row.split("]")[0] for row in rows] == ["| [hv01", "| [hv02", "| [hv03", "| [hv04"]
     assert "| [hv02](hosts/hv02.md) | rolled back | 25.9 s | rolled back:" in text
@@ -444,3 +455,96 @@ def test_no_secret_reaches_any_report(tmp_path: Path) -> None:
             text = path.read_text()
             assert "hunter2" not in text and "MHcCAQEEIB" not in text, path.name
     assert "password=********" in paths.hosts["hv01"].markdown.read_text()
+
+
+# statuses beyond the four of a plain run: reverted diffs, budget stops, signals
+
+
+def test_a_rolled_back_hosts_diffs_are_marked_reverted(paths: ReportPaths) -> None:
+    hv02 = load(paths.hosts["hv02"].json)
+    assert [(c["step"], c["reverted"]) for c in hv02["changes"]] == [("push ifcfg files", True)]
+    assert {c["reverted"] for c in load(paths.hosts["hv01"].json)["changes"]} == {False}
+    markdown = paths.hosts["hv02"].markdown.read_text()
+    assert "### push ifcfg files (reverted)\n\nThe host rolled back: this change was made," in (
+        markdown
+    )
+    assert "(reverted)" not in paths.hosts["hv01"].markdown.read_text()
+    html = paths.html.read_text()
+    section = html[html.index('id="host-hv02"') : html.index('id="host-hv03"')]
+    assert '<details open class="reverted">' in section
+    assert "this change was made, then undone by the revert" in section
+    assert html.count('class="reverted"') == 1
+
+
+def test_a_budget_stop_lists_the_hosts_not_run(tmp_path: Path) -> None:
+    outcome, _ = sample_outcome()
+    reason = "batch 1/2: 1 of 1 host(s) failed, more than max_fail_percentage 0%"
+    hosts = {**outcome.hosts, "hv05": HostOutcome("hv05", not_run=True)}
+    paths = write(tmp_path, replace(outcome, hosts=hosts, stopped=reason))
+    summary = load(paths.summary_json)
+    assert summary["counts"]["not_run"] == 1
+    assert summary["bits"] == summary["exit_code"] == 2 | 4 | 8 | 16
+    assert summary["stopped"] == reason
+    assert summary["hosts"]["hv05"]["status"] == "not run"
+    assert summary["hosts"]["hv05"]["summary"] == (
+        f"not run: the failure budget stopped the rollout ({reason})"
+    )
+    hv05 = load(paths.hosts["hv05"].json)
+    assert isinstance(validate(hv05), HostReport)
+    assert {s["status"] for s in hv05["steps"]} == {"skipped"}
+    assert f"- Stopped by the failure budget: {reason}" in paths.summary_markdown.read_text()
+    assert '<tr data-host="hv05" class="status-not-run">' in paths.html.read_text()
+
+
+def test_an_interrupted_run_exits_130_and_keeps_the_bits_in_the_summary(tmp_path: Path) -> None:
+    outcome, _ = sample_outcome()
+    hv01 = outcome.hosts["hv01"]
+    stopped = replace(hv01, name="hv06", steps=hv01.steps[:3], interrupted=True)
+    hosts = {
+        "hv01": hv01, "hv06": stopped, "hv07": HostOutcome("hv07", not_run=True),
+    }  # fmt: skip
+    interrupted = replace(outcome, hosts=hosts, interrupted="SIGINT", interrupt_exit=EXIT_SIGINT)
+    paths = write(tmp_path, interrupted)
+    summary = load(paths.summary_json)
+    assert (summary["exit_code"], summary["bits"], summary["interrupted"]) == (130, 2, "SIGINT")
+    assert summary["counts"] == {
+        "ok": 0, "changed": 1, "failed": 0, "rolled_back": 0, "not_run": 1, "interrupted": 1,
+    }  # fmt: skip
+    assert summary["hosts"]["hv06"]["summary"] == (
+        "interrupted by SIGINT after step 'push ifcfg files'; later steps not run"
+    )
+    assert summary["hosts"]["hv07"]["summary"] == (
+        "not run: SIGINT stopped the run before this host started"
+    )
+    hv06_steps = load(paths.hosts["hv06"].json)["steps"]
+    assert [s["status"] for s in hv06_steps][3:] == ["skipped"] * 4
+    assert "- Interrupted by SIGINT: no step started after it; status bits 2" in (
+        paths.summary_markdown.read_text()
+    )
+    assert "Interrupted by SIGINT" in paths.html.read_text()
+
+
+@pytest.mark.parametrize("statuses", [
+    ("rolled back",), ("rolled back", "ok"), ("failed", "rolled back"), ("changed", "not run"),
+    ("interrupted",), ("ok", "changed", "failed", "rolled back", "not run", "interrupted"),
+])  # fmt: skip
+def test_each_bit_is_set_exactly_when_its_count_is_not_zero(
+    tmp_path: Path, statuses: tuple[str, ...]
+) -> None:
+    made = {
+        "ok": HostOutcome("h"),
+        "changed": HostOutcome("h", changed=True),
+        "failed": HostOutcome("h", failed=True),
+        # As the runner makes it: the host changed, then failed and reverted.
+        "rolled back": HostOutcome("h", failed=True, changed=True, rolled_back="no route"),
+        "not run": HostOutcome("h", not_run=True),
+        "interrupted": HostOutcome("h", changed=True, interrupted=True),
+    }
+    outcome, _ = sample_outcome()
+    hosts = {f"h{i}": replace(made[s], name=f"h{i}") for i, s in enumerate(statuses)}
+    summary = load(write(tmp_path, replace(outcome, hosts=hosts)).summary_json)
+    counts = summary["counts"]
+    assert summary["exit_code"] == summary["bits"]
+    for key, bit in (("changed", 2), ("failed", 4), ("rolled_back", 8)):
+        assert bool(summary["bits"] & bit) == (counts[key] > 0), (key, summary)
+    assert summary["bits"] & ~(2 | 4 | 8) == 0

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 import pytest
 
-from hvbridge.runbook import RunbookError, load
+from hvbridge.runbook import RunbookError, load, load_tasks_module
 
 PROJECT = Path(__file__).resolve().parents[2]
 TASKS = PROJECT / "tasks"
@@ -68,6 +71,58 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
     assert "step 3 (nosuch.thing): task 'nosuch.thing': no module 'nosuch'" in message
     assert "step 4 (ifcfg.push): retries: unknown key" in message
     assert "step 5 (network._private): task 'network._private' is not MODULE.FUNCTION" in message
+
+
+@pytest.mark.parametrize(
+    ("timeout", "problem"),
+    [
+        (5, "Input should be greater than or equal to 10 (got 5)"),
+        (3601, "Input should be less than or equal to 3600 (got 3601)"),
+    ],
+)
+def test_task_arguments_are_checked_against_their_range(
+    tmp_path: Path, timeout: int, problem: str
+) -> None:
+    path = write(
+        tmp_path, f"- name: apply\n  task: network.apply\n  args: {{timeout: {timeout}}}\n"
+    )
+    with pytest.raises(RunbookError) as caught:
+        load(path, TASKS)
+    assert (
+        str(caught.value) == f"{path}: invalid runbook:\n  step 1 (apply): args.timeout: {problem}"
+    )
+    for edge in (10, 3600):
+        write(tmp_path, f"- task: network.apply\n  args: {{timeout: {edge}}}\n")
+        assert load(path, TASKS).steps[0].args == {"timeout": edge}
+
+
+def _numbers(func: Callable[..., Any]) -> dict[str, Any]:
+    """The int and float parameters of `func`, bare or Annotated."""
+    hints = get_type_hints(func, include_extras=True)
+    hints.pop("return", None)
+    return {
+        name: hint
+        for name, hint in hints.items()
+        if (get_args(hint)[:1] or (hint,))[0] in (int, float)
+    }
+
+
+def test_every_number_a_task_takes_has_a_range() -> None:
+    """A timeout or count without bounds lets a runbook through that fails on the host."""
+    found = {}
+    for module_path in sorted(TASKS.glob("*.py")):
+        module = load_tasks_module(TASKS, module_path.stem)
+        for name, func in vars(module).items():
+            if name.startswith("_") or getattr(func, "__module__", None) != module.__name__:
+                continue
+            if not callable(func) or "ctx" not in inspect.signature(func).parameters:
+                continue
+            for arg, hint in _numbers(func).items():
+                infos = getattr(hint, "__metadata__", ())
+                bounds = [bound for info in infos for bound in getattr(info, "metadata", [])]
+                kinds = {type(b).__name__ for b in bounds}
+                found[f"{module_path.stem}.{name}({arg})"] = kinds
+    assert found == {"network.apply(timeout)": {"Ge", "Le"}}
 
 
 def test_a_bool_is_not_an_int(tmp_path: Path) -> None:
