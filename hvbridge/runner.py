@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -202,6 +203,8 @@ def _pipeline(
                 ctx.heartbeat_at = time.monotonic()
     finally:
         _release(task, ctx)
+        # The host is done now, not when its whole batch is: the live bar moves on.
+        ctx.emit("host_done", failed=sys.exc_info()[0] is not None)
     return Result(host=task.host)
 
 
