@@ -7,9 +7,10 @@ Events come from Nornir's worker threads; every sink serialises them itself.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -298,7 +299,8 @@ class LiveProgress:
     def _in_flight(self) -> Iterable[RenderableType]:
         with self._lock:
             rows = self._flight.lines(time.time())
-        room = self._console.size.height - self.RESERVED_LINES - len(self._progress.tasks)
+        # One bar per batch started so far.
+        room = self._console.size.height - self.RESERVED_LINES - self._flight.batch
         for line in flight_texts(rows, room) if rows else []:
             yield Text("  " + line, no_wrap=True, overflow="ellipsis", style="cyan")
 
@@ -315,8 +317,8 @@ class FlightProgress(Progress):
     def __init__(
         self, extra: Callable[[], Iterable[RenderableType]], *columns: Any, **options: Any
     ) -> None:
+        self._extra = extra  # before rich's __init__, which draws once
         super().__init__(*columns, **options)
-        self._extra = extra
 
     def get_renderables(self) -> Iterable[RenderableType]:
         yield from super().get_renderables()
@@ -338,5 +340,16 @@ class Fanout:
 
 def console_sink(stream: TextIO, is_tty: Callable[[], bool]) -> Sink:
     if is_tty():
-        return LiveProgress(Console(file=stream))
+        return LiveProgress(terminal_console(stream))
     return PlainLines(stream)
+
+
+def terminal_console(stream: TextIO, environ: Mapping[str, str] = os.environ) -> Console:
+    """A rich Console as wide and high as the terminal is now, each time it draws.
+
+    rich prefers COLUMNS and LINES from the environment to the terminal's own size;
+    exported once, they go stale when the window is resized (or come from whatever
+    started the shell), and the display would wrap or cut at 80 in a wider terminal.
+    NO_COLOR and the rest of the environment still apply."""
+    kept = {name: value for name, value in environ.items() if name not in {"COLUMNS", "LINES"}}
+    return Console(file=stream, _environ=kept)
