@@ -103,24 +103,26 @@ _BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
 def _constraints(metadata: list[Any]) -> tuple[list[str], str | None]:
+    import annotated_types as at
+
     bounds: dict[str, Any] = {}
     other: list[str] = []
     description = None
     for item in _flatten(metadata):
-        if hasattr(item, "metadata") and isinstance(item.metadata, list):
+        if isinstance(getattr(item, "metadata", None), list):  # pydantic's FieldInfo
             description = getattr(item, "description", None) or description
-            continue
-        fields = {k: v for k, v in vars(item).items() if not k.startswith("_")}
-        if len(fields) == 1 and next(iter(fields)) in _BOUNDS:
-            bounds.update(fields)
-        elif type(item).__name__ == "MinLen":
+        elif isinstance(item, at.Ge | at.Gt | at.Le | at.Lt):
+            key = next(name for name in _BOUNDS if hasattr(item, name))
+            bounds[key] = getattr(item, key)
+        elif isinstance(item, at.MinLen):
             other.append(f"length >= {item.min_length}")
-        elif type(item).__name__ == "MaxLen":
+        elif isinstance(item, at.MaxLen):
             other.append(f"length <= {item.max_length}")
-        elif type(item).__name__ == "MultipleOf":
+        elif isinstance(item, at.MultipleOf):
             other.append(f"multiple of {item.multiple_of}")
-        elif type(item).__name__ == "Strict":
-            other.append("strict")
+        elif type(item).__name__ == "Strict":  # pydantic's, a flag
+            if getattr(item, "strict", False):
+                other.append("strict")
         else:
             other.append(repr(item))
     return _range(bounds) + other, description
