@@ -81,6 +81,10 @@ def describe(item: Event) -> tuple[str, str | None, str] | None:
             str(item["status"]),
             f" ({item['seconds']:.1f}s){detail}",
         )
+    if kind == "waiting" and item.get("what") is not None:
+        until = item.get("until")
+        deadline = f" (until {_stamp({'ts': until})})" if until is not None else ""
+        return f"{item['host']} waiting: {item['what']}{deadline}", None, ""
     if kind == "host_finished":
         return f"{item['host']}: ", str(item["status"]), ""
     if kind == "batch_finished":

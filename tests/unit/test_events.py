@@ -131,4 +131,10 @@ def test_plain_lines_stay_greppable() -> None:
         r"\d\d:\d\d:\d\d hv01 push ifcfg files: changed \(0\.3s\): wrote ifcfg-br0, ifcfg-eth0",
         line,
     )
-    assert plain_line(event("waiting", host="hv01", what="revert", until=0)) is None
+    wait = plain_line(event("waiting", host="hv01", what="revert at the deadline", until=0))
+    assert wait is not None
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d hv01 waiting: revert at the deadline \(until \d\d:\d\d:\d\d\)", wait
+    )
+    assert plain_line(event("waiting", host="hv01", what=None)) is None
+    assert plain_line(event("host_done", host="hv01", failed=False)) is None
