@@ -249,11 +249,11 @@ def styled(item: Event) -> Text | None:
 
 
 class LiveProgress:
-    """A bar per batch that moves as each host ends, with its hosts' counts; under it a
-    line per host in flight (its step, what it waits for); events printed above it.
-    Every line is cut to the terminal's width, never wrapped."""
+    """The running batch's bar, which moves as each host ends, with its hosts' counts;
+    under it a line per host in flight (its step, what it waits for); events printed
+    above it. Every line is cut to the terminal's width, never wrapped."""
 
-    # Lines of the terminal kept for the bars and the rest of the screen.
+    # Lines of the terminal kept for the bar and the lines printed above it.
     RESERVED_LINES = 6
 
     def __init__(self, console: Console) -> None:
@@ -289,8 +289,13 @@ class LiveProgress:
                 f"batch {item['batch']}/{item['batches']}", total=len(item["hosts"]), counts=counts
             )
         elif self._batch_task is not None:
-            self._progress.update(self._batch_task, completed=done, counts=counts)
-        if kind in {"step_finished", "run_stopped", "run_started"}:
+            # A batch that ended leaves a line above, not a bar: with `--serial 1` on
+            # a fleet, bars would fill the screen.
+            ended = kind == "batch_finished"
+            self._progress.update(
+                self._batch_task, completed=done, counts=counts, visible=not ended
+            )
+        if kind in {"step_finished", "batch_finished", "run_stopped", "run_started"}:
             text = styled(item)
             if text is not None:
                 self._console.print(
@@ -303,8 +308,7 @@ class LiveProgress:
     def _in_flight(self) -> Iterable[RenderableType]:
         with self._lock:
             rows = self._flight.lines(time.time())
-        # One bar per batch started so far.
-        room = self._console.size.height - self.RESERVED_LINES - self._flight.batch
+        room = self._console.size.height - self.RESERVED_LINES
         for line in flight_texts(rows, room) if rows else []:
             yield Text("  " + line, no_wrap=True, overflow="ellipsis", style="cyan")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import time
 
-from rich.console import Console
+from rich.console import Console, Group
 
 from hvbridge.events import (
     Flight,
@@ -101,18 +102,30 @@ def test_styled_lines_keep_brackets_as_written_and_colour_the_status() -> None:
 def test_live_lines_are_cut_at_the_width_with_no_location_column() -> None:
     out = io.StringIO()
     live = LiveProgress(Console(file=out, width=50, color_system=None))
-    live.emit(event("batch_started", batch=1, batches=1, hosts=["hv01"]))
+    live.emit(event("batch_started", batch=1, batches=1, hosts=["hv01", "hv02"]))
     live.emit(event("step_started", host="hv01", step="push ifcfg files"))
+    live.emit(event("step_started", host="hv02", step="restart network"))
+    live.emit(event("waiting", host="hv02", what="[revert] at [bold]x", until=time.time() + 60))
     message = "wrote ifcfg-br0, ifcfg-eth0 " + "x" * 60 + " END"
     live.emit(event("step_finished", host="hv01", step="push ifcfg files", status="changed",
                     seconds=0.3, message=message))  # fmt: skip
     live.emit(event("host_done", host="hv01", failed=False))
+    # What the live part shows now: hv01 is counted before its batch ends; hv02 waits.
+    screen = io.StringIO()
+    drawn = Group(*live._progress.get_renderables())  # as rich's Live draws it
+    Console(file=screen, width=80, color_system=None).print(drawn)
+    bar, waiting = screen.getvalue().splitlines()
+    assert bar.startswith("batch 1/1") and " 1/2 " in bar and "1 changed, 1 in flight" in bar
+    assert re.fullmatch(r"  hv02 restart network: \[revert\] at \[bold\]x \(\d\d s left\)", waiting)
+    for host in ("hv01", "hv02"):
+        live.emit(event("host_finished", host=host, status="changed"))
+    live.emit(event("batch_finished", batch=1, batches=1, counts={"changed": 2}))
     live.close()
     lines = out.getvalue().splitlines()
     (step,) = [line for line in lines if "push ifcfg files: changed" in line]
     assert len(step) == 50 and step.endswith("…")
     assert not any("END" in line or "events.py" in line for line in lines)
-    assert any(line.startswith("batch 1/1") and " 1/1 " in line for line in lines)
+    assert any(line.endswith(" batch 1/1 done: 2 changed") for line in lines)
 
 
 def test_terminal_console_ignores_a_stale_columns_but_keeps_no_color() -> None:
