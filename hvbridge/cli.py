@@ -1,4 +1,8 @@
-"""The `hvbridge` command line."""
+"""The `hvbridge` command line.
+
+Modules that pull in Nornir, paramiko, rich or pydantic are imported by the commands
+that use them, not here: `hvbridge --version` and `--help` stay instant.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-import yaml
+from click.core import ParameterSource
 
 from hvbridge import __version__, trace
-from hvbridge.events import console_sink
 from hvbridge.interrupt import Interrupt
-from hvbridge.inventory import InventoryError, load_inventory, masked
 from hvbridge.lab.hostfiles import SSH_PROFILES
-from hvbridge.lab.lifecycle import Lab, LabError
-from hvbridge.lab.preflight import PreflightError
-from hvbridge.lab.state import LabState
-from hvbridge.output import print_run
-from hvbridge.report import ReportPaths, write_reports
-from hvbridge.runbook import RunbookError
-from hvbridge.runner import RunOutcome, RunRequest
-from hvbridge.runner import run as run_runbook
-from hvbridge.ssh import SSHError, password_from_env
 from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
+
+if TYPE_CHECKING:
+    from hvbridge.lab.lifecycle import Lab
+    from hvbridge.lab.state import LabState
+    from hvbridge.report import ReportPaths
+    from hvbridge.runner import RunOutcome, RunRequest
 
 DEMO_COMMANDS = (
     "brctl show",
@@ -40,6 +39,8 @@ DEMO_RUNBOOK = "runbooks/bridge.yaml"
 
 
 def _lab(ctx: click.Context) -> Lab:
+    from hvbridge.lab.lifecycle import Lab
+
     return Lab(ctx.obj["state_dir"])
 
 
@@ -112,6 +113,18 @@ changed (failed, rolled back, interrupted, not run, or unfinished when the
 controller died), also those a limited retry left out."""
 
 
+REPORT_EPILOG = """\b
+Exit status:
+  0  every host's facts were read
+  4  a host could not be read (unreachable, refused, a command failed)
+  1  an input or usage error: nothing was connected to
+\b
+--limit terms (comma-separated; plain terms add, &term intersects, !term removes):
+  hv01,hv02   hv0*   @rack1   platform=el6   libvirt.edit_mode=file   @lab,!hv03"""
+
+INVENTORY_ENV = "HVBRIDGE_INVENTORY"
+
+
 reports_option = click.option(
     "--reports-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -143,13 +156,33 @@ REPORTS_DIR = "reports"
 FACTS_RUNBOOK = "runbooks/facts.yaml"
 
 
+def _default_inventory(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """The default inventory is PROJECT/inventory; when it has no hosts.yaml (as in
+    hvbridge's own repository) say how to give one, rather than what is missing."""
+    if ctx.get_parameter_source(param.name or "") is not ParameterSource.DEFAULT:
+        return value
+    project: Path = (ctx.find_object(dict) or {}).get("project", Path.cwd())
+    path = value if value.is_absolute() else project / value
+    if not (path / "hosts.yaml").is_file():
+        raise click.ClickException(
+            f"no inventory: none given, and the default {path} has no hosts.yaml. Give one"
+            f" with -i DIR (a directory with hosts.yaml, groups.yaml, defaults.yaml) or"
+            f" {INVENTORY_ENV}=DIR; e.g. -i inventory/seed, or -i .lab/inventory after"
+            f" `hvbridge lab up`."
+        )
+    return path
+
+
 inventory_option = click.option(
     "-i",
     "--inventory",
     "inventory_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("inventory"),
-    show_default=True,
+    envvar=INVENTORY_ENV,
+    show_envvar=True,
+    show_default="PROJECT/inventory",
+    callback=_default_inventory,
     help="Directory with hosts.yaml, groups.yaml and defaults.yaml.",
 )
 
@@ -203,6 +236,12 @@ inventory_option = click.option(
     is_flag=True,
     help="Remove another run's lock on the hosts first (say whose it was).",
 )
+@click.option(
+    "--list-hosts",
+    is_flag=True,
+    help="Only list the hosts the run would touch (after --limit and --retry-failed),"
+    " batch by batch, and exit 0; nothing is connected to.",
+)
 @state_dir_option
 @reports_option
 @nornir_output_option
@@ -235,6 +274,7 @@ def run(
     debug: bool,
     force: bool,
     ask_pass: bool,
+    list_hosts: bool,
 ) -> None:
     """Run RUNBOOK (steps naming tasks in tasks/) on the inventory's hosts, in batches.
 
@@ -248,8 +288,12 @@ def run(
     written, exit 130 or 143. A second one exits at once, naming the hosts that may
     still hold a lock.
     """
+    from hvbridge.events import console_sink
+    from hvbridge.runner import RunRequest
+    from hvbridge.runner import run as run_runbook
+
     project: Path = ctx.obj["project"]
-    password = _password(ask_pass)
+    password = None if list_hosts else _password(ask_pass)
     request = RunRequest(
         project=project,
         runbook=_in_project(project, runbook),
@@ -261,6 +305,9 @@ def run(
         retry_failed=retry_failed, break_lock=break_lock,
         state_dir=_in_project(project, state_dir) if state_dir else None,
     )  # fmt: skip
+    if list_hosts:
+        _list_hosts(request)
+        return
     _quiet_libraries()
     sink = console_sink(sys.stdout, sys.stdout.isatty)
     interrupt = Interrupt()
@@ -268,6 +315,22 @@ def run(
         with _errors(), _debug(debug):
             outcome = run_runbook(request, sink, interrupt)
         _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
+
+
+def _list_hosts(request: RunRequest) -> None:
+    """What `run --list-hosts` prints: the hosts in batch order, one per line under
+    their batch. Everything is checked as for a run; nothing is connected to."""
+    from hvbridge.runner import prepare
+
+    with _errors():
+        prepared = prepare(request)
+    batches = prepared.strategy.batches(prepared.names)
+    if prepared.retrying:
+        click.echo(f"retrying run {prepared.retrying}: the hosts that did not end ok")
+    for number, batch in enumerate(batches, 1):
+        click.echo(f"batch {number}/{len(batches)}: {len(batch)} host(s)")
+        for name in batch:
+            click.echo(f"  {name}")
 
 
 def _finish(
@@ -279,13 +342,10 @@ def _finish(
     show_diff: bool,
 ) -> None:
     """Print the run, write its reports, exit with its status."""
-    if nornir_output:
-        # Imported here: nornir_utils initialises colorama on import, which writes an
-        # escape sequence to every command's output.
-        from nornir_utils.plugins.functions import print_result
+    from hvbridge.output import print_nornir_results, print_run
 
-        for results in outcome.results:
-            print_result(results)
+    if nornir_output:
+        print_nornir_results(outcome.results)
     print_run(outcome, click.echo, show_diff=show_diff)
     _say_interrupted(outcome)
     try:
@@ -311,10 +371,18 @@ def _say_interrupted(outcome: RunOutcome) -> None:
     )
 
 
-@main.command(epilog=EXIT_CODES_HELP)
+@main.command(epilog=REPORT_EPILOG)
 @inventory_option
-@click.option("--limit", multiple=True, metavar="PATTERN", help="Only the hosts PATTERN selects.")
-@click.option("--workers", type=click.IntRange(1, 500), default=20, show_default=True)
+@click.option(
+    "--limit", multiple=True, metavar="PATTERN", help="Only the hosts PATTERN selects (see below)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 500),
+    default=20,
+    show_default=True,
+    help="Hosts read at once.",
+)
 @state_dir_option
 @reports_option
 @nornir_output_option
@@ -338,6 +406,10 @@ def report(
     takes no lock: nothing is written on any host. Reports go to
     REPORTS_DIR/RUN-ID/ as for `run`.
     """
+    from hvbridge.events import console_sink
+    from hvbridge.runner import RunRequest
+    from hvbridge.runner import run as run_runbook
+
     project: Path = ctx.obj["project"]
     password = _password(ask_pass)
     request = RunRequest(
@@ -356,12 +428,16 @@ def report(
 
 def _password(ask_pass: bool) -> str | None:
     """A site password from a prompt or the environment; never from a file or a log."""
+    from hvbridge.ssh import password_from_env
+
     return click.prompt("SSH password", hide_input=True) if ask_pass else password_from_env()
 
 
 def _write_reports(
     outcome: RunOutcome, project: Path, inventory: Path, reports_dir: Path | None
 ) -> ReportPaths:
+    from hvbridge.report import write_reports
+
     return write_reports(
         outcome, _in_project(project, reports_dir or Path(REPORTS_DIR)), inventory=str(inventory),
         templates=project / "templates", planned_steps=outcome.planned_steps,
@@ -388,6 +464,8 @@ def inventory() -> None:
 @inventory_option
 def inventory_validate(inventory_dir: Path) -> None:
     """Validate every host; list every problem with its file, host and field."""
+    from hvbridge.inventory import load_inventory
+
     with _errors():
         loaded = load_inventory(inventory_dir)
     click.echo(f"{inventory_dir}: {len(loaded.models)} host(s) valid")
@@ -398,12 +476,42 @@ def inventory_validate(inventory_dir: Path) -> None:
 @inventory_option
 def inventory_show(host: str, inventory_dir: Path) -> None:
     """HOST's resolved data and connection settings, secrets masked."""
+    import yaml
+
+    from hvbridge.inventory import load_inventory, masked
+
     with _errors():
         loaded = load_inventory(inventory_dir)
         if host not in loaded.inventory.hosts:
             raise ValueError(f"no host {host!r} in {inventory_dir}")
         shown = masked(loaded.inventory.hosts[host])
     click.echo(yaml.safe_dump(shown, sort_keys=False).rstrip())
+
+
+@main.command("tasks")
+@click.argument("names", nargs=-1, metavar="[MODULE|MODULE.FUNCTION]...")
+@click.pass_context
+def tasks_command(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """List the tasks a runbook can name (PROJECT/tasks/), each with its arguments:
+    type, default or `(required)`, and range. Only those NAMES when given.
+
+    A runbook step names a task as MODULE.FUNCTION and sets its arguments under
+    `args:`; see docs/runbooks.md."""
+    from hvbridge.tasklist import render, tasks
+
+    with _errors():
+        found = tasks(ctx.obj["project"] / "tasks")
+        if names:
+            wanted = [t for t in found if t.name in names or t.name.split(".")[0] in names]
+            missing = [n for n in names if not any(n in (t.name, t.name.split(".")[0])
+                                                   for t in found)]  # fmt: skip
+            if missing:
+                raise ValueError(
+                    f"no task {', '.join(map(repr, missing))}; have:"
+                    f" {', '.join(t.name for t in found)}"
+                )
+            found = wanted
+    click.echo(render(found))
 
 
 @main.group()
@@ -472,6 +580,8 @@ def lab_status(ctx: click.Context) -> None:
 @click.pass_context
 def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
     """Log in to HOST (or run COMMAND there) with OpenSSH, through the jump host."""
+    from hvbridge.lab.lifecycle import LabError
+
     the_lab = _lab(ctx)
     with _errors():
         state = the_lab.require_state()
@@ -482,7 +592,14 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("--hosts", "count", type=click.IntRange(1, 50), default=3, show_default=True)
+@click.option(
+    "--hosts",
+    "count",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="Number of lab hypervisors (hv01..hvNN).",
+)
 @click.option("--keep", is_flag=True, help="Leave the lab up afterwards (remove with `lab down`).")
 @click.pass_context
 def demo(ctx: click.Context, count: int, keep: bool) -> None:
@@ -494,6 +611,11 @@ def demo(ctx: click.Context, count: int, keep: bool) -> None:
     Exits with the run's exit status, as `hvbridge run` does: 2 when the lab was
     bridged (something changed), with 4, 8 or 16 added when a host failed, was
     rolled back or the rollout stopped; 1 when the lab could not be built."""
+    from hvbridge.events import console_sink
+    from hvbridge.output import print_run
+    from hvbridge.runner import RunRequest
+    from hvbridge.runner import run as run_runbook
+
     if not keep and os.environ.get(PRIVATE_NETNS) != "1":
         _demo_in_private_namespace()
     the_lab = _lab(ctx)
@@ -574,6 +696,12 @@ def _print_status(the_lab: Lab) -> bool:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn the lab's, SSH's and input errors into one clear line and exit status 1."""
+    from hvbridge.inventory import InventoryError
+    from hvbridge.lab.lifecycle import LabError
+    from hvbridge.lab.preflight import PreflightError
+    from hvbridge.runbook import RunbookError
+    from hvbridge.ssh import SSHError
+
     try:
         yield
     except (LabError, PreflightError, SSHError, InventoryError, RunbookError, ValueError) as exc:

@@ -281,7 +281,10 @@ def _pipeline(
         failed = False
     finally:
         _release(task, ctx)
-        progress.state.host_finished(ctx.name, _provisional_status(ctx, failed))
+        status = _provisional_status(ctx, failed)
+        progress.state.host_finished(ctx.name, status)
+        # The host is done now, not when its whole batch is: the live bar moves on.
+        ctx.emit("host_done", failed=status in (Status.FAILED, Status.ROLLED_BACK))
     return Result(host=task.host)
 
 
