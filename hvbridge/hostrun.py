@@ -55,6 +55,8 @@ class HostRun:
     locked: bool = False
     heartbeat_at: float = 0.0
     lock_note: str | None = None
+    # What became of other runs' guards found on the host (hvbridge.guards).
+    guard_notes: list[str] = field(default_factory=list)
     # Where the host is (connect, lock host, a step's name), for a failure outside steps.
     phase: str = "connect"
     step_name: str | None = None
