@@ -61,7 +61,7 @@ def _confirm(
     deadline: float,
 ) -> Confirmation:
     old, answered_before = probed
-    last_error: str | None = None
+    last_error = armed.lost
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             conn = ctx.reconnect(task, timeout=remaining)

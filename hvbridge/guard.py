@@ -12,6 +12,7 @@ can never both act. EL6 has no systemd, so this is plain POSIX sh.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shlex
 import time
@@ -33,6 +34,9 @@ class Armed:
     # earlier than this; `look` finds whether it was armed at all.
     deadline: float
     run_dir: str
+    # The error of the session that armed it, when that session was lost (under the
+    # restart, or before): the first thing to say if the controller never gets back.
+    lost: str | None = None
 
 
 def revert_script(directory: str) -> str:
@@ -112,8 +116,9 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
             f"if [ -s {d}/restart.rc ]; then echo restarted; fi",
             timeout=wait + 10,
         )
-    except SSHError:
-        return armed  # lost under the restart, or before: `look` tells which
+    except SSHError as exc:
+        # Lost under the restart, or before: `look` tells which.
+        return dataclasses.replace(armed, lost=f"the session was lost under the restart: {exc}")
     if not started.stdout.startswith("armed"):
         raise SSHError(f"{conn.target.host}: cannot arm the revert: {started.stderr.strip()}")
     if not started.ok:
