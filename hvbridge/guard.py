@@ -129,6 +129,15 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
     return armed
 
 
+def wait_for_restart(conn: Connection, armed: Armed, wait: float) -> None:
+    """Until the restart (if one was started) has ended, `wait` seconds at most."""
+    d = shlex.quote(armed.run_dir)
+    conn.run(
+        f"[ -s {d}/restart.rc ] || [ ! -e {d}/restart.lock ] || {_wait_for_restart(armed, wait)}",
+        timeout=wait + 30,
+    )
+
+
 def _wait_for_restart(armed: Armed, wait: float) -> str:
     """Shell: block until the restart has written its status (it then lets go of its
     lock), for `wait` seconds at most; whole seconds, as EL6's flock takes them."""

@@ -26,6 +26,8 @@ RUNS = f"{STATE_DIR}/runs"
 # How long a revert (network stop, files back, network start) may take to finish.
 REVERT_WAIT = 180.0
 RETRY_EVERY = 1.0
+# How long a restart left running by the gone run may still take.
+RESTART_WAIT = 120.0
 
 
 class GuardError(SSHError):
@@ -72,8 +74,11 @@ def resolve(task: Task, ctx: HostRun) -> list[str]:
             )
             continue
         if other.state == "armed":
+            armed = guard.Armed(0.0, other.directory)
+            # A restart of that run still going would race the revert's stop and start.
+            guard.wait_for_restart(conn, armed, RESTART_WAIT)
             # Its own script: the rename inside decides against the sleeping guard.
-            guard.revert_now(conn, guard.Armed(0.0, other.directory))
+            guard.revert_now(conn, armed)
             how = f"run {other.run_id} is gone and left its guard armed: fired it now"
         else:
             how = f"run {other.run_id}'s guard was reverting this host: waited for it"
