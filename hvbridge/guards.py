@@ -56,7 +56,7 @@ def parse_found(text: str, own: str) -> list[OtherGuard]:
 # A guard that has `reverted` is done, whatever else its directory holds.
 FIND = (
     f'for d in {shlex.quote(RUNS)}/*/; do [ -e "$d/reverted" ] && continue;'
-    ' for s in firing armed; do [ -e "$d/$s" ] && { echo "$s $d"; break; }; done; done'
+    ' for s in firing armed; do [ -e "$d/$s" ] && { echo "$s $d"; break; }; done; done; true'
 )
 
 
@@ -64,7 +64,12 @@ def resolve(task: Task, ctx: HostRun) -> list[str]:
     """Each other run's live guard resolved, one note each for the host's outcome.
     Check mode changes nothing: it only says what a real run would do."""
     conn = ctx.connect(task)
-    others = parse_found(conn.run(FIND).stdout, run_dir(ctx.run_id))
+    found = conn.run(FIND)
+    if not found.ok:
+        raise GuardError(
+            f"{task.host.name}: cannot look for other runs' guards: {found.stderr.strip()}"
+        )
+    others = parse_found(found.stdout, run_dir(ctx.run_id))
     notes = []
     for other in others:
         if ctx.check:

@@ -40,6 +40,7 @@ def apply(task: Task, ctx: HostRun, timeout: int = 120, force: bool = False) -> 
         why = "the host does not run its network files: " + "; ".join(differences)
         reason = why
     if ctx.check:
+        ctx.network_would_restart = True
         return Result(
             host=task.host,
             changed=True,

@@ -3,6 +3,7 @@ but never applied, a rollback after a domain file edit, MAC and gateway checks."
 
 from __future__ import annotations
 
+import json
 import shlex
 import signal
 import subprocess
@@ -75,6 +76,12 @@ def run_cli(tmp_path: Path, runbook: Path, inventory: Path, *args: str) -> Any:
         "run", str(runbook), "-i", str(inventory), "--state-dir", str(tmp_path / "state"),
         "--reports-dir", str(tmp_path / "reports"), *args,
     )  # fmt: skip
+
+
+def _run_id(stdout: str) -> str:
+    return next(
+        line.split()[1].rstrip(":") for line in stdout.splitlines() if line.startswith("run ")
+    )
 
 
 def armed_guards(lab: Lab, host: str) -> list[str]:
@@ -180,10 +187,31 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
         assert "BRIDGE=br0" in conn.run(f"cat {SCRIPTS}/ifcfg-eth0").stdout
         assert ipv4_of(conn, "eth0") == [f"{state.hosts['hv03'].address}/17"]
 
-    rerun = run_cli(tmp_path, runbook_copy(NETWORK, tmp_path / "net.yaml", 20), inventory,
-                    "--limit", "hv03")  # fmt: skip
+    network = runbook_copy(NETWORK, tmp_path / "net.yaml", 20)
+    checked = run_cli(tmp_path, network, inventory, "--limit", "hv03", "--check")
+    assert checked.returncode == 2, checked.stdout + checked.stderr
+    assert (
+        "check mode: would restart the network (guarded, 20s): the host does not run its"
+        " network files: br0: bridge is missing" in checked.stdout
+    ), checked.stdout
+    # A push killed before its rename leaves its temp file: the next run removes it.
+    leftover = f"{SCRIPTS}/.ifcfg-eth0.hvbridge-tmp"
+    assert on(the_lab, "hv03", f"echo DEVICE=eth0 > {leftover}").ok
+
+    rerun = run_cli(tmp_path, network, inventory, "--limit", "hv03")
     assert rerun.returncode == 2, rerun.stdout + rerun.stderr
-    assert "all files already as rendered" in rerun.stdout
+    assert (
+        "all files already as rendered; removed .ifcfg-eth0.hvbridge-tmp (left by a push that"
+        " was interrupted)" in rerun.stdout
+    ), rerun.stdout
+    assert not on(the_lab, "hv03", f"test -e {leftover}").ok
+    # The live display's wait: said with its deadline, then cleared.
+    (log,) = (tmp_path / "state" / "runs").glob(f"{_run_id(rerun.stdout)}/events.jsonl")
+    waits = [e for e in map(json.loads, log.read_text().splitlines()) if e["event"] == "waiting"]
+    assert [(e["host"], e["what"]) for e in waits] == [
+        ("hv03", "guarded restart: revert at the deadline"), ("hv03", None),
+    ]  # fmt: skip
+    assert waits[0]["until"] > waits[0]["ts"]
     assert "restarted because the host does not run its network files: br0: bridge is missing" in (
         rerun.stdout
     )
