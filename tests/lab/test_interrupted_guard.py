@@ -52,7 +52,7 @@ def unwrap() -> str:
 
 @pytest.fixture(scope="module")
 def lab(make_lab: LabFactory) -> tuple[Lab, LabState]:
-    return make_lab(hosts=5, direct=False, libvirt=True, profile="modern")
+    return make_lab(hosts=6, direct=False, libvirt=True, profile="modern")
 
 
 def on(lab: Lab, host: str, command: str) -> CommandResult:
@@ -262,6 +262,30 @@ def test_a_rollback_after_a_domain_file_edit_restores_each_file_where_it_was(
         assert conn.run("cat /etc/libvirt/qemu/v1.xml").stdout == domain_before
 
 
+def test_a_host_that_reverted_by_itself_reports_the_restarts_own_failure(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    """The failed restart also cut the host off: the controller never got back before the
+    deadline, the host reverted by itself, and the reason is the restart's status and log
+    as kept on the host, not a connection error."""
+    the_lab, state = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+    runbook = runbook_copy(NETWORK, tmp_path / "net.yaml", 15)
+    cut_off = "ip addr flush dev eth0; echo address flushed; exit 4"
+    assert on(the_lab, "hv06", restart_once(cut_off)).ok
+    try:
+        done = run_cli(tmp_path, runbook, inventory, "--limit", "hv06")
+    finally:
+        on(the_lab, "hv06", unwrap())
+    assert done.returncode & 8, done.stdout + done.stderr
+    assert (
+        "rolled back: service network restart failed (exit 4): address flushed; reverted:"
+        " addresses and default route are as before" in done.stdout
+    ), done.stdout
+    with the_lab.connect("hv06") as conn:
+        assert ipv4_of(conn, "eth0") == [f"{state.hosts['hv06'].address}/17"]
+
+
 def test_a_nic_whose_mac_is_not_the_inventorys_is_refused_before_any_change(
     lab: tuple[Lab, LabState], tmp_path: Path
 ) -> None:
@@ -296,7 +320,8 @@ def test_a_dead_planned_gateway_fails_and_reverts_unless_not_verified(
         inventory / "hosts.yaml",
         lambda hosts: hosts["hv05"]["data"]["bridges"]["br0"].update(gateway=DEAD_GATEWAY),
     )
-    runbook = runbook_copy(NETWORK, tmp_path / "net.yaml", 20)
+    # Longer than elsewhere: the silent gateway's pings take 4 s of it after the restart.
+    runbook = runbook_copy(NETWORK, tmp_path / "net.yaml", 30)
     done = run_cli(tmp_path, runbook, inventory, "--limit", "hv05")
     assert done.returncode & 8, done.stdout + done.stderr
     assert "== hv05: rolled back" in done.stdout
