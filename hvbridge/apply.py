@@ -1,6 +1,7 @@
 """Apply network changes like `commit confirmed`: restart guarded, verify, or roll back.
 
-1. Read the state and the probes that pass now (only those count afterwards).
+1. Read which gateways answer now (hvbridge.gateways says what their silence
+   after the restart means).
 2. Arm the revert on the host (hvbridge.guard), restart the network detached, and
    wait on the same session for the restart to end.
 3. Reconnect with a new connection (proof that the host is reachable as it is now),

@@ -223,6 +223,45 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
     assert "no network file changed: not restarted" in again.stdout
 
 
+def test_a_guard_still_reverting_is_waited_for_and_reported(
+    lab: tuple[Lab, LabState], tmp_path: Path
+) -> None:
+    """Another run's guard caught firing: the run waits until it has reverted (here: until
+    the test, seeing the wait in the event log, ends the fake revert), says so, and only
+    then goes on."""
+    the_lab, _ = lab
+    inventory = copy_inventory(the_lab, tmp_path / "inventory")
+    runbook = runbook_copy(NETWORK, tmp_path / "net.yaml", 20)
+    other = f"{RUNS}/20200101T000000-f1r1n6"
+    assert on(the_lab, "hv03", f"mkdir -p {other} && touch {other}/firing").ok
+    argv = [
+        sys.executable, "-m", "hvbridge.cli", "--project", str(PROJECT), "run", str(runbook),
+        "-i", str(inventory), "--limit", "hv03", "--state-dir", str(tmp_path / "state"),
+        "--reports-dir", str(tmp_path / "reports"),
+    ]  # fmt: skip
+    controller = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        give_up = time.monotonic() + 120
+        waiting = {"event": "waiting", "host": "hv03", "what": "revert by run"
+                   " 20200101T000000-f1r1n6's guard"}  # fmt: skip
+        while not any(
+            waiting.items() <= json.loads(line).items()
+            for log in (tmp_path / "state").glob("runs/*/events.jsonl")
+            for line in log.read_text().splitlines()
+        ):
+            assert controller.poll() is None, "the run ended without waiting"
+            assert time.monotonic() < give_up, "the run never waited for the revert"
+            time.sleep(0.2)
+        assert on(the_lab, "hv03", f"touch {other}/reverted").ok
+        stdout, _ = controller.communicate(timeout=300)
+    finally:
+        controller.kill()
+    assert (
+        "note: run 20200101T000000-f1r1n6's guard was reverting this host: waited for it; the"
+        " host was reverted by run 20200101T000000-f1r1n6 to its state before that run"
+    ) in stdout, stdout
+
+
 def test_a_rollback_after_a_domain_file_edit_restores_each_file_where_it_was(
     lab: tuple[Lab, LabState], tmp_path: Path
 ) -> None:
