@@ -118,7 +118,7 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
         )
     except SSHError as exc:
         # Lost under the restart, or before: `look` tells which.
-        return dataclasses.replace(armed, lost=f"the session was lost under the restart: {exc}")
+        return dataclasses.replace(armed, lost=f"the session that armed the guard was lost: {exc}")
     if not started.stdout.startswith("armed"):
         raise SSHError(f"{conn.target.host}: cannot arm the revert: {started.stderr.strip()}")
     if not started.ok:
