@@ -1,6 +1,7 @@
 """Apply network changes like `commit confirmed`: restart guarded, verify, or roll back.
 
-1. Read the state and the probes that pass now (only those count afterwards).
+1. Read which gateways answer now (hvbridge.gateways says what their silence
+   after the restart means).
 2. Arm the revert on the host (hvbridge.guard), restart the network detached, and
    wait on the same session for the restart to end.
 3. Reconnect with a new connection (proof that the host is reachable as it is now),
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 
 from nornir.core.task import Result, Task
 
-from hvbridge import guard
+from hvbridge import gateways, guard
 from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import expected_bridges, read_netstate, read_netstate_and_probes
+from hvbridge.hoststate import answering, expected_bridges, read_netstate
 from hvbridge.netstate import NetState, verify
 from hvbridge.ssh import SSHError
 
@@ -34,6 +35,9 @@ class Confirmation:
     connected: bool
     state: NetState | None = None  # the state verified
     armed: bool = True  # False: the session died before the guard was armed
+    warnings: tuple[str, ...] = ()
+    # The last reconnection's error, when the host was not seen armed in time.
+    last_error: str | None = None
 
 
 def _margin(timeout: int) -> float:
@@ -41,19 +45,29 @@ def _margin(timeout: int) -> float:
     return min(5.0, timeout * 0.2)
 
 
-def gateways(model: object) -> list[str]:
-    bridges = getattr(model, "bridges", {})
-    return [str(b.gateway) for b in bridges.values() if b.gateway is not None and b.defroute]
+def _log_tail(log: str) -> str:
+    return " | ".join(log.strip().splitlines()[-4:])
+
+
+def _restart_failure(rc: int, log: str) -> str:
+    return f"service network restart failed (exit {rc}): {_log_tail(log)}"
 
 
 def _confirm(
-    task: Task, ctx: HostRun, armed: guard.Armed, probes: list[str], deadline: float
+    task: Task,
+    ctx: HostRun,
+    armed: guard.Armed,
+    plan: list[gateways.Planned],
+    probed: tuple[str | None, set[str]],
+    deadline: float,
 ) -> Confirmation:
-    last_error = "no attempt"
+    old, answered_before = probed
+    last_error = armed.lost
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             conn = ctx.reconnect(task, timeout=remaining)
-            seen = guard.look(conn, armed, max(0.0, deadline - time.monotonic()), probes)
+            wait = max(0.0, deadline - time.monotonic())
+            seen = guard.look(conn, armed, wait, [p.gateway for p in plan])
         except SSHError as exc:
             last_error = str(exc)
             ctx.disconnect(task)
@@ -63,21 +77,18 @@ def _confirm(
             return Confirmation("the guard was never armed", True, armed=False)
         if seen.guard != "armed":
             # Reached only after the host's own revert: what is seen now is the old state.
-            return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
+            return Confirmation(None, False, last_error=last_error)
         if seen.restart_rc is None or seen.state is None:
             return Confirmation("service network restart did not finish in time", True)
         if seen.restart_rc != 0:
-            tail = " | ".join(seen.restart_log.strip().splitlines()[-4:])
-            return Confirmation(
-                f"service network restart failed (exit {seen.restart_rc}): {tail}", True
-            )
+            return Confirmation(_restart_failure(seen.restart_rc, seen.restart_log), True)
         problems = verify(expected_bridges(ctx.model), seen.state)
-        problems += [
-            f"gateway {gw} answered ping before the change, not after"
-            for gw in seen.silent_gateways
-        ]
-        return Confirmation("; ".join(problems) or None, True, seen.state)
-    return Confirmation(f"could not reconnect and verify in time: {last_error}", False)
+        verdict = gateways.judge(plan, old, answered_before, set(seen.silent_gateways))
+        problems += verdict.problems
+        return Confirmation(
+            "; ".join(problems) or None, True, seen.state, warnings=tuple(verdict.warnings)
+        )
+    return Confirmation(None, False, last_error=last_error)
 
 
 def _same_addresses(before: NetState, after: NetState) -> list[str]:
@@ -94,7 +105,14 @@ def _same_addresses(before: NetState, after: NetState) -> list[str]:
     ]
 
 
-def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState) -> str:
+@dataclass(frozen=True)
+class Reverted:
+    outcome: str  # whether the host is back as before
+    restart_rc: int | None = None  # the restart's status, as kept on the host
+    restart_log: str = ""
+
+
+def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState) -> Reverted:
     """Reconnect after the host's revert and say whether it is as it was."""
     give_up = time.monotonic() + max(0.0, armed.deadline - time.time()) + REVERT_GRACE
     last_error = ""
@@ -102,27 +120,60 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
         try:
             conn = ctx.reconnect(task)
             if guard.reverted(conn, armed.run_dir):
+                rc, log = guard.restart_status(conn, armed.run_dir)
                 differences = _same_addresses(before, read_netstate(conn))
                 if differences:
-                    return "reverted, but not as before: " + "; ".join(differences)
-                return "reverted: addresses and default route are as before"
+                    outcome = "reverted, but not as before: " + "; ".join(differences)
+                else:
+                    outcome = "reverted: addresses and default route are as before"
+                return Reverted(outcome, rc, log)
         except SSHError as exc:
             last_error = str(exc)
             ctx.disconnect(task)
         time.sleep(RETRY_EVERY)
-    return f"NOT confirmed back within {REVERT_GRACE:.0f}s after the deadline: {last_error}"
+    return Reverted(
+        f"NOT confirmed back within {REVERT_GRACE:.0f}s after the deadline: {last_error}"
+    )
 
 
-def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
+def _reverted_alone(confirmation: Confirmation, back: Reverted) -> str:
+    """Why a host reverted by itself at the deadline: the restart's own failure (its status
+    and log are kept on the host), else the last connection error."""
+    if back.restart_rc is not None and back.restart_rc != 0:
+        return _restart_failure(back.restart_rc, back.restart_log)
+    if confirmation.last_error:
+        return f"could not reconnect and verify in time: {confirmation.last_error}"
+    if back.restart_rc is None and back.outcome.startswith("reverted"):
+        return "service network restart had not finished at the deadline"
+    return "the host reverted at the deadline before the controller could verify it"
+
+
+def guarded_restart(
+    task: Task, ctx: HostRun, timeout: int, before: NetState, why: str | None = None
+) -> Result:
+    """`before`: the state just read; `why`: said when the restart is not for changed files."""
+    ctx.emit("waiting", what="revert unless confirmed", until=time.time() + timeout)
+    try:
+        return _guarded_restart(task, ctx, timeout, before, why)
+    finally:
+        ctx.emit("waiting", what=None)
+
+
+def _guarded_restart(
+    task: Task, ctx: HostRun, timeout: int, before: NetState, why: str | None
+) -> Result:
     conn = ctx.connect(task)
-    # Only probes that pass now count after the change.
-    before, probes = read_netstate_and_probes(conn, gateways(ctx.model))
+    plan = gateways.planned(ctx.model)
+    old = gateways.old_default(before)
+    # Only gateways that answer now oblige after the change (see hvbridge.gateways).
+    answered = set(answering(conn, gateways.to_probe(plan, old)))
     started = time.monotonic()
     # Waiting for the restart takes half the time at most: the rest is for
     # reconnecting, verifying and cancelling.
     armed = guard.arm_and_restart(conn, ctx.run_id, timeout, wait=timeout / 2)
     ctx.disconnect(task)
-    confirmation = _confirm(task, ctx, armed, probes, started + timeout - _margin(timeout))
+    deadline = started + timeout - _margin(timeout)
+    confirmation = _confirm(task, ctx, armed, plan, (old, answered), deadline)
     problem = confirmation.problem
     if not confirmation.armed:
         # The session died before the guard was armed, and the restart starts only after.
@@ -132,22 +183,23 @@ def guarded_restart(task: Task, ctx: HostRun, timeout: int) -> Result:
             result="the session was lost while arming the revert: the guard is not armed and"
             " the network was not restarted (the new files are written; run again)",
         )
-    if problem is None:
+    if problem is None and confirmation.connected:
         if guard.cancel(ctx.connect(task), armed):
             # Verified as it is after the restart: the steps that only read may use it.
             if confirmation.state is not None:
                 ctx.remember_netstate(confirmation.state)
             took = time.monotonic() - started
-            return Result(
-                host=task.host,
-                changed=True,
-                result=f"network restarted and verified in {took:.1f}s; revert cancelled",
-            )
+            said = [f"network restarted and verified in {took:.1f}s; revert cancelled"]
+            said += [f"restarted because {why}"] if why else []
+            said += [f"warning: {warning}" for warning in confirmation.warnings]
+            return Result(host=task.host, changed=True, result="; ".join(said))
         problem = "verified, but the revert had already started at the deadline"
-    elif confirmation.connected:
+    elif problem is not None and confirmation.connected:
         guard.revert_now(ctx.connect(task), armed)
-    outcome = _await_revert(task, ctx, armed, before)
+    back = _await_revert(task, ctx, armed, before)
+    if problem is None:
+        problem = _reverted_alone(confirmation, back)
     ctx.rolled_back = problem
     return Result(
-        host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {outcome}"
+        host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {back.outcome}"
     )

@@ -12,6 +12,7 @@ can never both act. EL6 has no systemd, so this is plain POSIX sh.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shlex
 import time
@@ -22,7 +23,6 @@ from hvbridge.netstate import NetState
 from hvbridge.remote import run_dir
 from hvbridge.ssh import Connection, SSHError
 
-SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 LOG_MARK = "@@hvbridge-log@@"
 # What `look` sees where no guard was armed for the run (none of its files exist).
 NOT_ARMED = "unknown"
@@ -34,24 +34,33 @@ class Armed:
     # earlier than this; `look` finds whether it was armed at all.
     deadline: float
     run_dir: str
+    # The error of the session that armed it, when that session was lost (under the
+    # restart, or before): the first thing to say if the controller never gets back.
+    lost: str | None = None
 
 
 def revert_script(directory: str) -> str:
+    """Every path quoted: the run directory may hold any character a path can, and the
+    files listed in `created` and `saved` are read whole lines (`IFS= read -r`)."""
     d = shlex.quote(directory)
     return f"""#!/bin/sh
-# hvbridge: put the network files back as they were before this run, and restart.
+# hvbridge: put the files back as they were before this run, and restart the network.
 mv {d}/armed {d}/firing 2>/dev/null || exit 0
 {{
     echo "revert started $(date '+%F %T')"
     service network stop
     if [ -f {d}/created ]; then
-        while read -r path; do rm -f -- "$path"; done < {d}/created
+        while IFS= read -r path; do rm -f -- "$path" && echo "removed $path"; done < {d}/created
     fi
-    for saved in {d}/before/*; do
-        [ -e "$saved" ] && cp -p -- "$saved" {SCRIPTS_DIR}/
-    done
+    # Each file back where it was kept from: network files and domain files alike.
+    if [ -f {d}/saved ]; then
+        while IFS= read -r path; do
+            cp -p -- {d}/before"$path" "$path" && echo "restored $path"
+        done < {d}/saved
+    fi
     service network start
-    echo "revert finished $(date '+%F %T') rc=$?"
+    rc=$?
+    echo "revert finished $(date '+%F %T') rc=$rc"
 }} >> {d}/revert.log 2>&1
 touch {d}/reverted
 """
@@ -90,7 +99,7 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
             # No umask here: the restart and the guard's revert inherit this shell's,
             # and what the network service writes (resolv.conf, leases) must not change.
             f"[ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
-            f"for f in {stale}; do [ -e $f ] && rm -f $f; done; "
+            f'for f in {stale}; do [ -e "$f" ] && rm -f "$f"; done; '
             f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
             f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
             # `: > armed || exit` stays a separate command: `a && b &` would background
@@ -107,16 +116,26 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
             f"if [ -s {d}/restart.rc ]; then echo restarted; fi",
             timeout=wait + 10,
         )
-    except SSHError:
-        return armed  # lost under the restart, or before: `look` tells which
+    except SSHError as exc:
+        # Lost under the restart, or before: `look` tells which.
+        return dataclasses.replace(armed, lost=f"the session that armed the guard was lost: {exc}")
     if not started.stdout.startswith("armed"):
-        raise SSHError(f"{conn.target.host}: cannot arm the revert: {started.stderr.strip()}")
+        raise SSHError(f"{conn.label}: cannot arm the revert: {started.stderr.strip()}")
     if not started.ok:
         raise SSHError(
-            f"{conn.target.host}: the revert is armed but the restart could not start"
+            f"{conn.label}: the revert is armed but the restart could not start"
             f" ({started.stderr.strip()}): the host puts the old files back at the deadline"
         )
     return armed
+
+
+def wait_for_restart(conn: Connection, armed: Armed, wait: float) -> None:
+    """Until the restart (if one was started) has ended, `wait` seconds at most."""
+    d = shlex.quote(armed.run_dir)
+    conn.run(
+        f"[ -s {d}/restart.rc ] || [ ! -e {d}/restart.lock ] || {_wait_for_restart(armed, wait)}",
+        timeout=wait + 30,
+    )
 
 
 def _wait_for_restart(armed: Armed, wait: float) -> str:
@@ -160,7 +179,7 @@ def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Se
     if not rc_text.strip().isdigit():
         return Seen("armed", None, log, None, [])
     state_text, _, silent = rest.partition(f"{PROBES}\n")
-    state = parse_state(conn.target.host, state_text)
+    state = parse_state(conn.label, state_text)
     return Seen("armed", int(rc_text.strip()), log, state, silent.split())
 
 
@@ -190,6 +209,18 @@ def revert_now(conn: Connection, armed: Armed) -> None:
     """Revert at once (verification failed) instead of waiting for the deadline."""
     d = shlex.quote(armed.run_dir)
     conn.run(f"{_kill_guard(armed)}; setsid sh {d}/revert.sh < /dev/null > /dev/null 2>&1 &")
+
+
+def restart_status(conn: Connection, directory: str) -> tuple[int | None, str]:
+    """The restart's exit status (None: it never finished) and its log, as kept on the
+    host: after a revert at the deadline they still say why the change failed."""
+    d = shlex.quote(directory)
+    result = conn.run(
+        f"rc=none; [ -s {d}/restart.rc ] && read -r rc < {d}/restart.rc; echo $rc;"
+        f" cat {d}/restart.log 2>/dev/null"
+    )
+    rc_text, _, log = result.stdout.partition("\n")
+    return (int(rc_text) if rc_text.strip().isdigit() else None), log
 
 
 def reverted(conn: Connection, directory: str) -> bool:

@@ -46,6 +46,8 @@ class HostRun:
     connection_params: dict[str, Any] = field(default_factory=dict)
     rendered: dict[str, str] = field(default_factory=dict)
     network_changed: list[str] = field(default_factory=list)
+    # Check mode: network.apply would restart (files changed, or the host does not run them).
+    network_would_restart: bool = False
     # Domains whose definition this run changed, and why libvirtd must restart.
     guests_changed: list[str] = field(default_factory=list)
     libvirtd_restart_for: list[str] = field(default_factory=list)
@@ -55,6 +57,8 @@ class HostRun:
     locked: bool = False
     heartbeat_at: float = 0.0
     lock_note: str | None = None
+    # What became of other runs' guards found on the host (hvbridge.guards).
+    guard_notes: list[str] = field(default_factory=list)
     # Where the host is (connect, lock host, a step's name), for a failure outside steps.
     phase: str = "connect"
     step_name: str | None = None

@@ -50,22 +50,8 @@ def probe_command(gateways: list[str]) -> str:
 def read_netstate(conn: Connection) -> NetState:
     result = conn.run(STATE_COMMAND)
     if not result.ok:
-        raise SSHError(
-            f"{conn.target.host}: cannot read the network state: {result.stderr.strip()}"
-        )
-    return parse_state(conn.target.host, result.stdout)
-
-
-def read_netstate_and_probes(conn: Connection, gateways: list[str]) -> tuple[NetState, list[str]]:
-    """The state and the gateways that answer now, in one round trip."""
-    result = conn.run(f"{STATE_COMMAND}; echo {PROBES}; {probe_command(gateways)}")
-    state_text, _, silent = result.stdout.partition(f"{PROBES}\n")
-    if not result.ok or not _:
-        raise SSHError(
-            f"{conn.target.host}: cannot read the network state: {result.stderr.strip()}"
-        )
-    dead = set(silent.split())
-    return parse_state(conn.target.host, state_text), [gw for gw in gateways if gw not in dead]
+        raise SSHError(f"{conn.label}: cannot read the network state: {result.stderr.strip()}")
+    return parse_state(conn.label, result.stdout)
 
 
 def expected_bridges(model: Any) -> list[ExpectedBridge]:
@@ -80,3 +66,32 @@ def expected_bridges(model: Any) -> list[ExpectedBridge]:
             ExpectedBridge(name, tuple(bridge.ports), address, gateway, bool(bridge.defroute))
         )
     return expected
+
+
+def answering(conn: Connection, gateways: list[str]) -> list[str]:
+    """The gateways that answer a ping now, in one round trip."""
+    if not gateways:
+        return []
+    result = conn.run(probe_command(gateways))
+    if not result.ok:
+        raise SSHError(f"{conn.label}: cannot ping the gateways: {result.stderr.strip()}")
+    dead = set(result.stdout.split())
+    return [gw for gw in gateways if gw not in dead]
+
+
+def mac_mismatches(host: str, model: Any, state: NetState) -> list[str]:
+    """Each NIC whose real MAC is not the inventory's `hwaddr` (initscripts would refuse to
+    bring it up with HWADDR set, and the host would revert), one line each."""
+    links = {link.name: link for link in state.links}
+    problems = []
+    for name, nic in model.nics.items():
+        want = str(nic.hwaddr).lower()
+        link = links.get(name)
+        if link is None:
+            problems.append(f"{host}: there is no NIC {name} (the inventory's hwaddr {want})")
+        elif (link.mac or "").lower() != want:
+            problems.append(
+                f"{host}: NIC {name} has MAC {link.mac or 'none'}, the inventory's hwaddr is"
+                f" {want}: refusing to change the host"
+            )
+    return problems

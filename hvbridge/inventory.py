@@ -144,6 +144,9 @@ class BridgeModel(_Addressed):
     stp: bool = False
     delay: Annotated[int, Field(ge=0, le=30)] = 0
     mtu: Mtu | None = None
+    # false: a gateway silent after the guarded restart is a warning, not a failure
+    # (for sites whose gateways drop ICMP).
+    verify_gateway: bool = True
 
 
 class PciAddress(_Model):

@@ -102,7 +102,14 @@ def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | 
     age = next((float(line.split()[1]) for line in lines if line.startswith("AGE ")), 0.0)
     whose = holder.describe() if holder else "an unknown run"
     stale = staleness(holder, age)
-    if not break_lock:
+    # Certainly dead (its process is gone from this very controller): taken over without
+    # --break-lock, so that a rerun after a killed controller resolves what it left.
+    dead_here = (
+        holder is not None
+        and holder.controller == socket.gethostname()
+        and not _pid_alive(holder.pid)
+    )
+    if not (break_lock or dead_here):
         state = f"stale: {stale}" if stale else "it may still be running"
         raise LockError(
             f"{conn.label}: locked by {whose} ({state}); if that run is dead, run again"
@@ -111,7 +118,8 @@ def acquire(conn: Connection, me: Holder, *, break_lock: bool = False) -> str | 
     conn.run(f"rm -rf {d}")
     if not conn.run(take).stdout.startswith("TAKEN"):
         raise LockError(f"{conn.label}: another run took the lock just after it was broken")
-    return f"broke the lock of {whose}" + (f" ({stale})" if stale else "")
+    verb = "broke" if break_lock else "took over"
+    return f"{verb} the lock of {whose}" + (f" ({stale})" if stale else "")
 
 
 def heartbeat(conn: Connection, me: Holder) -> None:

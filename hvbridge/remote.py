@@ -2,8 +2,10 @@
 
 Everything a run changes is recorded under the host's run directory
 (`/var/lib/hvbridge/runs/<run-id>/`): `before/` holds each file as it was
-before the run first wrote it, `created` lists the files the run made. That is
-what a revert puts back, and what an operator can diff by hand.
+before the run first wrote it, under its full path (`before/etc/sysconfig/...`),
+`saved` lists those full paths, `created` lists the files the run made. That is
+what a revert puts back, each file where it came from (a domain file never lands
+among the network files), and what an operator can diff by hand.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from hvbridge.ssh import Connection, SSHError
 
 STATE_DIR = "/var/lib/hvbridge"
+# `.NAME.hvbridge-tmp` beside NAME: a leading dot keeps initscripts (which read
+# ifcfg-*) away from it.
+TEMP_SUFFIX = ".hvbridge-tmp"
 
 
 def run_dir(run_id: str) -> str:
@@ -41,7 +46,7 @@ def read(conn: Connection, path: str) -> RemoteFile:
     except FileNotFoundError:
         return RemoteFile(path, None)
     except OSError as exc:
-        raise SSHError(f"{conn.target.host}: cannot read {path}: {exc}") from exc
+        raise SSHError(f"{conn.label}: cannot read {path}: {exc}") from exc
 
 
 def is_socket(conn: Connection, path: str) -> bool:
@@ -51,7 +56,7 @@ def is_socket(conn: Connection, path: str) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise SSHError(f"{conn.target.host}: cannot stat {path}: {exc}") from exc
+        raise SSHError(f"{conn.label}: cannot stat {path}: {exc}") from exc
     return mode is not None and stat.S_ISSOCK(mode)
 
 
@@ -73,7 +78,7 @@ def upload(conn: Connection, path: str, content: str, mode: int) -> None:
     if staged != path:
         done = conn.run(_install(staged, path, mode))
         if not done.ok:
-            raise SSHError(f"{conn.target.host}: cannot install {path}: {done.stderr.strip()}")
+            raise SSHError(f"{conn.label}: cannot install {path}: {done.stderr.strip()}")
 
 
 def _put(conn: Connection, path: str, content: str, mode: int) -> str:
@@ -86,7 +91,7 @@ def _put(conn: Connection, path: str, content: str, mode: int) -> str:
             handle.flush()
         conn.sftp().chmod(target, mode if target == path else 0o600)
     except OSError as exc:
-        raise SSHError(f"{conn.target.host}: cannot write {target}: {exc}") from exc
+        raise SSHError(f"{conn.label}: cannot write {target}: {exc}") from exc
     return target
 
 
@@ -110,45 +115,55 @@ def write_all_atomic(
     """Each file to a temp file in its directory, then in one round trip: the old ones
     kept, one sync, each temp file renamed over its file, one sync."""
     q = shlex.quote
-    keep = q(run_dir(run_id))
     temps = {path: _temp_name(path) for path in files}
     staged: dict[str, str] = {}
     try:
         for path, content in files.items():
             staged[temps[path]] = _put(conn, temps[path], content, mode)
     except SSHError:
-        _remove(conn, [*temps.values(), *staged.values()])
+        remove(conn, [*temps.values(), *staged.values()])
         raise
-    # Builtins where they do (`[`, `read`): each program started costs CPU on the host.
-    script = [
-        "set -e",
-        f"[ -d {keep}/before ] || mkdir -p {keep}/before",
-        'listed() { [ -f "$2" ] || return 1; while IFS= read -r l; do [ "$l" = "$1" ] &&'
-        ' return 0; done < "$2"; return 1; }',
-    ]
+    script = ["set -e", *keep_commands(run_dir(run_id), list(files))]
     script += [_install(put, temp, mode) for temp, put in staged.items() if put != temp]
-    for path in files:
-        name = q(posixpath.basename(path))
-        script.append(
-            f"if [ -e {q(path)} ]; then [ -e {keep}/before/{name} ] ||"
-            f" cp -p {q(path)} {keep}/before/{name};"
-            f" else listed {q(path)} {keep}/created ||"
-            f" echo {q(path)} >> {keep}/created; fi"
-        )
     # EL6's sync takes no file arguments; a full sync is what it can do.
     script += ["sync", *(f"mv -f {q(temps[path])} {q(path)}" for path in files), "sync"]
     result = conn.run("\n".join(script))
     if not result.ok:
-        _remove(conn, temps.values())
+        remove(conn, temps.values())
         written = ", ".join(files)
-        raise SSHError(f"{conn.target.host}: cannot replace {written}: {result.stderr.strip()}")
+        raise SSHError(f"{conn.label}: cannot replace {written}: {result.stderr.strip()}")
+
+
+def keep_commands(directory: str, paths: list[str]) -> list[str]:
+    """Shell (safe under `set -e`): each existing file kept once, the first time this run
+    writes it, at `before/<its full path>` and listed in `saved`; each missing one listed
+    in `created`. Builtins where they do (`[`, `read`): each program started costs CPU on
+    the host."""
+    q = shlex.quote
+    keep = q(directory)
+    lines = [
+        f"[ -d {keep}/before ] || mkdir -p {keep}/before",
+        'listed() { [ -f "$2" ] || return 1; while IFS= read -r l; do [ "$l" = "$1" ] &&'
+        ' return 0; done < "$2"; return 1; }',
+    ]
+    for path in paths:
+        kept = q(f"{directory}/before{path}")
+        parent = q(posixpath.dirname(f"{directory}/before{path}"))
+        # A file this run created is no "before": a revert removes it.
+        lines.append(
+            f"if listed {q(path)} {keep}/created; then :;"
+            f" elif [ -e {q(path)} ]; then listed {q(path)} {keep}/saved ||"
+            f" {{ {{ [ -d {parent} ] || mkdir -p {parent}; }} && cp -p {q(path)} {kept}"
+            f" && printf '%s\\n' {q(path)} >> {keep}/saved; }};"
+            f" else printf '%s\\n' {q(path)} >> {keep}/created; fi"
+        )
+    return lines
 
 
 def _temp_name(path: str) -> str:
     directory, name = posixpath.split(path)
-    # A leading dot keeps initscripts (which read ifcfg-*) away from the temp file.
-    return posixpath.join(directory, f".{name}.hvbridge-tmp")
+    return posixpath.join(directory, f".{name}{TEMP_SUFFIX}")
 
 
-def _remove(conn: Connection, paths: Iterable[str]) -> None:
-    conn.run("rm -f " + " ".join(shlex.quote(p) for p in paths))
+def remove(conn: Connection, paths: Iterable[str]) -> bool:
+    return conn.run("rm -f -- " + " ".join(shlex.quote(p) for p in paths)).ok

@@ -25,7 +25,7 @@ from nornir.core.plugins.connections import ConnectionPluginRegister
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from hvbridge import lock, reasons, rundir, trace
+from hvbridge import guards, lock, reasons, rundir, trace
 from hvbridge.events import Fanout, JsonLines, Sink, event
 from hvbridge.hostrun import HostRun, is_read_only
 from hvbridge.interrupt import Interrupt
@@ -268,6 +268,9 @@ def _pipeline(
             ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
             ctx.locked = True
             ctx.heartbeat_at = time.monotonic()
+            # Before any step changes the host: no other run's guard may stay armed on it.
+            ctx.phase = "resolve other runs' guards"
+            ctx.guard_notes = guards.resolve(task, ctx)
         for step in steps:
             if progress.interrupt.requested:
                 # Between two steps: the host is as the last finished step left it.
@@ -334,6 +337,7 @@ def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
         host.steps.append(StepOutcome(ctx.phase, False, True, _message(multi[0]), ""))
     if ctx.lock_note:
         host.notes.append(ctx.lock_note)
+    host.notes += ctx.guard_notes
     return host
 
 

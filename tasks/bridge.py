@@ -15,7 +15,7 @@ def verify(task: Task, ctx: HostRun) -> Result:
 
     When the step before read the network state (a guarded restart reads it last, after
     the restart) and only read-only steps came between, that state is the one checked."""
-    if ctx.check and ctx.network_changed:
+    if ctx.check and (ctx.network_changed or ctx.network_would_restart):
         return Result(host=task.host, result="check mode: not verified (nothing was applied)")
     state, read_by = ctx.network_state(task)
     problems = verify_state(expected_bridges(ctx.model), state)

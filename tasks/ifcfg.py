@@ -9,8 +9,10 @@ from nornir.core.task import Result, Task
 
 from hvbridge import remote
 from hvbridge.hostrun import HostRun
+from hvbridge.hoststate import mac_mismatches
 from hvbridge.ifcfg import IfcfgError, ignored_config_name, parse_ifcfg
 from hvbridge.render import SCRIPTS_DIR, ifcfg_files
+from hvbridge.ssh import SSHError
 
 
 def render(task: Task, ctx: HostRun) -> Result:
@@ -53,6 +55,20 @@ def _conflicts(task: Task, ctx: HostRun) -> list[str]:
     return problems
 
 
+def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
+    """Temp files of a push that was killed before it renamed them (never read by
+    initscripts: they start with a dot), removed unless in check mode."""
+    conn = ctx.connect(task)
+    found = [
+        f"{SCRIPTS_DIR}/{name}"
+        for name in remote.list_dir(conn, SCRIPTS_DIR)
+        if name.startswith(".") and name.endswith(remote.TEMP_SUFFIX)
+    ]
+    if found and not ctx.check and not remote.remove(conn, found):
+        raise SSHError(f"{conn.label}: cannot remove {', '.join(found)}")
+    return found
+
+
 def push(task: Task, ctx: HostRun) -> Result:
     """Write the rendered files that differ from the host's (check mode: only diff)."""
     if not ctx.rendered:
@@ -62,6 +78,11 @@ def push(task: Task, ctx: HostRun) -> Result:
     conflicts = _conflicts(task, ctx)
     if conflicts:
         return Result(host=task.host, failed=True, result="\n".join(conflicts))
+    # Before anything changes: a NIC whose MAC is not the inventory's would not come up.
+    mismatches = mac_mismatches(task.host.name, ctx.model, ctx.network_state(task)[0])
+    if mismatches:
+        return Result(host=task.host, failed=True, result="\n".join(mismatches))
+    leftovers = _leftover_temps(task, ctx)
     conn = ctx.connect(task)
     diffs, writes = [], {}
     for path, content in sorted(ctx.rendered.items()):
@@ -75,4 +96,13 @@ def push(task: Task, ctx: HostRun) -> Result:
     ctx.network_changed += changed
     verb = "would write" if ctx.check else "wrote"
     summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"
-    return Result(host=task.host, changed=bool(changed), diff="".join(diffs), result=summary)
+    if leftovers:
+        names = ", ".join(posixpath.basename(path) for path in leftovers)
+        removed = "would remove" if ctx.check else "removed"
+        summary += f"; {removed} {names} (left by a push that was interrupted)"
+    return Result(
+        host=task.host,
+        changed=bool(changed or leftovers),
+        diff="".join(diffs),
+        result=summary,
+    )

@@ -44,7 +44,7 @@ def _domain_xml(conn: Connection, ctx: HostRun, domain: str) -> str:
     if ctx.model.libvirt.edit_mode == "file":
         content = remote.read(conn, f"{QEMU_DIR}/{domain}.xml").content
         if content is None:
-            raise VirshError(f"{conn.target.host}: {QEMU_DIR}/{domain}.xml does not exist")
+            raise VirshError(f"{conn.label}: {QEMU_DIR}/{domain}.xml does not exist")
         return content
     return dumpxml(conn, domain)
 

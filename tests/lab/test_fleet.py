@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -232,25 +231,30 @@ def test_a_second_run_on_a_locked_host_is_refused(
 def test_a_stale_lock_is_reported_and_can_be_broken(
     lab: tuple[Lab, LabState], project: Path, state_dir: Path
 ) -> None:
+    """Stale by its heartbeat only (its controller is another machine): a guess, so it
+    takes --break-lock. A lock whose process is gone from this controller is taken over
+    without it (tests/lab/test_interrupted_guard.py)."""
     the_lab, _ = lab
-    dead = f"20200101T000000-dead00 ops {socket.gethostname()} 999999 1577836800"
+    dead = "20200101T000000-dead00 ops elsewhere.example 999999 1577836800"
+    holder = "/var/lock/hvbridge.lock/holder"
     on(
         the_lab,
         "hv18",
-        f"mkdir -p /var/lock/hvbridge.lock && echo '{dead}' > /var/lock/hvbridge.lock/holder",
+        f"mkdir -p /var/lock/hvbridge.lock && echo '{dead}' > {holder}"
+        f" && touch -d @1577836800 {holder}",
     )
     refused = go(the_lab, project, state_dir, RUNBOOK, limit=("hv18",))
     message = refused.hosts["hv18"].steps[-1].message
     assert "locked by run 20200101T000000-dead00" in message
-    assert f"stale: process 999999 on {socket.gethostname()} is gone" in message
+    assert re.search(r"stale: no heartbeat for \d+s", message)
     assert "--break-lock" in message
     broken = go(the_lab, project, state_dir, RUNBOOK, limit=("hv18",), break_lock=True)
     assert broken.hosts["hv18"].status == "changed"
     (note,) = broken.hosts["hv18"].notes
     assert note.startswith(
-        f"broke the lock of run 20200101T000000-dead00 (ops@{socket.gethostname()}, pid 999999)"
+        "broke the lock of run 20200101T000000-dead00 (ops@elsewhere.example, pid 999999)"
     )
-    assert note.endswith(f"(process 999999 on {socket.gethostname()} is gone)")
+    assert re.search(r"\(no heartbeat for \d+s\)$", note)
 
 
 def test_plain_output_is_one_line_per_event_and_exit_codes_are_bits(

@@ -80,7 +80,9 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             assert ipv4_of(conn, "eth0") == []
             mode = conn.run(f"stat -c %a {SCRIPTS}/ifcfg-br0").stdout.strip()
             assert mode == "644"
-            kept = conn.run(f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before/ifcfg-eth0")
+            kept = conn.run(
+                f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before{SCRIPTS}/ifcfg-eth0"
+            )
             assert kept.ok and "IPADDR=" in kept.stdout
             assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
             # Cancelling kills the guard's whole group: no `sleep 120` left behind, and
@@ -90,7 +92,7 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             run_dir = f"/var/lib/hvbridge/runs/{outcome.run_id}"
             assert conn.run(f"cat {run_dir}/restart.rc; ls {run_dir}").stdout.split() == [
                 "0", "before", "cancelled", "created", "guard.pid", "guard.sh", "restart.lock",
-                "restart.log", "restart.rc", "revert.sh",
+                "restart.log", "restart.rc", "revert.sh", "saved",
             ]  # fmt: skip
             # The restart ran with the session's umask: what it writes keeps normal modes.
             assert conn.run(f"stat -c %a {run_dir}/restart.log").stdout == "644\n"

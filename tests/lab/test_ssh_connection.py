@@ -160,14 +160,15 @@ def test_files_written_together_keep_the_old_ones_and_list_the_new(
     with the_lab.connect("hv01", state) as root:
         keep = run_dir(run_id)
         shown = root.run(
-            f"stat -c '%U %a' {old} {new}; cat {old} {new} {keep}/before/ifcfg-hvtest-old"
-            f" {keep}/created; ls -A {scripts} | grep -c hvbridge-tmp; ls /tmp/.hvbridge-* 2>&1;"
+            f"stat -c '%U %a' {old} {new}; cat {old} {new} {keep}/before{old}"
+            f" {keep}/created {keep}/saved; ls -A {scripts} | grep -c hvbridge-tmp;"
+            f" ls /tmp/.hvbridge-* 2>&1;"
             f" rm -rf {old} {new} {keep}"
         ).stdout
-    assert shown.splitlines()[:7] == [
-        "root 640", "root 640", "OLD=2", "NEW=1", "OLD=1", new, "0",
+    assert shown.splitlines()[:8] == [
+        "root 640", "root 640", "OLD=2", "NEW=1", "OLD=1", new, old, "0",
     ]  # fmt: skip
-    assert "No such file" in shown.splitlines()[7]
+    assert "No such file" in shown.splitlines()[8]
 
 
 @pytest.mark.parametrize("user", ["root", "ops"])

@@ -1,0 +1,80 @@
+"""The shell the host runs to keep files and to revert them, run here with sh on paths
+that hold spaces (a fake `service` on PATH records what the revert restarts)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+from hvbridge import guard, remote
+
+
+def _sh(script: str, bin_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    return subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env)
+
+
+def _fake_service(tmp_path: Path) -> tuple[Path, Path]:
+    bin_dir, log = tmp_path / "bin", tmp_path / "service.log"
+    bin_dir.mkdir()
+    service = bin_dir / "service"
+    service.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
+    service.chmod(0o755)
+    return bin_dir, log
+
+
+def test_a_revert_puts_each_file_back_under_its_own_path_and_removes_what_was_created(
+    tmp_path: Path,
+) -> None:
+    bin_dir, service_log = _fake_service(tmp_path)
+    run = tmp_path / "runs" / "run with space"
+    scripts = tmp_path / "etc dir" / "network-scripts"
+    qemu = tmp_path / "etc dir" / "qemu"
+    scripts.mkdir(parents=True)
+    qemu.mkdir(parents=True)
+    eth0, br0, domain = scripts / "ifcfg-eth0", scripts / "ifcfg-br0", qemu / "v1.xml"
+    eth0.write_text("IPADDR=198.18.128.2\n")
+    domain.write_text("<domain>old</domain>\n")
+    # What a run does: keep, then write (twice for eth0: kept once, the first time).
+    keep = remote.keep_commands(str(run), [str(domain)])
+    assert _sh("set -e\n" + "\n".join(keep), bin_dir).returncode == 0
+    domain.write_text("<domain>new</domain>\n")
+    for _ in range(2):
+        keep = remote.keep_commands(str(run), [str(br0), str(eth0)])
+        done = _sh("set -e\n" + "\n".join(keep), bin_dir)
+        assert done.returncode == 0, done.stderr
+        br0.write_text("TYPE=Bridge\n")
+        eth0.write_text("BRIDGE=br0\n")
+    assert (run / "saved").read_text().splitlines() == [str(domain), str(eth0)]
+    assert (run / "created").read_text().splitlines() == [str(br0)]
+    assert (run / f"before{eth0}").read_text() == "IPADDR=198.18.128.2\n"
+
+    (run / "revert.sh").write_text(guard.revert_script(str(run)))
+    (run / "armed").touch()
+    reverted = _sh(f"sh {shlex.quote(str(run / 'revert.sh'))}", bin_dir)
+    assert reverted.returncode == 0, reverted.stderr
+    assert sorted(p.name for p in scripts.iterdir()) == ["ifcfg-eth0"]
+    assert eth0.read_text() == "IPADDR=198.18.128.2\n"
+    assert domain.read_text() == "<domain>old</domain>\n"
+    assert sorted(p.name for p in qemu.iterdir()) == ["v1.xml"]
+    assert service_log.read_text() == "network stop\nnetwork start\n"
+    assert (run / "reverted").exists() and (run / "firing").exists()
+    assert not (run / "armed").exists()
+    log = (run / "revert.log").read_text()
+    assert f"removed {br0}" in log and f"restored {eth0}" in log and "rc=0" in log
+
+
+def test_a_revert_that_lost_the_race_does_nothing(tmp_path: Path) -> None:
+    """Cancelled (no `armed` to rename): the revert leaves every file alone."""
+    bin_dir, service_log = _fake_service(tmp_path)
+    run = tmp_path / "run dir"
+    run.mkdir()
+    target = tmp_path / "ifcfg-br0"
+    target.write_text("TYPE=Bridge\n")
+    (run / "created").write_text(f"{target}\n")
+    (run / "cancelled").touch()
+    (run / "revert.sh").write_text(guard.revert_script(str(run)))
+    assert _sh(f"sh '{run}/revert.sh'", bin_dir).returncode == 0
+    assert target.exists() and not service_log.exists() and not (run / "reverted").exists()
