@@ -92,6 +92,7 @@ def host_report(
             if step.diff
         ],
         rollback=rollback,
+        notes=[redact(note) for note in host.notes],
         facts=facts,
     )
 

@@ -122,6 +122,10 @@ class HostReport(_Document):
     steps: list[Step]
     changes: list[Change]
     rollback: Rollback | None
+    notes: list[str] = Field(
+        description="what the run found on the host and did besides its steps: a dead"
+        " run's lock taken over or broken, another run's guard fired or waited for"
+    )
     facts: Facts | None = Field(description="null when the host failed before facts")
 
 

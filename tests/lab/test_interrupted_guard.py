@@ -160,6 +160,10 @@ def _kill_in_the_guarded_restart_and_rerun(
         f"note: run {old_run} is gone and left its guard armed: fired it now; the host was"
         f" reverted by run {old_run} to its state before that run" in rerun.stdout
     ), rerun.stdout
+    # The report says it too (the killed run wrote none).
+    (report,) = (tmp_path / "reports").glob(f"*/hosts/{host}.json")
+    notes = json.loads(report.read_text())["notes"]
+    assert any(f"the host was reverted by run {old_run}" in note for note in notes), notes
     # Re-applied from the restored state: the files written again and the network restarted.
     assert "wrote ifcfg-br0, ifcfg-eth0" in rerun.stdout
     assert "network restarted and verified" in rerun.stdout

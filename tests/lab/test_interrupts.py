@@ -137,11 +137,14 @@ def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
         assert on(the_lab, host, f"test -d {LOCK} && echo held") == "held\n"
 
     hold.unlink()
-    # --break-lock: the killed run's lock; --force: its files are already as rendered,
-    # and the network must still be restarted on them.
-    done = retry(project, the_lab, runbook, tmp_path, "--break-lock", "--force")
+    # A plain retry: the killed run's lock is taken over (its process is gone from this
+    # controller), and the network is restarted because the hosts do not run the files
+    # the killed run had already written.
+    done = retry(project, the_lab, runbook, tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "== hv01: changed" in done.stdout and "== hv02: changed" in done.stdout
+    assert "took over the lock of run" in done.stdout
+    assert "restarted because the host does not run its network files" in done.stdout
     assert "== hv03" not in done.stdout and "== hv04" not in done.stdout
     for host in ("hv01", "hv02"):
         assert "eth0" in on(the_lab, host, "brctl show br0")

@@ -50,6 +50,7 @@ def sample_outcome() -> tuple[RunOutcome, list[str]]:
             changed=host["changed"],
             rolled_back=host["rolled_back"],
             facts=host["facts"],
+            notes=host.get("notes", []),
         )
         for name, host in raw["hosts"].items()
     }
@@ -548,3 +549,14 @@ def test_each_bit_is_set_exactly_when_its_count_is_not_zero(
     for key, bit in (("changed", 2), ("failed", 4), ("rolled_back", 8)):
         assert bool(summary["bits"] & bit) == (counts[key] > 0), (key, summary)
     assert summary["bits"] & ~(2 | 4 | 8) == 0
+
+
+def test_a_hosts_notes_reach_its_json_markdown_and_the_html(paths: ReportPaths) -> None:
+    note = "took over the lock of run 20260101T000000-aaaaaa (ops@ctl, pid 4242)"
+    hv02 = json.loads((paths.directory / "hosts" / "hv02.json").read_text())
+    assert [n.startswith(note) for n in hv02["notes"]] == [True]
+    hv01 = json.loads((paths.directory / "hosts" / "hv01.json").read_text())
+    assert hv01["notes"] == []
+    markdown = (paths.directory / "hosts" / "hv02.md").read_text()
+    assert "## Notes" in markdown and f"- {note}" in markdown
+    assert f"<li>{note}" in paths.html.read_text()
