@@ -178,6 +178,8 @@ def load(path: Path, tasks_dir: Path) -> Runbook:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise RunbookError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RunbookError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise RunbookError(f"{path}: not valid YAML: {exc}") from exc
     problems: list[str] = []
