@@ -124,12 +124,13 @@ def test_confirm_restart_not_finished(clock: Clock) -> None:
     )  # fmt: skip
 
 
-def test_confirm_restart_failed_says_its_status_and_log_tail(clock: Clock) -> None:
+@pytest.mark.parametrize("rc", [1, 6])
+def test_confirm_restart_failed_says_its_status_and_log_tail(clock: Clock, rc: int) -> None:
     log = "".join(f"line {n}\n" for n in range(1, 7))
-    reach = Reach(clock, [Conn({"look": [looked(rc=6, log=log)]})])
+    reach = Reach(clock, [Conn({"look": [looked(rc=rc, log=log)]})])
     seen = _confirm(host_run(reach))
     assert seen.problem == (
-        "service network restart failed (exit 6): line 3 | line 4 | line 5 | line 6"
+        f"service network restart failed (exit {rc}): line 3 | line 4 | line 5 | line 6"
     )
     assert seen.connected
 
