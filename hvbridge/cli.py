@@ -514,7 +514,13 @@ def tasks_command(ctx: click.Context, names: tuple[str, ...]) -> None:
     click.echo(render(found))
 
 
-class _SshProfile(click.Choice[str]):
+if TYPE_CHECKING:
+    _StrChoice = click.Choice[str]
+else:  # click.Choice is generic only from click 8.4 on; pyproject allows 8.1.
+    _StrChoice = click.Choice
+
+
+class _SshProfile(_StrChoice):
     """The lab's SSH profiles (hvbridge.lab.hostfiles), read when `lab up` checks or shows
     them: importing this module, as the run path does, never imports the lab."""
 
