@@ -7,6 +7,7 @@ import pytest
 from nornir.core.task import Result
 
 from hvbridge import apply, gateways, guard
+from hvbridge.events import Event
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import parse_state
 from hvbridge.netstate import NetState
@@ -224,15 +225,27 @@ def test_await_revert_never_seen_back(clock: Clock) -> None:
 # guarded_restart: how the pieces add up
 
 
-def _restart(
-    clock: Clock, reach: Reach, ctx: HostRun | None = None, timeout: int = 60
-) -> tuple[Result, HostRun]:
-    ctx = ctx or host_run(reach)
-    events: list[dict[str, object]] = []
-    ctx.sink = type("Sink", (), {"emit": lambda self, e: events.append(e)})()
-    result = apply.guarded_restart(TASK, ctx, timeout, before())
-    # The wait is announced with the time the host reverts at, and ended.
-    assert [e.get("what") for e in events] == ["revert unless confirmed", None]
+class Events:
+    """The host's event sink."""
+
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.seen.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+def _restart(clock: Clock, reach: Reach) -> tuple[Result, HostRun]:
+    ctx = host_run(reach)
+    events = Events()
+    ctx.sink = events
+    result = apply.guarded_restart(TASK, ctx, 60, before())
+    # The wait is announced with the time the host reverts at, and its end too.
+    waits = [(e["what"], e.get("until")) for e in events.seen if e["event"] == "waiting"]
+    assert waits == [("revert unless confirmed", EPOCH + 60), (None, None)]
     return result, ctx
 
 
