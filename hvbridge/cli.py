@@ -350,7 +350,7 @@ def _finish(
     _say_interrupted(outcome)
     try:
         paths = _write_reports(outcome, project, inventory, reports_dir)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, HvbridgeError) as exc:
         # Hosts were touched: the exit status stays the run's, not "input error".
         click.secho(f"error: the reports could not be written: {exc}", fg="red", err=True)
     else:

@@ -187,3 +187,19 @@ def test_retry_failed_without_an_earlier_run_is_an_input_error(tmp_path: Path) -
     assert escaped is None
     assert code == 1
     assert err.startswith("error: --retry-failed: no earlier run of ")
+
+
+def test_reports_that_cannot_be_rendered_leave_the_runs_exit_status(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hvbridge.runner import RunOutcome
+
+    # A project without the report templates: the run is over, its hosts were touched.
+    outcome = RunOutcome("R1", "bridge", False, {}, 1.0)
+    with pytest.raises(SystemExit) as exited:
+        cli._finish(outcome, tmp_path, tmp_path / "inv", tmp_path / "reports", False, False)
+    assert exited.value.code == 0
+    assert capsys.readouterr().err == (
+        "error: the reports could not be written: no report template summary.md.j2 in"
+        f" {tmp_path / 'templates' / 'report'}\n"
+    )
