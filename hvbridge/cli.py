@@ -19,8 +19,8 @@ import click
 from click.core import ParameterSource
 
 from hvbridge import __version__, trace
+from hvbridge.errors import HvbridgeError, InputError
 from hvbridge.interrupt import Interrupt
-from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
 
 if TYPE_CHECKING:
@@ -350,7 +350,7 @@ def _finish(
     _say_interrupted(outcome)
     try:
         paths = _write_reports(outcome, project, inventory, reports_dir)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, HvbridgeError) as exc:
         # Hosts were touched: the exit status stays the run's, not "input error".
         click.secho(f"error: the reports could not be written: {exc}", fg="red", err=True)
     else:
@@ -483,7 +483,7 @@ def inventory_show(host: str, inventory_dir: Path) -> None:
     with _errors():
         loaded = load_inventory(inventory_dir)
         if host not in loaded.inventory.hosts:
-            raise ValueError(f"no host {host!r} in {inventory_dir}")
+            raise InputError(f"no host {host!r} in {inventory_dir}")
         shown = masked(loaded.inventory.hosts[host])
     click.echo(yaml.safe_dump(shown, sort_keys=False).rstrip())
 
@@ -506,12 +506,36 @@ def tasks_command(ctx: click.Context, names: tuple[str, ...]) -> None:
             missing = [n for n in names if not any(n in (t.name, t.name.split(".")[0])
                                                    for t in found)]  # fmt: skip
             if missing:
-                raise ValueError(
+                raise InputError(
                     f"no task {', '.join(map(repr, missing))}; have:"
                     f" {', '.join(t.name for t in found)}"
                 )
             found = wanted
     click.echo(render(found))
+
+
+if TYPE_CHECKING:
+    _StrChoice = click.Choice[str]
+else:  # click.Choice is generic only from click 8.4 on; pyproject allows 8.1.
+    _StrChoice = click.Choice
+
+
+class _SshProfile(_StrChoice):
+    """The lab's SSH profiles (hvbridge.lab.hostfiles), read when `lab up` checks or shows
+    them: importing this module, as the run path does, never imports the lab."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from hvbridge.lab.hostfiles import SSH_PROFILES
+
+        return SSH_PROFILES
+
+    @choices.setter
+    def choices(self, _: object) -> None:
+        """click.Choice sets its choices when built; these are the lab's, always."""
 
 
 @main.group()
@@ -541,7 +565,7 @@ def lab() -> None:
 )
 @click.option(
     "--ssh-profile",
-    type=click.Choice(SSH_PROFILES),
+    type=_SshProfile(),
     default="modern",
     show_default=True,
     help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.",
@@ -695,18 +719,13 @@ def _print_status(the_lab: Lab) -> bool:
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn the lab's, SSH's and input errors into one clear line and exit status 1."""
-    from hvbridge.inventory import InventoryError
-    from hvbridge.lab.lifecycle import LabError
-    from hvbridge.lab.preflight import PreflightError
-    from hvbridge.runbook import RunbookError
-    from hvbridge.ssh import SSHError
-
+    """Turn hvbridge's own errors (hvbridge.errors: input, host, parse) into one clear
+    line and exit status 1. Anything else is a bug, and keeps its traceback."""
     try:
         yield
-    except (LabError, PreflightError, SSHError, InventoryError, RunbookError, ValueError) as exc:
+    except HvbridgeError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from hvbridge.errors import ParseError
 from hvbridge.validators import interface_name, mac_for_libvirt
 
 __all__ = [
@@ -60,7 +61,7 @@ _CONNECTION_ATTRIBUTES = ("trustGuestRxFilters",)
 _SOURCE_NAME = {"network": "network", "bridge": "bridge", "direct": "dev"}
 
 
-class DomainXmlError(ValueError):
+class DomainXmlError(ParseError, ValueError):
     """The domain XML cannot be edited as wanted; `problems` holds one line per problem."""
 
     def __init__(self, problems: Iterable[str]) -> None:

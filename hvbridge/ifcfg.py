@@ -13,6 +13,8 @@ import re
 import shlex
 from decimal import Decimal
 
+from hvbridge.errors import ParseError
+
 __all__ = [
     "IfcfgError",
     "device_order_key",
@@ -31,7 +33,7 @@ _BACKUP_SUFFIXES = ("~", ".bak", ".orig", ".rpmnew", ".rpmorig", ".rpmsave")
 _ORDER = re.compile(r"(?P<prefix>[^0-9]*)(?P<number>[0-9]+(?:\.[0-9]+)?)?")
 
 
-class IfcfgError(ValueError):
+class IfcfgError(ParseError, ValueError):
     """A line of an ifcfg file that bash would not read as a plain assignment."""
 
     def __init__(self, source: str, line_no: int, message: str) -> None:

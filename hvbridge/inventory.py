@@ -29,6 +29,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
 
 from hvbridge import ssh, sshfiles
+from hvbridge.errors import InputError
 from hvbridge.validators import (
     DomainName,
     GuestMac,
@@ -84,7 +85,7 @@ _SECRET_KEYS = frozenset({"key", "pkey", "key_data"})
 _PORT_FIELDS = ("ipaddr", "netmask", "prefix", "gateway", "defroute")
 
 
-class InventoryError(Exception):
+class InventoryError(InputError):
     """The inventory cannot be used; `problems` holds one line per problem."""
 
     def __init__(self, problems: Iterable[str]) -> None:

@@ -65,6 +65,7 @@ from nornir.core.filter import F
 from nornir.core.inventory import Host
 from pydantic import BaseModel, SecretStr
 
+from hvbridge.errors import InputError
 from hvbridge.inventory import HostModel, LoadedInventory
 
 __all__ = [
@@ -85,7 +86,7 @@ _PATH_PART = re.compile(r"[A-Za-z0-9_+-]+", re.ASCII)
 _TERM_KINDS = "a host name, a glob, @group or key=value"
 
 
-class LimitError(ValueError):
+class LimitError(InputError, ValueError):
     """A `--limit` that cannot be used: one line per problem, each quoting the limit."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import paramiko
 
+from hvbridge.errors import HostError
 from hvbridge.ssh import Connection, SSHError
 
 LOCK_DIR = "/var/lock/hvbridge.lock"
@@ -27,7 +28,7 @@ HOLDER = f"{LOCK_DIR}/holder"
 STALE_AFTER = 900.0
 
 
-class LockError(RuntimeError):
+class LockError(HostError):
     pass
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
+from hvbridge import errors
+
 __all__ = [
     "Address",
     "Bridge",
@@ -60,7 +62,7 @@ _IFNAME = re.compile(r"[^/:\s]{1,15}")
 _RUNNING_STATES = frozenset({"UP", "UNKNOWN"})
 
 
-class ParseError(ValueError):
+class ParseError(errors.ParseError, ValueError):
     """Command output that does not read as the format we know."""
 
     def __init__(self, source: str, message: str, line_no: int | None = None) -> None:

@@ -15,12 +15,14 @@ from typing import Any
 
 import jinja2
 
+from hvbridge.errors import InputError
+
 SCRIPTS_DIR = "/etc/sysconfig/network-scripts"
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+,-]+$")
 _QUOTABLE = re.compile(r"^[ A-Za-z0-9_.:/@+,=%-]+$")
 
 
-class RenderError(ValueError):
+class RenderError(InputError, ValueError):
     pass
 
 

@@ -37,6 +37,7 @@ from typing import Any, get_type_hints
 import pydantic
 import yaml
 
+from hvbridge.errors import InputError
 from hvbridge.strategy import Strategy, StrategyError, parse_max_fail, parse_serial
 
 TASKS_PACKAGE = "hvbridge_project_tasks"
@@ -46,7 +47,7 @@ STEP_KEYS = frozenset({"name", "task", "args", "timeout"})
 RUNBOOK_KEYS = frozenset({"steps", "serial", "max_fail_percentage"})
 
 
-class RunbookError(ValueError):
+class RunbookError(InputError, ValueError):
     pass
 
 
@@ -177,6 +178,8 @@ def load(path: Path, tasks_dir: Path) -> Runbook:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise RunbookError(f"{path}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RunbookError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise RunbookError(f"{path}: not valid YAML: {exc}") from exc
     problems: list[str] = []

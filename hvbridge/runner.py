@@ -26,6 +26,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
 from hvbridge import guards, lock, reasons, rundir, trace
+from hvbridge.errors import InputError
 from hvbridge.events import Fanout, JsonLines, Sink, event
 from hvbridge.hostrun import HostRun, is_read_only
 from hvbridge.interrupt import Interrupt
@@ -76,7 +77,7 @@ STATE_DIR_NAME = ".hvbridge"
 HEARTBEAT_EVERY = 60.0
 
 
-class RunInputError(ValueError):
+class RunInputError(InputError, ValueError):
     pass
 
 

@@ -32,6 +32,7 @@ from nornir.core.configuration import Config
 from paramiko.hostkeys import InvalidHostKey
 
 from hvbridge import sshfiles
+from hvbridge.errors import HostError, InputError
 from hvbridge.validators import login_name, ssh_host, tcp_port
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ _HOP = re.compile(
 )
 
 
-class SSHError(RuntimeError):
+class SSHError(HostError):
     """A connection could not be made or used; the message says which host and why."""
 
 
@@ -516,7 +517,7 @@ def _ssh_config(path: str | None) -> paramiko.SSHConfig | None:
     return None if config_path is None else paramiko.SSHConfig.from_path(str(config_path))
 
 
-class ConfigValueError(SSHError):
+class ConfigValueError(SSHError, InputError):
     """A value read from ssh_config fails the grammar the inventory's values pass."""
 
 

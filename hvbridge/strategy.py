@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from hvbridge.errors import InputError
+
 __all__ = [
     "BatchSize",
     "Percent",
@@ -68,7 +70,7 @@ _MAX_FAIL = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?)%?")
 _EXPECTED_SIZE = "expected a count (1, 2, ...) or a percentage such as 25%"
 
 
-class StrategyError(ValueError):
+class StrategyError(InputError, ValueError):
     """A `serial` or `max_fail_percentage` that cannot be used; the message names the field."""
 
 

@@ -10,12 +10,13 @@ import shlex
 import time
 from dataclasses import dataclass
 
+from hvbridge.errors import HostError
 from hvbridge.ssh import Connection, SSHError
 
 QEMU_DIR = "/etc/libvirt/qemu"
 
 
-class VirshError(RuntimeError):
+class VirshError(HostError):
     pass
 
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from hvbridge.errors import HostError
 from hvbridge.lab import preflight
 from hvbridge.lab.hostfiles import SshProfile, host_files, host_key_type
 from hvbridge.lab.inventory import inventory_files, ssh_config, write_inventory
@@ -37,7 +38,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class LabError(RuntimeError):
+class LabError(HostError, RuntimeError):
     pass
 
 

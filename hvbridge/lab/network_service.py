@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hvbridge.errors import HostError
 from hvbridge.ifcfg import ignored_config_name
 from hvbridge.lab.initscripts import (
     LOOPBACK,
@@ -44,7 +45,7 @@ _IFF_UP = 0x1
 _OK, _FAILED = "[  OK  ]", "[FAILED]"
 
 
-class LiveStateError(RuntimeError):
+class LiveStateError(HostError):
     """The links of this network namespace cannot be read."""
 
 

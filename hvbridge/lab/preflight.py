@@ -8,6 +8,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from hvbridge.errors import InputError
+
 # (what must exist, the Debian package that provides it)
 BASE_NEEDS: tuple[tuple[str, str], ...] = (
     ("ip", "iproute2"),
@@ -39,7 +41,7 @@ ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS})
 KVM_GET_API_VERSION = 0xAE00
 
 
-class PreflightError(RuntimeError):
+class PreflightError(InputError):
     pass
 
 

@@ -15,10 +15,11 @@ from urllib.parse import quote
 
 import jinja2
 
+from hvbridge.errors import InputError
 from hvbridge.report.model import HostReport, SummaryReport
 
 
-class ReportRenderError(RuntimeError):
+class ReportRenderError(InputError):
     pass
 
 

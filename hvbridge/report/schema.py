@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hvbridge.errors import ParseError
 from hvbridge.report.model import HOST_SCHEMA, SUMMARY_SCHEMA, HostReport, SummaryReport
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,7 +26,7 @@ MODELS: dict[str, type[HostReport] | type[SummaryReport]] = {
 }
 
 
-class ReportSchemaError(ValueError):
+class ReportSchemaError(ParseError, ValueError):
     pass
 
 
