@@ -159,7 +159,7 @@ def restart_libvirtd(task: Task, ctx: HostRun, force: bool = False) -> Result:
             host=task.host, changed=True, result=f"would restart libvirtd ({', '.join(reasons)})"
         )
     conn = ctx.connect(task)
-    command = "systemctl restart libvirtd" if ctx.platform == "el7" else "service libvirtd restart"
+    command = ctx.platform.service_command("libvirtd", "restart")
     result = conn.run(command)
     if not result.ok:
         said = (result.stdout + result.stderr).strip()

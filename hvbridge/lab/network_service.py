@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from hvbridge.ifcfg import ignored_config_name
 from hvbridge.lab.initscripts import (
     LOOPBACK,
     Command,
@@ -32,6 +31,7 @@ from hvbridge.lab.initscripts import (
     plan_stop,
     status_lines,
 )
+from hvbridge.platforms.ifcfg import ignored_config_name
 
 __all__ = ["DEFAULT_CONFIG_DIR", "main", "read_configs", "read_links"]
 

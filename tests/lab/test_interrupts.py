@@ -24,7 +24,7 @@ from .rollout_support import PROJECT, RUNBOOK
 
 SCRIPTS = "/etc/sysconfig/network-scripts"
 LOCK = "/var/lock/hvbridge.lock"
-# ifcfg.push, then a wait while a file exists on the controller: the push step is under
+# network.push, then a wait while a file exists on the controller: the push step is under
 # way (its files written, the step not finished) for as long as the test wants.
 HOLDING_PUSH = """
 import time
@@ -112,7 +112,7 @@ def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
     hold = tmp_path / "hold"
     hold.touch()
     steps = yaml.safe_load(RUNBOOK.read_text())
-    push = next(s for s in steps if s["task"] == "ifcfg.push")
+    push = next(s for s in steps if s["task"] == "network.push")
     push.update(task="holding.push", args={"hold": str(hold)})
     runbook = tmp_path / "holding.yaml"
     runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
@@ -202,7 +202,7 @@ def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
 
 def holding_runbook(tmp_path: Path, hold: Path) -> Path:
     steps = yaml.safe_load(RUNBOOK.read_text())
-    push = next(s for s in steps if s["task"] == "ifcfg.push")
+    push = next(s for s in steps if s["task"] == "network.push")
     push.update(task="holding.push", args={"hold": str(hold)})
     runbook = tmp_path / "holding.yaml"
     runbook.write_text(yaml.safe_dump(steps, sort_keys=False))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hvbridge import guard, remote
-from hvbridge.ifcfg import parse_ifcfg
+from hvbridge import guard, platforms, remote
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
+from hvbridge.platforms.ifcfg import parse_ifcfg
 from hvbridge.remote import run_dir
 from hvbridge.runbook import load_tasks_module
 from hvbridge.runner import EXIT_CHANGED, EXIT_ROLLED_BACK
@@ -273,7 +273,9 @@ def test_a_run_that_never_armed_a_guard_is_seen_as_such(lab: tuple[Lab, LabState
     """What a controller sees when its session died before arming: no guard, no restart."""
     the_lab, state = lab
     with the_lab.connect("hv01", state) as conn:
-        seen = guard.look(conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [])
+        seen = guard.look(
+            conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [], platforms.get("el6")
+        )
     assert (seen.guard, seen.restart_rc, seen.state) == (guard.NOT_ARMED, None, None)
 
 
