@@ -50,7 +50,7 @@ def test_check_mode_shows_diffs_and_changes_nothing(lab: tuple[Lab, LabState]) -
     outcome = rollout(the_lab.paths.inventory, check=True)
     assert outcome.exit_code == EXIT_CHANGED
     for name, host in outcome.hosts.items():
-        push = next(s for s in host.steps if s.name == "push ifcfg files")
+        push = next(s for s in host.steps if s.name == "push network files")
         assert push.changed and "+BRIDGE=br0" in push.diff and "+TYPE=Bridge" in push.diff
         apply = next(s for s in host.steps if s.name == "restart network (guarded)")
         assert apply.message.startswith("check mode: would restart")
@@ -136,7 +136,7 @@ def test_cli_prints_each_host_and_step(lab: tuple[Lab, LabState]) -> None:
     done = cli("run", str(RUNBOOK), "-i", str(the_lab.paths.inventory), "--limit", "hv01")
     assert done.returncode == 0, done.stderr
     assert "== hv01: ok" in done.stdout
-    assert "push ifcfg files" in done.stdout and "all files already as rendered" in done.stdout
+    assert "push network files" in done.stdout and "all files already as rendered" in done.stdout
     assert "hv02" not in done.stdout
 
 
@@ -258,10 +258,10 @@ def test_another_file_for_the_same_device_is_refused_before_writing(
         assert conn.run(f"printf 'DEVICE=br0\\nONBOOT=no\\n' > {SCRIPTS}/ifcfg-bridge-old").ok
     try:
         outcome = rollout(inventory, limit=("hv01",))
-        push = next(s for s in outcome.hosts["hv01"].steps if s.name == "push ifcfg files")
+        push = next(s for s in outcome.hosts["hv01"].steps if s.name == "push network files")
         assert push.failed
         assert f"{SCRIPTS}/ifcfg-bridge-old also configures DEVICE=br0" in push.message
-        assert [s.name for s in outcome.hosts["hv01"].steps][-1] == "push ifcfg files"
+        assert [s.name for s in outcome.hosts["hv01"].steps][-1] == "push network files"
         with the_lab.connect("hv01", state) as conn:
             assert conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout == before
     finally:
