@@ -56,7 +56,7 @@ def preflight(task: Task, ctx: HostRun) -> Result:
     if not ctx.model.guests and not ctx.model.removes_default_network:
         return Result(host=task.host, result="no guests and no NAT removal: nothing to check")
     conn = ctx.connect(task)
-    check_running(conn)
+    check_running(conn, ctx.platform)
     present = domain_names(conn)
     listed = ", ".join(present) or "none"
     problems = [

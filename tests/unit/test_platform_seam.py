@@ -6,6 +6,7 @@ reaches a host's network files and commands through its platform (hvbridge.platf
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -55,3 +56,25 @@ def test_the_scan_counts_comments_and_any_case_and_skips_platforms_and_lab(
         "hvbridge/apply.py:2: 'IFCFG' in '# writes the IFCFG files'",
         "hvbridge/report/notes.j2:1: 'Service  Network' in \"{{ 'Service  Network restart' }}\"",
     ]
+
+
+def test_platforms_import_no_transport_and_no_nornir() -> None:
+    """The platforms are the bottom layer: pure, so that ssh.py, the inventory and the tasks
+    can all ask them (docs/platforms.md, "Import layers")."""
+    allowed_hvbridge = ("hvbridge.platforms", "hvbridge.render")
+    seen = {}
+    for path in sorted((PROJECT / "hvbridge" / "platforms").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("hvbridge") and not name.startswith(allowed_hvbridge):
+                    seen[path.name] = name
+                if name.split(".")[0] in {"nornir", "paramiko", "pydantic"}:
+                    seen[path.name] = name
+    assert seen == {}
