@@ -1,4 +1,4 @@
-"""hvbridge.ifcfg: reading ifcfg files the way bash sources them, and EL6's file rules."""
+"""hvbridge.platforms.ifcfg: reading ifcfg files the way bash sources them, and EL6's file rules."""
 
 from __future__ import annotations
 
