@@ -83,7 +83,7 @@ class Host:
     prefix_len: int
 
     def files(self) -> dict[str, str]:
-        """The two files as hvbridge renders them (templates/common/ifcfg-*.j2)."""
+        """The two files as hvbridge renders them (templates/initscripts/ifcfg-*.j2)."""
         header = "# Written by hvbridge: edit the inventory, not this file.\n"
         br0 = (
             f"{header}DEVICE=br0\nTYPE=Bridge\nONBOOT=yes\nBOOTPROTO=static\n"

@@ -22,6 +22,7 @@ from hvbridge import gateways, guard
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import answering, expected_bridges, read_netstate
 from hvbridge.netstate import NetState, verify
+from hvbridge.platforms import Platform
 from hvbridge.ssh import SSHError
 
 RETRY_EVERY = 1.0
@@ -49,8 +50,8 @@ def _log_tail(log: str) -> str:
     return " | ".join(log.strip().splitlines()[-4:])
 
 
-def _restart_failure(rc: int, log: str) -> str:
-    return f"service network restart failed (exit {rc}): {_log_tail(log)}"
+def _restart_failure(platform: Platform, rc: int, log: str) -> str:
+    return f"{platform.network_command('restart')} failed (exit {rc}): {_log_tail(log)}"
 
 
 def _confirm(
@@ -67,7 +68,7 @@ def _confirm(
         try:
             conn = ctx.reconnect(task, timeout=remaining)
             wait = max(0.0, deadline - time.monotonic())
-            seen = guard.look(conn, armed, wait, [p.gateway for p in plan])
+            seen = guard.look(conn, armed, wait, [p.gateway for p in plan], ctx.platform)
         except SSHError as exc:
             last_error = str(exc)
             ctx.disconnect(task)
@@ -79,9 +80,11 @@ def _confirm(
             # Reached only after the host's own revert: what is seen now is the old state.
             return Confirmation(None, False, last_error=last_error)
         if seen.restart_rc is None or seen.state is None:
-            return Confirmation("service network restart did not finish in time", True)
+            restart = ctx.platform.network_command("restart")
+            return Confirmation(f"{restart} did not finish in time", True)
         if seen.restart_rc != 0:
-            return Confirmation(_restart_failure(seen.restart_rc, seen.restart_log), True)
+            failure = _restart_failure(ctx.platform, seen.restart_rc, seen.restart_log)
+            return Confirmation(failure, True)
         problems = verify(expected_bridges(ctx.model), seen.state)
         verdict = gateways.judge(plan, old, answered_before, set(seen.silent_gateways))
         problems += verdict.problems
@@ -121,7 +124,7 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
             conn = ctx.reconnect(task)
             if guard.reverted(conn, armed.run_dir):
                 rc, log = guard.restart_status(conn, armed.run_dir)
-                differences = _same_addresses(before, read_netstate(conn))
+                differences = _same_addresses(before, read_netstate(conn, ctx.platform))
                 if differences:
                     outcome = "reverted, but not as before: " + "; ".join(differences)
                 else:
@@ -136,15 +139,15 @@ def _await_revert(task: Task, ctx: HostRun, armed: guard.Armed, before: NetState
     )
 
 
-def _reverted_alone(confirmation: Confirmation, back: Reverted) -> str:
+def _reverted_alone(platform: Platform, confirmation: Confirmation, back: Reverted) -> str:
     """Why a host reverted by itself at the deadline: the restart's own failure (its status
     and log are kept on the host), else the last connection error."""
     if back.restart_rc is not None and back.restart_rc != 0:
-        return _restart_failure(back.restart_rc, back.restart_log)
+        return _restart_failure(platform, back.restart_rc, back.restart_log)
     if confirmation.last_error:
         return f"could not reconnect and verify in time: {confirmation.last_error}"
     if back.restart_rc is None and back.outcome.startswith("reverted"):
-        return "service network restart had not finished at the deadline"
+        return f"{platform.network_command('restart')} had not finished at the deadline"
     return "the host reverted at the deadline before the controller could verify it"
 
 
@@ -170,7 +173,7 @@ def _guarded_restart(
     started = time.monotonic()
     # Waiting for the restart takes half the time at most: the rest is for
     # reconnecting, verifying and cancelling.
-    armed = guard.arm_and_restart(conn, ctx.run_id, timeout, wait=timeout / 2)
+    armed = guard.arm_and_restart(conn, ctx.run_id, timeout, timeout / 2, ctx.platform)
     ctx.disconnect(task)
     deadline = started + timeout - _margin(timeout)
     confirmation = _confirm(task, ctx, armed, plan, (old, answered), deadline)
@@ -198,7 +201,7 @@ def _guarded_restart(
         guard.revert_now(ctx.connect(task), armed)
     back = _await_revert(task, ctx, armed, before)
     if problem is None:
-        problem = _reverted_alone(confirmation, back)
+        problem = _reverted_alone(ctx.platform, confirmation, back)
     ctx.rolled_back = problem
     return Result(
         host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {back.outcome}"

@@ -2,12 +2,13 @@
 
 Before the restart, `arm()` starts a detached process (its own session, so the
 SSH session dying does not end it) that sleeps until the deadline and then
-reverts: `service network stop` with the new files (so a new bridge goes
+reverts: the platform's network stop with the new files (so a new bridge goes
 down), the files of `before/` put back and the ones the run created removed,
-`service network start`. `cancel()` disarms it once the controller has
+its network start. `cancel()` disarms it once the controller has
 reconnected and verified. Whoever renames `armed` first wins: the guard
 (`armed` -> `firing`) or the controller (`armed` -> `cancelled`), so the two
-can never both act. EL6 has no systemd, so this is plain POSIX sh.
+can never both act. EL6 has no systemd, so this is plain POSIX sh; the commands
+that stop, start and restart the network are the platform's (hvbridge.platforms).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import shlex
 import time
 from dataclasses import dataclass
 
-from hvbridge.hoststate import PROBES, STATE_COMMAND, parse_state, probe_command
+from hvbridge.hoststate import PROBES, parse_state, probe_command
 from hvbridge.netstate import NetState
+from hvbridge.platforms import Platform
 from hvbridge.remote import run_dir
 from hvbridge.ssh import Connection, SSHError
 
@@ -39,7 +41,7 @@ class Armed:
     lost: str | None = None
 
 
-def revert_script(directory: str) -> str:
+def revert_script(directory: str, platform: Platform) -> str:
     """Every path quoted: the run directory may hold any character a path can, and the
     files listed in `created` and `saved` are read whole lines (`IFS= read -r`)."""
     d = shlex.quote(directory)
@@ -48,7 +50,7 @@ def revert_script(directory: str) -> str:
 mv {d}/armed {d}/firing 2>/dev/null || exit 0
 {{
     echo "revert started $(date '+%F %T')"
-    service network stop
+    {platform.network_command("stop")}
     if [ -f {d}/created ]; then
         while IFS= read -r path; do rm -f -- "$path" && echo "removed $path"; done < {d}/created
     fi
@@ -58,7 +60,7 @@ mv {d}/armed {d}/firing 2>/dev/null || exit 0
             cp -p -- {d}/before"$path" "$path" && echo "restored $path"
         done < {d}/saved
     fi
-    service network start
+    {platform.network_command("start")}
     rc=$?
     echo "revert finished $(date '+%F %T') rc=$rc"
 }} >> {d}/revert.log 2>&1
@@ -75,9 +77,11 @@ exec sh {d}/revert.sh
 """
 
 
-def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) -> Armed:
+def arm_and_restart(
+    conn: Connection, run_id: str, seconds: int, wait: float, platform: Platform
+) -> Armed:
     """In one round trip: write the revert and the guard, start the guard, and only then
-    start `service network restart`, detached, its output and status in the run dir;
+    start the platform's network restart, detached, its output and status in the run dir;
     then wait, on this same session, up to `wait` seconds for the restart to end.
 
     Waiting here rather than reconnecting at once: a SYN sent while the restart moves
@@ -90,7 +94,10 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
     # The restart holds restart.lock (fd 9) until its status is written: a waiter's
     # shared flock returns when it ends, without polling. The service itself, and what
     # it starts, must not inherit the lock.
-    restart = f"service network restart > {d}/restart.log 2>&1 9>&-; echo $? > {d}/restart.rc"
+    restart = (
+        f"{platform.network_command('restart')} > {d}/restart.log 2>&1 9>&-;"
+        f" echo $? > {d}/restart.rc"
+    )
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
     try:
         # Shell builtins where they do: on a busy host each program started costs
@@ -100,7 +107,7 @@ def arm_and_restart(conn: Connection, run_id: str, seconds: int, wait: float) ->
             # and what the network service writes (resolv.conf, leases) must not change.
             f"[ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
             f'for f in {stale}; do [ -e "$f" ] && rm -f "$f"; done; '
-            f"printf %s {q(revert_script(directory))} > {d}/revert.sh || exit 1; "
+            f"printf %s {q(revert_script(directory, platform))} > {d}/revert.sh || exit 1; "
             f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
             # `: > armed || exit` stays a separate command: `a && b &` would background
             # the pair in a subshell that keeps this session's output open until the
@@ -156,7 +163,9 @@ class Seen:
     silent_gateways: list[str]
 
 
-def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Seen:
+def look(
+    conn: Connection, armed: Armed, wait: float, gateways: list[str], platform: Platform
+) -> Seen:
     """The guard's state first; then, on the host, wait for the restart to finish, and
     read its status, its log, the network state and which gateways stay silent."""
     d = shlex.quote(armed.run_dir)
@@ -168,7 +177,7 @@ def look(conn: Connection, armed: Armed, wait: float, gateways: list[str]) -> Se
         f"rc=none; [ -s {d}/restart.rc ] && read -r rc < {d}/restart.rc; echo $rc; "
         # The log only matters when the restart failed.
         f'echo {LOG_MARK}; [ "$rc" = 0 ] || cat {d}/restart.log 2>/dev/null; echo {LOG_MARK}; '
-        f"{STATE_COMMAND}; echo {PROBES}; {probe_command(gateways)}",
+        f"{platform.state_command}; echo {PROBES}; {probe_command(gateways)}",
         timeout=wait + 30,
     )
     first, _, rest = result.stdout.partition("\n")

@@ -15,10 +15,12 @@ from typing import Any, TypeVar
 
 from nornir.core.task import Task
 
+from hvbridge import platforms
 from hvbridge.events import Sink, event
 from hvbridge.hoststate import read_netstate
 from hvbridge.lock import Holder
 from hvbridge.netstate import NetState
+from hvbridge.platforms import Platform
 from hvbridge.ssh import CONNECTION_NAME, Connection, SSHError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -113,7 +115,7 @@ class HostRun:
         one (None: read just now). Only read-only steps have run since."""
         if self.netstate is not None and self.netstate_step < self.steps_begun:
             return self.netstate, self.netstate_read_by
-        state = read_netstate(self.connect(task))
+        state = read_netstate(self.connect(task), self.platform)
         self.remember_netstate(state)
         return state, None
 
@@ -134,8 +136,8 @@ class HostRun:
         return self.project / "templates"
 
     @property
-    def platform(self) -> str:
-        return str(getattr(self.model, "platform", "el6"))
+    def platform(self) -> Platform:
+        return platforms.get(str(getattr(self.model, "platform", platforms.DEFAULT)))
 
     def connect(self, task: Task, timeout: float | None = None) -> Connection:
         """The host's open connection, opened with the run's resolved parameters if needed;

@@ -7,26 +7,15 @@ import shlex
 from typing import Any
 
 from hvbridge.netstate import ExpectedBridge, NetState, state_from_text_outputs
+from hvbridge.platforms import Platform
+from hvbridge.platforms.iproute import MARK
 from hvbridge.ssh import Connection, SSHError
 
-MARK = "@@hvbridge@@"
 PROBES = "@@hvbridge-probes@@"
-STATE_COMMAND = "; ".join(
-    [
-        "if command -v brctl >/dev/null 2>&1; then echo brctl; brctl show; else echo none; fi",
-        f"echo {MARK}",
-        # Text, not `ip -j`: EL6's iproute 2.6.32 and EL7's have no JSON output.
-        "ip -o -d link show",
-        f"echo {MARK}",
-        "ip -o -4 addr show",
-        f"echo {MARK}",
-        "ip -4 route show",
-    ]
-)
 
 
 def parse_state(host: str, text: str) -> NetState:
-    """What STATE_COMMAND printed, as a NetState."""
+    """What a platform's `state_command` printed, as a NetState."""
     parts = text.split(f"{MARK}\n")
     if len(parts) != 4:
         raise SSHError(f"{host}: cannot read the network state (got {len(parts)} parts)")
@@ -47,8 +36,8 @@ def probe_command(gateways: list[str]) -> str:
     )
 
 
-def read_netstate(conn: Connection) -> NetState:
-    result = conn.run(STATE_COMMAND)
+def read_netstate(conn: Connection, platform: Platform) -> NetState:
+    result = conn.run(platform.state_command)
     if not result.ok:
         raise SSHError(f"{conn.label}: cannot read the network state: {result.stderr.strip()}")
     return parse_state(conn.label, result.stdout)
@@ -80,8 +69,8 @@ def answering(conn: Connection, gateways: list[str]) -> list[str]:
 
 
 def mac_mismatches(host: str, model: Any, state: NetState) -> list[str]:
-    """Each NIC whose real MAC is not the inventory's `hwaddr` (initscripts would refuse to
-    bring it up with HWADDR set, and the host would revert), one line each."""
+    """Each NIC whose real MAC is not the inventory's `hwaddr` (the network service would
+    refuse to bring it up with that address set, and the host would revert), one line each."""
     links = {link.name: link for link in state.links}
     problems = []
     for name, nic in model.nics.items():

@@ -23,19 +23,27 @@ from typing import Annotated, Any, Literal
 
 from nornir.core.inventory import ConnectionOptions, Group, Host, Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictStr,
+    ValidationError,
+)
 from pydantic_core import ErrorDetails
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
 
-from hvbridge import ssh, sshfiles
+from hvbridge import platforms, ssh, sshfiles
 from hvbridge.errors import InputError
 from hvbridge.validators import (
+    ConfigName,
     DomainName,
     GuestMac,
     Hop,
     HwAddr,
-    IfcfgName,
     InterfaceName,
     InventoryName,
     IPv4Host,
@@ -135,7 +143,7 @@ class NicModel(_Addressed):
     hwaddr: HwAddr
     mtu: Mtu | None = None
     nm_controlled: bool = False
-    name: IfcfgName | None = None
+    name: ConfigName | None = None
     bootproto: Literal["none", "static", "dhcp"] | None = None
 
 
@@ -187,10 +195,14 @@ class LibvirtModel(_Model):
     restart_timeout: Seconds = 60.0
 
 
+# The registry's names (hvbridge.platforms), so that a new platform needs no edit here.
+PlatformName = Annotated[StrictStr, AfterValidator(platforms.check_name)]
+
+
 class HostData(_Model):
     """A host's `data`, plus its Nornir `platform`."""
 
-    platform: Literal["el6", "el7"] = "el6"
+    platform: PlatformName = platforms.DEFAULT
     nics: dict[InterfaceName, NicModel] = Field(default_factory=dict)
     bridges: dict[InterfaceName, BridgeModel] = Field(default_factory=dict)
     guests: dict[DomainName, GuestModel] = Field(default_factory=dict)
@@ -639,6 +651,8 @@ def _check_host(host: Host) -> _HostCheck:
         for loc, message in relations(check.data, check.left_out):
             check.in_data(loc, message)
         _check_connection_platform(check, check.data.platform)
+        for loc, message in platforms.get(check.data.platform).inventory_problems(check.data):
+            check.in_data(loc, message)
     return check
 
 
@@ -770,7 +784,7 @@ def _port_problem(data: HostData, owners: Mapping[str, str], bridge: str, port: 
 
 
 def _port_nic(data: HostData, name: str, nic: NicModel, bridge: str) -> list[Finding]:
-    """A port hands its address and routes to its bridge, as the seed's ifcfg-eth0 does."""
+    """A port hands its address and routes to its bridge, as the seed's eth0 file does."""
     loc = ("nics", name)
     found: list[Finding] = [
         ((*loc, key), f"{name} is a port of {bridge} and has no address or route of its own")

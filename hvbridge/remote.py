@@ -21,7 +21,7 @@ from hvbridge.ssh import Connection, SSHError
 
 STATE_DIR = "/var/lib/hvbridge"
 # `.NAME.hvbridge-tmp` beside NAME: a leading dot keeps initscripts (which read
-# ifcfg-*) away from it.
+# network files) away from it.
 TEMP_SUFFIX = ".hvbridge-tmp"
 
 

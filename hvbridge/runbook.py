@@ -13,7 +13,7 @@ or, with a rollout strategy, a mapping:
 serial: [1, 25%]               # a canary, then a quarter of the hosts at a time
 max_fail_percentage: 10        # a batch with more than 10% failed stops the rollout
 steps:
-  - task: ifcfg.render
+  - task: network.render
 ```
 
 A runbook is checked whole before anything runs: every task must exist, every

@@ -31,7 +31,7 @@ import paramiko
 from nornir.core.configuration import Config
 from paramiko.hostkeys import InvalidHostKey
 
-from hvbridge import sshfiles
+from hvbridge import platforms, sshfiles
 from hvbridge.errors import HostError, InputError
 from hvbridge.validators import login_name, ssh_host, tcp_port
 
@@ -40,11 +40,6 @@ log = logging.getLogger(__name__)
 STDERR_LINES = 5
 
 DEFAULT_PORT = 22
-# EL6's OpenSSH 5.3 verifies only `ssh-rsa` signatures; paramiko would try the
-# rsa-sha2 ones first and be refused.
-PLATFORM_DISABLED_ALGORITHMS: dict[str, dict[str, list[str]]] = {
-    "el6": {"pubkeys": ["rsa-sha2-512", "rsa-sha2-256"]},
-}
 # user@host:port; the host is a name, an IPv4 address or a bracketed IPv6 one,
 # and never starts with "-" (it could be read as an option by an ssh client).
 _HOP = re.compile(
@@ -96,7 +91,7 @@ class SSHOptions:
     key_filename: Path | None = None
     password: str | None = field(default=None, repr=False)
     jump: tuple[Endpoint, ...] = ()
-    platform: str = "el6"
+    platform: str = platforms.DEFAULT
     connect_timeout: float = 10.0
     command_timeout: float = 120.0
     keepalive: int = 15
@@ -109,7 +104,12 @@ class SSHOptions:
 
     @property
     def disabled_algorithms(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in PLATFORM_DISABLED_ALGORITHMS.get(self.platform, {}).items()}
+        """The platform's (hvbridge.platforms): an old sshd refuses what paramiko tries first."""
+        if self.platform not in platforms.names():
+            # A hop outside the inventory's platforms (the lab's jump host): no limits.
+            return {}
+        disabled = platforms.get(self.platform).ssh_disabled_algorithms
+        return {kind: list(names) for kind, names in disabled.items()}
 
 
 @dataclass(frozen=True)
@@ -579,7 +579,7 @@ def resolve(
         key_filename=Path(key).expanduser() if key else None,
         password=password,
         jump=tuple(_hop(spec, config, user) for spec in jump_spec),
-        platform=platform or "el6",
+        platform=platform or platforms.DEFAULT,
         connect_timeout=float(extras.get("connect_timeout", 10.0)),
         command_timeout=float(extras.get("command_timeout", 120.0)),
         accept_new=bool(extras.get("accept_new", False)),

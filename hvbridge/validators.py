@@ -1,4 +1,4 @@
-"""The grammar of every inventory value that reaches an ifcfg file, a shell, libvirt XML or ssh.
+"""The grammar of every inventory value that reaches a network file, a shell, libvirt XML or ssh.
 
 Each check is a plain function that takes the text as written and returns it in canonical
 form, or raises `ValueError` saying what is wrong (the value shown with `repr`, so that a
@@ -6,7 +6,7 @@ newline or an escape sequence cannot hide in a message). The `Annotated` types a
 apply the same checks to strict pydantic fields.
 
 The grammars are deliberately narrower than what the kernel, initscripts or libvirt accept:
-a value that passes here is safe unquoted in a shell word, inside double quotes in an ifcfg
+a value that passes here is safe unquoted in a shell word, inside double quotes in a network
 file and in an XML attribute, so no caller has to think about escaping it.
 """
 
@@ -20,15 +20,13 @@ from typing import Annotated, NamedTuple, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
 
-from hvbridge.ifcfg import ignored_config_name
-
 __all__ = [
+    "ConfigName",
     "DomainName",
     "GuestMac",
     "Hop",
     "HwAddr",
     "IPv4Host",
-    "IfcfgName",
     "InterfaceName",
     "InventoryName",
     "JumpHop",
@@ -37,9 +35,9 @@ __all__ = [
     "Netmask",
     "Prefix",
     "SSHHost",
+    "config_name",
     "domain_name",
     "host_address",
-    "ifcfg_name",
     "interface_name",
     "inventory_name",
     "ipv4_address",
@@ -69,11 +67,11 @@ _DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 # libvirt accepts almost any name; these are the ones that are safe in a file name, a shell
 # word and an XML attribute alike.
 _DOMAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", re.ASCII)
-# A subset of what hvbridge.render.ifcfg_value can quote: initscripts `source` the file, and
-# hvbridge.ifcfg refuses shell syntax even inside quotes when it reads the file back.
-_IFCFG_NAME_CHAR = r"[A-Za-z0-9_.:/@+,=%-]"
-_IFCFG_NAME = re.compile(
-    rf"{_IFCFG_NAME_CHAR}(?:(?:{_IFCFG_NAME_CHAR}| ){{0,62}}{_IFCFG_NAME_CHAR})?", re.ASCII
+# What a shell-sourced network file can hold (hvbridge.platforms quote it for their files,
+# and refuse shell syntax even inside quotes when they read a file back).
+_CONFIG_NAME_CHAR = r"[A-Za-z0-9_.:/@+,=%-]"
+_CONFIG_NAME = re.compile(
+    rf"{_CONFIG_NAME_CHAR}(?:(?:{_CONFIG_NAME_CHAR}| ){{0,62}}{_CONFIG_NAME_CHAR})?", re.ASCII
 )
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", re.ASCII)
 # useradd's default NAME_REGEX, plus `.` which sites use in login names.
@@ -108,13 +106,12 @@ def interface_name(value: str) -> str:
         )
     if value in _RESERVED_INTERFACES:
         raise ValueError(f"{value!r} is reserved by the kernel (/proc/sys/net/ipv4/conf/{value})")
-    if ignored_config_name(f"ifcfg-{value}"):
-        raise ValueError(f"{value!r} cannot be used: initscripts ignore a file named ifcfg-{value}")
     return value
 
 
 def mac_address(value: str) -> str:
-    """A unicast Ethernet address, six hex pairs with `:`; returned in upper case (ifcfg HWADDR)."""
+    """A unicast Ethernet address, six hex pairs with `:`; returned in upper case, as network
+    files write it."""
     if not _MAC.fullmatch(value):
         raise ValueError(f"{value!r} is not a MAC address (six hex pairs separated by ':')")
     if int(value[:2], 16) & 1:
@@ -188,13 +185,13 @@ def domain_name(value: str) -> str:
     return value
 
 
-def ifcfg_name(value: str) -> str:
-    """An ifcfg `NAME=` value, such as `System eth0`.
+def config_name(value: str) -> str:
+    """A NIC's `name` in its network file (`NAME=`), such as `System eth0`.
 
     1 to 64 characters of letters, digits, inner spaces and `_.:/@+,=%-`: no quotes, `$`,
     backquote, backslash, `#`, shell operators or line breaks.
     """
-    if not _IFCFG_NAME.fullmatch(value):
+    if not _CONFIG_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a valid NAME: 1 to 64 of letters, digits, inner spaces"
             " and _ . : / @ + , = % -"
@@ -311,14 +308,14 @@ def _text(check: Callable[[str], _T]) -> Callable[[object], _T]:
 
 InterfaceName = Annotated[StrictStr, AfterValidator(interface_name)]
 HwAddr = Annotated[StrictStr, AfterValidator(mac_address)]
-"""A NIC's address in upper case, as ifcfg's HWADDR has it."""
+"""A NIC's address in upper case, as network files write it."""
 GuestMac = Annotated[StrictStr, AfterValidator(mac_for_libvirt)]
 """A guest interface's address in lower case, as libvirt writes it."""
 IPv4Host = Annotated[IPv4Address, BeforeValidator(_text(host_address))]
 Netmask = Annotated[IPv4Address, BeforeValidator(_text(netmask))]
 Prefix = Annotated[int, Field(strict=True), AfterValidator(prefix_length)]
 DomainName = Annotated[StrictStr, AfterValidator(domain_name)]
-IfcfgName = Annotated[StrictStr, AfterValidator(ifcfg_name)]
+ConfigName = Annotated[StrictStr, AfterValidator(config_name)]
 SSHHost = Annotated[StrictStr, AfterValidator(ssh_host)]
 LoginName = Annotated[StrictStr, AfterValidator(login_name)]
 InventoryName = Annotated[StrictStr, AfterValidator(inventory_name)]

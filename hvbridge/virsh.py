@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from hvbridge.errors import HostError
+from hvbridge.platforms import Platform
 from hvbridge.ssh import Connection, SSHError
 
 QEMU_DIR = "/etc/libvirt/qemu"
@@ -119,16 +120,19 @@ def domain_state(conn: Connection, name: str) -> str:
     return virsh(conn, "domstate", name).strip()
 
 
-def check_running(conn: Connection) -> None:
-    """libvirtd answers; else a clear error naming the host and what to do."""
+def check_running(conn: Connection, platform: Platform) -> None:
+    """libvirtd answers; else a clear error naming the host and what to do (the commands
+    are the platform's)."""
     result = conn.run("virsh -q version")
     if result.ok:
         return
-    status = conn.run("service libvirtd status")
+    status_command = platform.service_command("libvirtd", "status")
+    status = conn.run(status_command)
     said = (status.stdout + status.stderr).strip() or f"exit {status.exit_status}"
+    start = platform.service_command("libvirtd", "start")
     raise VirshError(
         f"{conn.label}: libvirtd does not answer ({result.stderr.strip()});"
-        f" service libvirtd status: {said}. Start it (`service libvirtd start`) and run again;"
+        f" {status_command}: {said}. Start it (`{start}`) and run again;"
         " nothing was changed on this host"
     )
 

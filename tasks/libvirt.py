@@ -56,7 +56,7 @@ def preflight(task: Task, ctx: HostRun) -> Result:
     if not ctx.model.guests and not ctx.model.removes_default_network:
         return Result(host=task.host, result="no guests and no NAT removal: nothing to check")
     conn = ctx.connect(task)
-    check_running(conn)
+    check_running(conn, ctx.platform)
     present = domain_names(conn)
     listed = ", ".join(present) or "none"
     problems = [
@@ -159,7 +159,7 @@ def restart_libvirtd(task: Task, ctx: HostRun, force: bool = False) -> Result:
             host=task.host, changed=True, result=f"would restart libvirtd ({', '.join(reasons)})"
         )
     conn = ctx.connect(task)
-    command = "systemctl restart libvirtd" if ctx.platform == "el7" else "service libvirtd restart"
+    command = ctx.platform.service_command("libvirtd", "restart")
     result = conn.run(command)
     if not result.ok:
         said = (result.stdout + result.stderr).strip()

@@ -1,17 +1,103 @@
-"""Restart the network, guarded by an on-host revert, when a network file changed or the
-host does not run what its files describe."""
+"""The host's network: its files rendered and pushed (only what differs, atomically), then
+the network restarted, guarded by an on-host revert, when a network file changed or the
+host does not run what its files describe. What the files are and how the network is
+restarted is the host's platform's (hvbridge.platforms)."""
 
 from __future__ import annotations
 
+import difflib
+import posixpath
 from typing import Annotated
 
 from nornir.core.task import Result, Task
 from pydantic import Field
 
+from hvbridge import remote
 from hvbridge.apply import guarded_restart
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import expected_bridges, mac_mismatches, read_netstate
 from hvbridge.netstate import verify
+from hvbridge.ssh import SSHError
+
+
+def render(task: Task, ctx: HostRun) -> Result:
+    """The network files for the host's bridges and NICs, from the platform's templates."""
+    ctx.rendered = ctx.platform.render(ctx.templates, ctx.model)
+    names = ", ".join(posixpath.basename(p) for p in sorted(ctx.rendered))
+    return Result(host=task.host, result=f"rendered {names}")
+
+
+def _diff(path: str, old: str | None, new: str) -> str:
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        fromfile=path if old is not None else "/dev/null",
+        tofile=path,
+    )
+    return "".join(lines)
+
+
+def _conflicts(task: Task, ctx: HostRun) -> list[str]:
+    """Other files that the network service would also apply to the devices we write."""
+    conn = ctx.connect(task)
+    directory = ctx.platform.config_dir
+    candidates = ctx.platform.conflict_candidates(ctx.rendered, remote.list_dir(conn, directory))
+    existing = {path: remote.read(conn, path).content or "" for path in candidates}
+    return ctx.platform.conflicts(ctx.rendered, existing)
+
+
+def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
+    """Temp files of a push that was killed before it renamed them (never read by the
+    network service: they start with a dot), removed unless in check mode."""
+    conn = ctx.connect(task)
+    directory = ctx.platform.config_dir
+    found = [
+        f"{directory}/{name}"
+        for name in remote.list_dir(conn, directory)
+        if name.startswith(".") and name.endswith(remote.TEMP_SUFFIX)
+    ]
+    if found and not ctx.check and not remote.remove(conn, found):
+        raise SSHError(f"{conn.label}: cannot remove {', '.join(found)}")
+    return found
+
+
+def push(task: Task, ctx: HostRun) -> Result:
+    """Write the rendered files that differ from the host's (check mode: only diff)."""
+    if not ctx.rendered:
+        return Result(
+            host=task.host, failed=True, result="nothing rendered: run network.render first"
+        )
+    conflicts = _conflicts(task, ctx)
+    if conflicts:
+        return Result(host=task.host, failed=True, result="\n".join(conflicts))
+    # Before anything changes: a NIC whose MAC is not the inventory's would not come up.
+    mismatches = mac_mismatches(task.host.name, ctx.model, ctx.network_state(task)[0])
+    if mismatches:
+        return Result(host=task.host, failed=True, result="\n".join(mismatches))
+    leftovers = _leftover_temps(task, ctx)
+    conn = ctx.connect(task)
+    diffs, writes = [], {}
+    for path, content in sorted(ctx.rendered.items()):
+        current = remote.read(conn, path)
+        if current.content != content:
+            diffs.append(_diff(path, current.content, content))
+            writes[path] = content
+    if writes and not ctx.check:
+        remote.write_all_atomic(conn, writes, ctx.run_id)
+    changed = [posixpath.basename(path) for path in writes]
+    ctx.network_changed += changed
+    verb = "would write" if ctx.check else "wrote"
+    summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"
+    if leftovers:
+        names = ", ".join(posixpath.basename(path) for path in leftovers)
+        removed = "would remove" if ctx.check else "removed"
+        summary += f"; {removed} {names} (left by a push that was interrupted)"
+    return Result(
+        host=task.host,
+        changed=bool(changed or leftovers),
+        diff="".join(diffs),
+        result=summary,
+    )
 
 
 def apply(
@@ -20,16 +106,16 @@ def apply(
     timeout: Annotated[int, Field(ge=10, le=3600)] = 120,
     force: bool = False,
 ) -> Result:
-    """`service network restart` when this run changed a network file, when the running
-    state differs from the files (a rerun after a failure between push and apply), or
-    with force; never when a NIC's MAC is not the inventory's `hwaddr`.
+    """Restart the network (the platform's command) when this run changed a network file,
+    when the running state differs from the files (a rerun after a failure between push
+    and apply), or with force; never when a NIC's MAC is not the inventory's `hwaddr`.
 
     `timeout`: seconds the host waits for the controller to reconnect and verify
     before it reverts by itself.
     """
     # Decided from the host itself, not from this run's history: the files are as
-    # rendered (ifcfg.push came before), so what the inventory plans is what they say.
-    state = read_netstate(ctx.connect(task))
+    # rendered (network.push came before), so what the inventory plans is what they say.
+    state = read_netstate(ctx.connect(task), ctx.platform)
     mismatches = mac_mismatches(task.host.name, ctx.model, state)
     if mismatches:
         return Result(host=task.host, failed=True, result="\n".join(mismatches))

@@ -16,7 +16,7 @@ from ipaddress import IPv4Address, IPv4Interface
 from pathlib import PurePosixPath
 from typing import TypeVar
 
-from hvbridge.ifcfg import IfcfgError, device_order_key, parse_ifcfg
+from hvbridge.platforms.ifcfg import IfcfgError, device_order_key, parse_ifcfg
 
 __all__ = [
     "DEFAULT_FORWARD_DELAY",

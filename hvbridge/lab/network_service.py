@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hvbridge.errors import HostError
-from hvbridge.ifcfg import ignored_config_name
 from hvbridge.lab.initscripts import (
     LOOPBACK,
     Command,
@@ -33,6 +32,7 @@ from hvbridge.lab.initscripts import (
     plan_stop,
     status_lines,
 )
+from hvbridge.platforms.ifcfg import ignored_config_name
 
 __all__ = ["DEFAULT_CONFIG_DIR", "main", "read_configs", "read_links"]
 

@@ -2,7 +2,7 @@
 
 Templates named `*.html.j2` autoescape everything (diffs are full of `<interface ...>`
 and `&`); Markdown ones do not, and escape table cells with `md_cell` instead.
-Undefined names are errors (StrictUndefined), as in the ifcfg templates.
+Undefined names are errors (StrictUndefined), as in the network templates.
 """
 
 from __future__ import annotations

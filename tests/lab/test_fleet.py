@@ -283,7 +283,7 @@ def test_plain_output_is_one_line_per_event_and_exit_codes_are_bits(
     assert lines[0].endswith("on 2 host(s), 1 batch(es)") and "run " in lines[0]
     stamped = re.compile(r"^\d\d:\d\d:\d\d (run|batch|hv19|hv20)[ :]")
     assert all(stamped.match(line) for line in lines), lines
-    assert sum(" hv19 push ifcfg files: changed" in line for line in lines) == 1
+    assert sum(" hv19 push network files: changed" in line for line in lines) == 1
     assert sum(" hv20 restart network (guarded): changed" in line for line in lines) == 1
     run_id = re.search(r"run (\S+) finished", events).group(1)  # type: ignore[union-attr]
     log = (state_dir / "runs" / run_id / "events.jsonl").read_text().splitlines()

@@ -183,7 +183,7 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
     the_lab, state = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
     pushed_only = runbook_copy(
-        NETWORK, tmp_path / "push.yaml", 20, keep={"ifcfg.render", "ifcfg.push"}
+        NETWORK, tmp_path / "push.yaml", 20, keep={"network.render", "network.push"}
     )
     first = run_cli(tmp_path, pushed_only, inventory, "--limit", "hv03")
     assert first.returncode == 2, first.stdout + first.stderr

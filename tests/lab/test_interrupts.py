@@ -24,7 +24,7 @@ from .rollout_support import PROJECT, RUNBOOK
 
 SCRIPTS = "/etc/sysconfig/network-scripts"
 LOCK = "/var/lock/hvbridge.lock"
-# ifcfg.push, then a wait while a file exists on the controller: the push step is under
+# network.push, then a wait while a file exists on the controller: the push step is under
 # way (its files written, the step not finished) for as long as the test wants.
 HOLDING_PUSH = """
 import time
@@ -37,7 +37,7 @@ from hvbridge.runbook import load_tasks_module
 
 
 def push(task: Task, ctx: HostRun, hold: str) -> Result:
-    result: Result = load_tasks_module(ctx.project / "tasks", "ifcfg").push(task, ctx)
+    result: Result = load_tasks_module(ctx.project / "tasks", "network").push(task, ctx)
     Path(f"{hold}.{ctx.name}").touch()
     while Path(hold).exists():
         time.sleep(0.1)
@@ -112,7 +112,7 @@ def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
     hold = tmp_path / "hold"
     hold.touch()
     steps = yaml.safe_load(RUNBOOK.read_text())
-    push = next(s for s in steps if s["task"] == "ifcfg.push")
+    push = next(s for s in steps if s["task"] == "network.push")
     push.update(task="holding.push", args={"hold": str(hold)})
     runbook = tmp_path / "holding.yaml"
     runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
@@ -128,8 +128,8 @@ def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
     state = state_of(run_dir)
     assert state["finished"] is False
     assert state["hosts"] == {
-        "hv01": {"status": None, "step": "render ifcfg files"},
-        "hv02": {"status": None, "step": "render ifcfg files"},
+        "hv01": {"status": None, "step": "render network files"},
+        "hv02": {"status": None, "step": "render network files"},
     }
     # The files are written, the network not restarted; the dead run's lock stays.
     for host in ("hv01", "hv02"):
@@ -174,7 +174,7 @@ def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
     # The signal came while the guarded restart ran; the restart still confirmed.
     assert apply["ts"] > asked_at and apply["status"] == "changed", apply
     assert [e["step"] for e in log if e["event"] == "step_started"] == [
-        "render ifcfg files", "push ifcfg files", "restart network (guarded)",
+        "render network files", "push network files", "restart network (guarded)",
     ]  # fmt: skip
     assert "SIGINT: no new step starts; steps under way finish" in err
     assert "INTERRUPTED by SIGINT" in out and "interrupted between steps: hv03" in out
@@ -205,7 +205,7 @@ def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
 
 def holding_runbook(tmp_path: Path, hold: Path) -> Path:
     steps = yaml.safe_load(RUNBOOK.read_text())
-    push = next(s for s in steps if s["task"] == "ifcfg.push")
+    push = next(s for s in steps if s["task"] == "network.push")
     push.update(task="holding.push", args={"hold": str(hold)})
     runbook = tmp_path / "holding.yaml"
     runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
@@ -232,8 +232,8 @@ def test_sigterm_lets_the_step_under_way_finish_then_exits_143(
     saved = state_of(only_run(tmp_path))
     assert saved["interrupted"] == "SIGTERM"
     assert saved["hosts"] == {
-        "hv01": {"status": "interrupted", "step": "push ifcfg files"},
-        "hv02": {"status": "interrupted", "step": "push ifcfg files"},
+        "hv01": {"status": "interrupted", "step": "push network files"},
+        "hv02": {"status": "interrupted", "step": "push network files"},
     }
     for host in ("hv01", "hv02"):
         assert on(the_lab, host, f"test -d {LOCK} || echo free") == "free\n"

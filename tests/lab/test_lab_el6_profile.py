@@ -8,9 +8,9 @@ import sys
 import paramiko
 import pytest
 
+from hvbridge import platforms
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
-from hvbridge.ssh import PLATFORM_DISABLED_ALGORITHMS
 
 from .conftest import LabFactory
 
@@ -67,7 +67,9 @@ def test_paramiko_needs_rsa_sha2_disabled_and_then_gets_in(lab: tuple[Lab, LabSt
     jump = state.hosts["jump"].address
     with pytest.raises(paramiko.AuthenticationException):
         _paramiko_login(the_lab, jump, {})
-    assert _paramiko_login(the_lab, jump, PLATFORM_DISABLED_ALGORITHMS["el6"]) == "jump"
+    el6 = platforms.get("el6").ssh_disabled_algorithms
+    el6_disabled = {kind: list(names) for kind, names in el6.items()}
+    assert _paramiko_login(the_lab, jump, el6_disabled) == "jump"
 
 
 def test_el6_hypervisor_through_the_jump_host(lab: tuple[Lab, LabState]) -> None:

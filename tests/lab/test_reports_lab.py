@@ -113,6 +113,6 @@ def test_rollout_reports_changes_and_the_rollback(
     markdown = (run_dir / "hosts" / "hv02.md").read_text()
     assert "could not reconnect" in markdown
     assert (summary["counts"]["rolled_back"], summary["counts"]["failed"]) == (1, 0)
-    assert [(c["step"], c["reverted"]) for c in hv02["changes"]] == [("push ifcfg files", True)]
-    assert "### push ifcfg files (reverted)" in markdown
+    assert [(c["step"], c["reverted"]) for c in hv02["changes"]] == [("push network files", True)]
+    assert "### push network files (reverted)" in markdown
     assert str(RUNBOOK) not in done.stderr

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hvbridge import guard, remote
-from hvbridge.ifcfg import parse_ifcfg
+from hvbridge import guard, platforms, remote
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
+from hvbridge.platforms.ifcfg import parse_ifcfg
 from hvbridge.remote import run_dir
 from hvbridge.runbook import load_tasks_module
 from hvbridge.runner import EXIT_CHANGED, EXIT_ROLLED_BACK
@@ -50,7 +50,7 @@ def test_check_mode_shows_diffs_and_changes_nothing(lab: tuple[Lab, LabState]) -
     outcome = rollout(the_lab.paths.inventory, check=True)
     assert outcome.exit_code == EXIT_CHANGED
     for name, host in outcome.hosts.items():
-        push = next(s for s in host.steps if s.name == "push ifcfg files")
+        push = next(s for s in host.steps if s.name == "push network files")
         assert push.changed and "+BRIDGE=br0" in push.diff and "+TYPE=Bridge" in push.diff
         apply = next(s for s in host.steps if s.name == "restart network (guarded)")
         assert apply.message.startswith("check mode: would restart")
@@ -136,7 +136,7 @@ def test_cli_prints_each_host_and_step(lab: tuple[Lab, LabState]) -> None:
     done = cli("run", str(RUNBOOK), "-i", str(the_lab.paths.inventory), "--limit", "hv01")
     assert done.returncode == 0, done.stderr
     assert "== hv01: ok" in done.stdout
-    assert "push ifcfg files" in done.stdout and "all files already as rendered" in done.stdout
+    assert "push network files" in done.stdout and "all files already as rendered" in done.stdout
     assert "hv02" not in done.stdout
 
 
@@ -258,10 +258,10 @@ def test_another_file_for_the_same_device_is_refused_before_writing(
         assert conn.run(f"printf 'DEVICE=br0\\nONBOOT=no\\n' > {SCRIPTS}/ifcfg-bridge-old").ok
     try:
         outcome = rollout(inventory, limit=("hv01",))
-        push = next(s for s in outcome.hosts["hv01"].steps if s.name == "push ifcfg files")
+        push = next(s for s in outcome.hosts["hv01"].steps if s.name == "push network files")
         assert push.failed
         assert f"{SCRIPTS}/ifcfg-bridge-old also configures DEVICE=br0" in push.message
-        assert [s.name for s in outcome.hosts["hv01"].steps][-1] == "push ifcfg files"
+        assert [s.name for s in outcome.hosts["hv01"].steps][-1] == "push network files"
         with the_lab.connect("hv01", state) as conn:
             assert conn.run(f"cat {SCRIPTS}/ifcfg-br0").stdout == before
     finally:
@@ -273,7 +273,9 @@ def test_a_run_that_never_armed_a_guard_is_seen_as_such(lab: tuple[Lab, LabState
     """What a controller sees when its session died before arming: no guard, no restart."""
     the_lab, state = lab
     with the_lab.connect("hv01", state) as conn:
-        seen = guard.look(conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [])
+        seen = guard.look(
+            conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [], platforms.get("el6")
+        )
     assert (seen.guard, seen.restart_rc, seen.state) == (guard.NOT_ARMED, None, None)
 
 

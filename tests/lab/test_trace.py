@@ -36,8 +36,8 @@ def crash(task: Task, ctx: HostRun) -> Result:
     return Result(host=task.host, result={}["no such key"])
 """
 STEPS = [
-    {"task": "ifcfg.render"},
-    {"task": "ifcfg.push"},
+    {"task": "network.render"},
+    {"task": "network.push"},
     {"task": "probe.complain"},
     {"task": "probe.crash"},
 ]
@@ -101,7 +101,7 @@ def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
         r"  stderr: first complaint\n  stderr: second\n",
         text,
     ), text
-    # ifcfg.push reads the current files over SFTP.
+    # network.push reads the current files over SFTP.
     assert re.search(
         rf"{where}: sftp open\('/etc/sysconfig/network-scripts/ifcfg-eth0', 'r'\) in \d", text
     )

@@ -14,7 +14,8 @@ from nornir.core.task import Task
 
 from hvbridge.guard import LOG_MARK
 from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import MARK, PROBES, STATE_COMMAND
+from hvbridge.hoststate import MARK, PROBES
+from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.ssh import CommandResult, Connection, SSHError
 
 DATA = Path(__file__).parent / "data" / "netstate"

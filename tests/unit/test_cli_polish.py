@@ -165,7 +165,8 @@ def test_tasks_lists_arguments_types_defaults_and_ranges(tmp_path: Path) -> None
 def test_tasks_lists_the_shipped_tasks_and_selects_by_name() -> None:
     code, out, _ = invoke("tasks")
     assert code == 0
-    assert "network.apply: `service network restart` when this run changed" in out
+    assert "network.apply: Restart the network (the platform's command) when this run" in out
+    assert "network.push: Write the rendered files that differ" in out
     assert "    timeout: int = 120" in out and "libvirt.restart_libvirtd" in out
     code, out, _ = invoke("tasks", "network")
     assert code == 0 and out.startswith("network.apply: ") and "libvirt." not in out

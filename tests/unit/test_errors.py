@@ -80,7 +80,7 @@ def test_every_exception_class_is_one_of_the_three_kinds() -> None:
         ("hvbridge.lab.lifecycle.LabError", HostError),
         ("hvbridge.lab.network_service.LiveStateError", HostError),
         ("hvbridge.netstate.ParseError", ParseError),
-        ("hvbridge.ifcfg.IfcfgError", ParseError),
+        ("hvbridge.platforms.ifcfg.IfcfgError", ParseError),
         ("hvbridge.domainxml.DomainXmlError", ParseError),
         ("hvbridge.report.schema.ReportSchemaError", ParseError),
     ],
@@ -94,7 +94,7 @@ def test_each_class_is_of_its_kind(name: str, kind: type[HvbridgeError]) -> None
     [
         # Caught as ValueError by code that also catches the standard library's.
         "hvbridge.netstate.ParseError",
-        "hvbridge.ifcfg.IfcfgError",
+        "hvbridge.platforms.ifcfg.IfcfgError",
         "hvbridge.domainxml.DomainXmlError",
         "hvbridge.report.schema.ReportSchemaError",
         "hvbridge.runner.RunInputError",

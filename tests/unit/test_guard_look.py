@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from hvbridge import guard
+from hvbridge import guard, platforms
 from hvbridge.hoststate import PROBES
 from hvbridge.netstate import NetState
 from hvbridge.ssh import SSHError
 from tests.unit.guard_fakes import EPOCH, GATEWAY, Clock, Conn, Reply, looked, ok
+
+EL6 = platforms.get("el6")
 
 ODD_DIR = "/var/lib/hvbridge/runs/run 1;x"
 ARMED = guard.Armed(EPOCH + 60, ODD_DIR)
@@ -17,7 +19,8 @@ ARMED = guard.Armed(EPOCH + 60, ODD_DIR)
 
 def _look(reply: Reply, gateways: list[str] | None = None) -> tuple[guard.Seen, Conn]:
     conn = Conn({"look": [reply]})
-    seen = guard.look(conn.as_connection, ARMED, 30.0, [GATEWAY] if gateways is None else gateways)
+    gws = [GATEWAY] if gateways is None else gateways
+    seen = guard.look(conn.as_connection, ARMED, 30.0, gws, EL6)
     return seen, conn
 
 
@@ -92,7 +95,7 @@ def _arm(reply: Reply, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> guard.A
     monkeypatch.setattr(guard, "time", clock)
     monkeypatch.setattr(guard, "run_dir", lambda run_id: f"/var/lib/hvbridge/runs/{run_id}")
     clock.now = 5.0
-    return guard.arm_and_restart(Conn({"arm": [reply]}).as_connection, "run-1", 90, wait=45.0)
+    return guard.arm_and_restart(Conn({"arm": [reply]}).as_connection, "run-1", 90, 45.0, EL6)
 
 
 def test_arm_and_restart_arms_with_the_deadline_from_before_arming(

@@ -8,7 +8,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from hvbridge import guard, remote
+from hvbridge import guard, platforms, remote
 
 
 def _sh(script: str, bin_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -51,7 +51,7 @@ def test_a_revert_puts_each_file_back_under_its_own_path_and_removes_what_was_cr
     assert (run / "created").read_text().splitlines() == [str(br0)]
     assert (run / f"before{eth0}").read_text() == "IPADDR=198.18.128.2\n"
 
-    (run / "revert.sh").write_text(guard.revert_script(str(run)))
+    (run / "revert.sh").write_text(guard.revert_script(str(run), platforms.get("el6")))
     (run / "armed").touch()
     reverted = _sh(f"sh {shlex.quote(str(run / 'revert.sh'))}", bin_dir)
     assert reverted.returncode == 0, reverted.stderr
@@ -75,6 +75,21 @@ def test_a_revert_that_lost_the_race_does_nothing(tmp_path: Path) -> None:
     target.write_text("TYPE=Bridge\n")
     (run / "created").write_text(f"{target}\n")
     (run / "cancelled").touch()
-    (run / "revert.sh").write_text(guard.revert_script(str(run)))
+    (run / "revert.sh").write_text(guard.revert_script(str(run), platforms.get("el6")))
     assert _sh(f"sh '{run}/revert.sh'", bin_dir).returncode == 0
     assert target.exists() and not service_log.exists() and not (run / "reverted").exists()
+
+
+def test_an_el7_revert_stops_and_starts_the_network_with_systemctl(tmp_path: Path) -> None:
+    bin_dir, log = tmp_path / "bin", tmp_path / "systemctl.log"
+    bin_dir.mkdir()
+    systemctl = bin_dir / "systemctl"
+    systemctl.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
+    systemctl.chmod(0o755)
+    run = tmp_path / "run dir"
+    run.mkdir()
+    (run / "revert.sh").write_text(guard.revert_script(str(run), platforms.get("el7")))
+    (run / "armed").touch()
+    assert _sh(f"sh '{run}/revert.sh'", bin_dir).returncode == 0
+    assert log.read_text() == "stop network\nstart network\n"
+    assert "rc=0" in (run / "revert.log").read_text()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from hvbridge import guards
+from hvbridge import guards, platforms
 from hvbridge.apply import Confirmation, Reverted, _reverted_alone
 from hvbridge.guards import OtherGuard, parse_found
+
+EL6 = platforms.get("el6")
 
 RUNS = "/var/lib/hvbridge/runs"
 
@@ -43,15 +45,15 @@ def test_a_host_that_reverted_by_itself_says_what_failed() -> None:
     lost = Confirmation(None, False, last_error="hv02: cannot reach 198.18.129.2: timed out")
     back = "reverted: addresses and default route are as before"
     failed = Reverted(back, 1, "Bringing up interface br0: failed\nRTNETLINK answers: busy\n")
-    assert _reverted_alone(lost, failed) == (
+    assert _reverted_alone(EL6, lost, failed) == (
         "service network restart failed (exit 1): Bringing up interface br0: failed"
         " | RTNETLINK answers: busy"
     )
-    assert _reverted_alone(lost, Reverted(back, 0)) == (
+    assert _reverted_alone(EL6, lost, Reverted(back, 0)) == (
         "could not reconnect and verify in time: hv02: cannot reach 198.18.129.2: timed out"
     )
     never = Confirmation(None, False)
-    assert _reverted_alone(never, Reverted(back, None)) == (
+    assert _reverted_alone(EL6, never, Reverted(back, None)) == (
         "service network restart had not finished at the deadline"
     )
-    assert "no attempt" not in _reverted_alone(never, Reverted(back, 0))
+    assert "no attempt" not in _reverted_alone(EL6, never, Reverted(back, 0))

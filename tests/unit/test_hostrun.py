@@ -20,7 +20,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[NetState]:
     """Each read of the host's state returns the next of `AFTER`, and is counted."""
     done: list[NetState] = []
 
-    def read(_conn: object) -> NetState:
+    def read(_conn: object, _platform: object) -> NetState:
         done.append(AFTER)
         return AFTER
 

@@ -1,10 +1,10 @@
-"""hvbridge.ifcfg: reading ifcfg files the way bash sources them, and EL6's file rules."""
+"""hvbridge.platforms.ifcfg: reading ifcfg files the way bash sources them, and EL6's file rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from hvbridge.ifcfg import IfcfgError, device_order_key, ignored_config_name, parse_ifcfg
+from hvbridge.platforms.ifcfg import IfcfgError, device_order_key, ignored_config_name, parse_ifcfg
 from tests.seed import SEED_BR0, SEED_ETH0
 
 

@@ -8,7 +8,6 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from hvbridge.ifcfg import parse_ifcfg
 from hvbridge.lab.hostfiles import (
     LAB_ETC,
     HostFile,
@@ -22,6 +21,7 @@ from hvbridge.lab.hostfiles import (
 )
 from hvbridge.lab.initscripts import DeviceConfig
 from hvbridge.lab.topology import JUMP_NAME, NAT_NET, LabHost, plan
+from hvbridge.platforms.ifcfg import parse_ifcfg
 
 LAB_SPACE = ipaddress.IPv4Network("198.18.0.0/15")
 SCRIPTS = "/etc/sysconfig/network-scripts"

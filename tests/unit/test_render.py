@@ -1,4 +1,4 @@
-"""ifcfg files rendered from templates/ mean what the seed's files mean."""
+"""The network files el6 and el7 render from templates/ mean what the seed's files mean."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from hvbridge import platforms
 from hvbridge.guard import guard_script, revert_script
-from hvbridge.ifcfg import parse_ifcfg
-from hvbridge.render import RenderError, ifcfg_files, ifcfg_value
+from hvbridge.platforms.ifcfg import parse_ifcfg
+from hvbridge.platforms.initscripts import ifcfg_value
+from hvbridge.render import RenderError
+
+EL6 = platforms.get("el6")
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SEED_BR0 = {
@@ -46,7 +50,7 @@ def seed_host(**bridge_changes: object) -> SimpleNamespace:
 
 
 def rendered(model: SimpleNamespace, platform: str = "el6") -> dict[str, dict[str, str]]:
-    files = ifcfg_files(TEMPLATES, platform, model)
+    files = platforms.get(platform).render(TEMPLATES, model)
     return {path.rsplit("/", 1)[1]: parse_ifcfg(text, path) for path, text in files.items()}
 
 
@@ -82,8 +86,8 @@ def test_a_nic_outside_any_bridge_keeps_its_own_address() -> None:
 
 
 def test_rendering_is_canonical() -> None:
-    files = ifcfg_files(TEMPLATES, "el6", seed_host())
-    again = ifcfg_files(TEMPLATES, "el6", seed_host())
+    files = EL6.render(TEMPLATES, seed_host())
+    again = EL6.render(TEMPLATES, seed_host())
     assert files == again
     assert all(text.endswith("\n") and "\n\n" not in text for text in files.values())
 
@@ -106,11 +110,11 @@ def test_unsafe_values_are_refused(value: str) -> None:
 def test_missing_model_field_is_an_error_not_a_blank() -> None:
     model = SimpleNamespace(bridges={"br0": SimpleNamespace(ports=["eth0"])}, nics={})
     with pytest.raises(RenderError, match=r"template ifcfg-bridge\.j2"):
-        ifcfg_files(TEMPLATES, "el6", model)
+        EL6.render(TEMPLATES, model)
 
 
 @pytest.mark.parametrize(
-    "script", [revert_script("/var/lib/hvbridge/runs/x y"), guard_script("/r", 30)]
+    "script", [revert_script("/var/lib/hvbridge/runs/x y", EL6), guard_script("/r", 30)]
 )
 def test_guard_scripts_are_valid_posix_sh(script: str) -> None:
     checked = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True)
@@ -118,7 +122,7 @@ def test_guard_scripts_are_valid_posix_sh(script: str) -> None:
 
 
 def test_revert_stops_with_new_files_before_restoring_old_ones() -> None:
-    script = revert_script("/var/lib/hvbridge/runs/r1")
+    script = revert_script("/var/lib/hvbridge/runs/r1", EL6)
     order = [
         script.index(s)
         for s in ("mv ", "service network stop", "rm -f", "cp -p", "service network start")

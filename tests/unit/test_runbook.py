@@ -25,7 +25,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_project_runbooks_load(name: str) -> None:
     runbook = load(PROJECT / "runbooks" / name, TASKS)
     assert [s.task_name for s in runbook.steps] == [
-        "ifcfg.render", "ifcfg.push", "network.apply", "bridge.verify", "facts.collect",
+        "network.render", "network.push", "network.apply", "bridge.verify", "facts.collect",
     ]  # fmt: skip
     assert runbook.steps[2].args == {"timeout": 120}
     assert runbook.steps[2].func.__name__ == "apply"
@@ -53,7 +53,7 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
   task: network.apply
   args: {timeout: "soon", reboot: true}
 - task: nosuch.thing
-- task: ifcfg.push
+- task: network.push
   retries: 3
 - task: network._private
 """,
@@ -69,7 +69,7 @@ def test_every_problem_is_reported_with_step_and_field(tmp_path: Path) -> None:
     assert "step 2 (apply): args.reboot: unknown argument (takes: timeout, force)" in message
     assert "step 2 (apply): args.timeout: Input should be a valid integer (got 'soon')" in message
     assert "step 3 (nosuch.thing): task 'nosuch.thing': no module 'nosuch'" in message
-    assert "step 4 (ifcfg.push): retries: unknown key" in message
+    assert "step 4 (network.push): retries: unknown key" in message
     assert "step 5 (network._private): task 'network._private' is not MODULE.FUNCTION" in message
 
 
@@ -132,7 +132,7 @@ def test_a_bool_is_not_an_int(tmp_path: Path) -> None:
 
 
 def test_engine_parameters_cannot_be_set(tmp_path: Path) -> None:
-    path = write(tmp_path, "- task: ifcfg.render\n  args: {ctx: 1}\n")
+    path = write(tmp_path, "- task: network.render\n  args: {ctx: 1}\n")
     with pytest.raises(RunbookError, match=r"args\.ctx: unknown argument"):
         load(path, TASKS)
 
@@ -141,10 +141,10 @@ def test_engine_parameters_cannot_be_set(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("", "non-empty YAML list"),
-        ("task: ifcfg.render\n", "non-empty YAML list"),
+        ("task: network.render\n", "non-empty YAML list"),
         ("- [1, 2]\n", "step 1: a step is a mapping"),
         ("- name: x\n", "task: required"),
-        ("- task: ifcfg.render\n  args: [1]\n", "args: must be a mapping"),
+        ("- task: network.render\n  args: [1]\n", "args: must be a mapping"),
         ("- task: [unclosed\n", "not valid YAML"),
     ],
 )
@@ -163,4 +163,4 @@ def test_tasks_are_not_imported_as_a_generic_tasks_package() -> None:
     import sys
 
     assert "tasks" not in sys.modules or not hasattr(sys.modules["tasks"], "push")
-    assert "hvbridge_project_tasks.ifcfg" in sys.modules
+    assert "hvbridge_project_tasks.network" in sys.modules

@@ -1,0 +1,72 @@
+"""What a platform decides: the one seam between hvbridge and a host's own tools.
+
+Everything here is pure: a platform says which files configure the network and what
+they contain, which commands apply, stop and start it, how its running state is read,
+how a service is restarted, which SSH algorithms its sshd refuses, and which inventory
+values its tools would misread. Tasks do the I/O (hvbridge.remote, hvbridge.guard).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+NetworkAction = Literal["restart", "stop", "start"]
+ServiceAction = Literal["restart", "stop", "start", "status"]
+# A field path in the host's data (as pydantic writes it) and what is wrong there.
+Finding = tuple[tuple[str | int, ...], str]
+
+
+class Platform(Protocol):
+    @property
+    def name(self) -> str:
+        """The inventory's `platform:` value."""
+        ...
+
+    @property
+    def template_dirs(self) -> tuple[str, ...]:
+        """Directories under `templates/`, searched in this order."""
+        ...
+
+    @property
+    def config_dir(self) -> str:
+        """The directory of the network files it writes: where a push's leftover temp
+        files are looked for."""
+        ...
+
+    @property
+    def state_command(self) -> str:
+        """Shell printing the running network state, as hvbridge.hoststate parses it."""
+        ...
+
+    @property
+    def ssh_disabled_algorithms(self) -> Mapping[str, Sequence[str]]:
+        """paramiko's `disabled_algorithms` for this platform's sshd."""
+        ...
+
+    def render(self, templates: Path, model: Any) -> dict[str, str]:
+        """Every network file the host's bridges and NICs call for: full path -> content."""
+        ...
+
+    def conflict_candidates(self, ours: Iterable[str], names: Iterable[str]) -> list[str]:
+        """Of the files named `names` in `config_dir`, the paths to read for `conflicts`
+        (`ours`: the rendered paths)."""
+        ...
+
+    def conflicts(self, ours: Iterable[str], existing: Mapping[str, str]) -> list[str]:
+        """Files besides ours (`existing`: path -> content) that the network service would
+        also apply to our devices: one problem each, saying what to do."""
+        ...
+
+    def network_command(self, action: NetworkAction) -> str:
+        """Shell that applies (restart), stops or starts the whole network."""
+        ...
+
+    def service_command(self, service: str, action: ServiceAction) -> str:
+        """Shell that restarts (stops, starts, reports) a system service."""
+        ...
+
+    def inventory_problems(self, data: Any) -> list[Finding]:
+        """What this platform's tools would refuse or misread in a validated host's data."""
+        ...

@@ -1,0 +1,8 @@
+"""CentOS/RHEL 7: the same initscripts, run by systemd (`network.service`); its
+OpenSSH 7.4 accepts rsa-sha2 signatures."""
+
+from __future__ import annotations
+
+from hvbridge.platforms.initscripts import Initscripts
+
+EL7 = Initscripts(name="el7", services="systemd")
