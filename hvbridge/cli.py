@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from hvbridge import __version__, trace
 from hvbridge.interrupt import Interrupt
+from hvbridge.lab.fleet import DEFAULT_HOSTS, LAB_PLATFORMS, NIC_NAMES
 from hvbridge.lab.hostfiles import SSH_PROFILES
 from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
 
@@ -516,7 +517,14 @@ def tasks_command(ctx: click.Context, names: tuple[str, ...]) -> None:
 
 @main.group()
 def lab() -> None:
-    """A lab of real EL6-style hypervisors in namespaces on this machine (root)."""
+    """A lab of real EL6- and EL7-style hypervisors in namespaces on this machine (root)."""
+
+
+PLATFORM_HELP = (
+    f"Each hypervisor's platform: one of {', '.join(LAB_PLATFORMS)} for all of them, or a"
+    " mix in host order, e.g. el6:2,el7:2 (hv01-hv02 el6, hv03-hv04 el7; --hosts may then"
+    " be left out, or must equal the sum). el7 hosts have ens3 and EL7's systemctl."
+)
 
 
 @lab.command("up")
@@ -524,10 +532,11 @@ def lab() -> None:
     "--hosts",
     "count",
     type=click.IntRange(1, 1000),
-    default=3,
-    show_default=True,
-    help="Number of hypervisors (hv01..hvNN).",
+    default=None,
+    help=f"Number of hypervisors (hv01..hvNN). [default: {DEFAULT_HOSTS}, or the --platform"
+    " mix's sum]",
 )
+@click.option("--platform", "platform_spec", default="el6", show_default=True, help=PLATFORM_HELP)
 @click.option(
     "--direct",
     is_flag=True,
@@ -544,14 +553,31 @@ def lab() -> None:
     type=click.Choice(SSH_PROFILES),
     default="modern",
     show_default=True,
-    help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.",
+    help="el6: every el6 host's (and the jump host's) sshd offers only what EL6's OpenSSH"
+    " 5.3 offers; el7 hosts' sshd stays modern, as EL7's OpenSSH 7.4.",
 )
 @click.pass_context
-def lab_up(ctx: click.Context, count: int, direct: bool, libvirt: bool, ssh_profile: str) -> None:
+def lab_up(
+    ctx: click.Context,
+    count: int | None,
+    platform_spec: str,
+    direct: bool,
+    libvirt: bool,
+    ssh_profile: str,
+) -> None:
     """Build the lab and write its inventory, key, known_hosts and ssh_config."""
+    from hvbridge.lab.fleet import parse_platforms
+
     the_lab = _lab(ctx)
     with _errors():
-        the_lab.up(hosts=count, direct=direct, libvirt=libvirt, profile=ssh_profile)  # type: ignore[arg-type]
+        platforms = parse_platforms(platform_spec, count)
+        the_lab.up(
+            hosts=len(platforms),
+            direct=direct,
+            libvirt=libvirt,
+            profile=ssh_profile,  # type: ignore[arg-type]
+            platforms=platforms,
+        )
     _print_status(the_lab)
     click.echo(f"inventory: {the_lab.paths.inventory}/   ssh: hvbridge lab ssh HOST")
 
@@ -591,37 +617,52 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
     os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])  # noqa: S606
 
 
+DEMO_MAX_HOSTS = 50
+
+
 @main.command()
 @click.option(
     "--hosts",
     "count",
-    type=click.IntRange(1, 50),
-    default=3,
-    show_default=True,
-    help="Number of lab hypervisors (hv01..hvNN).",
+    type=click.IntRange(1, DEMO_MAX_HOSTS),
+    default=None,
+    help=f"Number of lab hypervisors (hv01..hvNN). [default: {DEFAULT_HOSTS}, or the"
+    " --platform mix's sum]",
 )
+@click.option("--platform", "platform_spec", default="el6", show_default=True, help=PLATFORM_HELP)
 @click.option("--keep", is_flag=True, help="Leave the lab up afterwards (remove with `lab down`).")
 @click.pass_context
-def demo(ctx: click.Context, count: int, keep: bool) -> None:
+def demo(ctx: click.Context, count: int | None, platform_spec: str, keep: bool) -> None:
     """Build a lab (EL6 SSH profile, behind a jump host), show each hypervisor, run
     runbooks/bridge.yaml (the seed's whole procedure) on it, start guest v1 on each
-    hypervisor, show them again (br0 holds eth0 and vnet0), write the run's reports
-    to PROJECT/reports/RUN-ID/, remove the lab.
+    hypervisor, show them again (br0 holds the NIC, eth0 or ens3, and vnet0), write the
+    run's reports to PROJECT/reports/RUN-ID/, remove the lab.
 
     Exits with the run's exit status, as `hvbridge run` does: 2 when the lab was
     bridged (something changed), with 4, 8 or 16 added when a host failed, was
     rolled back or the rollout stopped; 1 when the lab could not be built."""
     from hvbridge.events import console_sink
+    from hvbridge.lab.fleet import parse_platforms
     from hvbridge.output import print_run
     from hvbridge.runner import RunRequest
     from hvbridge.runner import run as run_runbook
 
+    # Checked before the demo re-runs itself in a namespace of its own: an error once.
+    with _errors():
+        platforms = parse_platforms(platform_spec, count)
+        if len(platforms) > DEMO_MAX_HOSTS:
+            raise ValueError(
+                f"--platform {platform_spec} makes {len(platforms)} hosts: the demo takes"
+                f" 1 to {DEMO_MAX_HOSTS}"
+            )
     if not keep and os.environ.get(PRIVATE_NETNS) != "1":
         _demo_in_private_namespace()
     the_lab = _lab(ctx)
     project: Path = ctx.obj["project"]
     with _errors():
-        state = the_lab.up(hosts=count, direct=False, libvirt=True, profile="el6")
+        state = the_lab.up(
+            hosts=len(platforms), direct=False, libvirt=True, profile="el6", platforms=platforms
+        )
         try:
             _show_hosts(the_lab, state, "before")
             request = RunRequest(
@@ -678,7 +719,8 @@ def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:
     for name, rec in state.hosts.items():
         if not rec.hypervisor:
             continue
-        click.secho(f"== {name} {when} ({rec.address}, eth0 {rec.mac})", bold=True)
+        nic = NIC_NAMES.get(rec.platform, "eth0")  # type: ignore[call-overload]
+        click.secho(f"== {name} {when} ({rec.platform}, {rec.address}, {nic} {rec.mac})", bold=True)
         with the_lab.connect(name, state) as conn:
             for command in DEMO_COMMANDS:
                 result = conn.run(command)
@@ -687,9 +729,9 @@ def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:
 
 def _print_status(the_lab: Lab) -> bool:
     rows = the_lab.status()
-    click.echo(f"{'HOST':<8} {'ADDRESS':<16} {'ETH0 MAC':<18} SSH")
+    click.echo(f"{'HOST':<8} {'PLATFORM':<9} {'ADDRESS':<16} {'NIC MAC':<18} SSH")
     for row in rows:
-        click.echo(f"{row.name:<8} {row.address:<16} {row.mac:<18} {row.ssh}")
+        click.echo(f"{row.name:<8} {row.platform:<9} {row.address:<16} {row.mac:<18} {row.ssh}")
     return all(row.ssh == "ok" for row in rows)
 
 
