@@ -10,7 +10,8 @@ import shlex
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ JOB_FAILED = (
 # The fake network script: says what it was asked, fails a start while `fail` exists.
 FAKE_NETWORK = """#!/bin/sh
 echo "$1 skip=$SYSTEMCTL_SKIP_REDIRECT" >> {root}/calls
+# Held while `hold` exists, up to a minute: a job still running.
+i=0
+while [ -f {root}/hold ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
 if [ "$1" = start ] && [ -f {root}/fail ]; then
     echo "Device ens3 does not seem to be present, delaying initialization."
     echo "Bringing up interface ens3:  [FAILED]"
@@ -166,6 +170,30 @@ def test_restart_stops_then_starts_and_stop_leaves_a_failed_unit_alone(root: Roo
     )
 
 
+def test_a_job_runs_on_when_its_caller_is_killed(root: Root) -> None:
+    """As systemd's jobs run in PID 1: an SSH session cut under `systemctl restart network`
+    does not leave the network half restarted."""
+    (root.path / "hold").touch()
+    argv = [sys.executable, "-m", "hvbridge.lab.systemctl", "systemctl", "start", "network"]
+    env = {**os.environ, ROOT_ENV: str(root.path)}
+    caller = subprocess.Popen(argv, env=env, start_new_session=True)
+    _until(lambda: root.calls() == ["start skip=1"])
+    os.killpg(caller.pid, signal.SIGKILL)
+    assert caller.wait(timeout=60) == -signal.SIGKILL
+    (root.path / "hold").unlink()
+    _until(lambda: root.systemctl("is-active", "network").stdout == "active\n")
+    journal = root.run("journalctl", "-u", "network").stdout
+    assert "Started LSB: Bring up/down networking." in journal
+
+
+def _until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("not within a minute")
+        time.sleep(0.05)
+
+
 def test_libvirtd_is_active_while_its_daemon_lives(root: Root) -> None:
     # The daemon keeps the starter's output open: the job must still end.
     assert root.systemctl("start", "libvirtd").returncode == 0
@@ -277,6 +305,22 @@ def test_a_failed_service_network_restart_prints_the_job_failure(
     assert done.returncode == 1
     assert done.stdout == "Restarting network (via systemctl):  [FAILED]\n"
     assert done.stderr == JOB_FAILED
+    assert root.systemctl("is-active", "network").stdout == "failed\n"
+
+
+def test_skip_redirect_runs_the_script_itself_whatever_systemd_thinks(
+    root: Root, el7_scripts: Path
+) -> None:
+    (root.path / "fail").touch()
+    assert _sh(str(el7_scripts), "network", "start").returncode == 1
+    done = subprocess.run(
+        ["sh", str(el7_scripts), "network", "stop"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SYSTEMCTL_SKIP_REDIRECT": "1"},
+        timeout=60,
+    )
+    assert done.stdout == "network service: -m hvbridge.lab.network_service stop\n"
     assert root.systemctl("is-active", "network").stdout == "failed\n"
 
 
