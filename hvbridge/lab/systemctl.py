@@ -227,8 +227,12 @@ def _job(unit: Unit, verb: str, layout: Layout) -> int:
     with _locked(layout, unit):
         active = _active(unit, layout) == "active"
         if verb == "stop":
-            # systemd does not stop what is not running: a failed unit stays failed.
-            return _stop(unit, layout) if active else 0
+            # systemd does not stop what is not running: a failed unit stays failed. A stop
+            # job is done once the unit is down, even when its script failed (the unit is
+            # then failed).
+            if active:
+                _stop(unit, layout)
+            return 0
         if verb in ("restart", "try-restart", "condrestart"):
             if not active and verb != "restart":
                 return 0
@@ -255,7 +259,7 @@ def _start(unit: Unit, layout: Layout) -> int:
     return 1
 
 
-def _stop(unit: Unit, layout: Layout) -> int:
+def _stop(unit: Unit, layout: Layout) -> None:
     _journal(layout, unit, "systemd", SYSTEMD_PID, stopping(unit))
     pid, status = _run_script(unit, "stop", layout)
     now = time.time()
@@ -263,11 +267,10 @@ def _stop(unit: Unit, layout: Layout) -> int:
     if status == 0:
         _save_state(layout, unit, UnitState("inactive", now, process))
         _journal(layout, unit, "systemd", SYSTEMD_PID, stopped(unit))
-        return 0
+        return
     _save_state(layout, unit, UnitState("failed", now, process))
     for line in failed_lines(unit, "stop", status):
         _journal(layout, unit, "systemd", SYSTEMD_PID, line)
-    return 1
 
 
 def _run_script(unit: Unit, action: Literal["start", "stop"], layout: Layout) -> tuple[int, int]:

@@ -31,6 +31,10 @@ echo "$1 skip=$SYSTEMCTL_SKIP_REDIRECT" >> {root}/calls
 # Held while `hold` exists, up to a minute: a job still running.
 i=0
 while [ -f {root}/hold ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done
+if [ "$1" = stop ] && [ -f {root}/fail-stop ]; then
+    echo "Device ens3 has MAC address 02:00:00:00:00:09, instead of configured address."
+    exit 1
+fi
 if [ "$1" = start ] && [ -f {root}/fail ]; then
     echo "Device ens3 does not seem to be present, delaying initialization."
     echo "Bringing up interface ens3:  [FAILED]"
@@ -192,6 +196,20 @@ def _until(condition: Callable[[], bool]) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("not within a minute")
         time.sleep(0.05)
+
+
+def test_a_failed_stop_is_done_and_leaves_the_unit_failed(root: Root) -> None:
+    assert root.systemctl("start", "network").returncode == 0
+    (root.path / "fail-stop").touch()
+    stop = root.systemctl("stop", "network")
+    assert (stop.returncode, stop.stderr) == (0, "")
+    status = root.systemctl("status", "network")
+    assert status.returncode == 3
+    assert "ExecStop=/etc/rc.d/init.d/network stop (code=exited, status=1/FAILURE)" in (
+        status.stdout
+    )
+    assert "Unit network.service entered failed state." in status.stdout
+    assert "instead of configured address" in status.stdout
 
 
 def test_libvirtd_is_active_while_its_daemon_lives(root: Root) -> None:
