@@ -540,7 +540,16 @@ class _SshProfile(_StrChoice):
 
 @main.group()
 def lab() -> None:
-    """A lab of real EL6-style hypervisors in namespaces on this machine (root)."""
+    """A lab of real EL6- and EL7-style hypervisors in namespaces on this machine (root)."""
+
+
+PLATFORM_HELP = (
+    # Literal, not from hvbridge.lab.fleet: the run path must not import the lab
+    # (tests/unit/test_lab_cli_platform.py checks the text against the lab's own lists).
+    "Each hypervisor's platform: one of el6, el7 for all of them, or a"
+    " mix in host order, e.g. el6:2,el7:2 (hv01-hv02 el6, hv03-hv04 el7; --hosts may then"
+    " be left out, or must equal the sum). el7 hosts have ens3 and EL7's systemctl."
+)
 
 
 @lab.command("up")
@@ -548,10 +557,10 @@ def lab() -> None:
     "--hosts",
     "count",
     type=click.IntRange(1, 1000),
-    default=3,
-    show_default=True,
-    help="Number of hypervisors (hv01..hvNN).",
+    default=None,
+    help="Number of hypervisors (hv01..hvNN). [default: 3, or the --platform mix's sum]",
 )
+@click.option("--platform", "platform_spec", default="el6", show_default=True, help=PLATFORM_HELP)
 @click.option(
     "--direct",
     is_flag=True,
@@ -568,14 +577,31 @@ def lab() -> None:
     type=_SshProfile(),
     default="modern",
     show_default=True,
-    help="el6: every sshd offers only what EL6's OpenSSH 5.3 offers.",
+    help="el6: every el6 host's (and the jump host's) sshd offers only what EL6's OpenSSH"
+    " 5.3 offers; el7 hosts' sshd stays modern, as EL7's OpenSSH 7.4.",
 )
 @click.pass_context
-def lab_up(ctx: click.Context, count: int, direct: bool, libvirt: bool, ssh_profile: str) -> None:
+def lab_up(
+    ctx: click.Context,
+    count: int | None,
+    platform_spec: str,
+    direct: bool,
+    libvirt: bool,
+    ssh_profile: str,
+) -> None:
     """Build the lab and write its inventory, key, known_hosts and ssh_config."""
+    from hvbridge.lab.fleet import parse_platforms
+
     the_lab = _lab(ctx)
     with _errors():
-        the_lab.up(hosts=count, direct=direct, libvirt=libvirt, profile=ssh_profile)  # type: ignore[arg-type]
+        platforms = parse_platforms(platform_spec, count)
+        the_lab.up(
+            hosts=len(platforms),
+            direct=direct,
+            libvirt=libvirt,
+            profile=ssh_profile,  # type: ignore[arg-type]
+            platforms=platforms,
+        )
     _print_status(the_lab)
     click.echo(f"inventory: {the_lab.paths.inventory}/   ssh: hvbridge lab ssh HOST")
 
@@ -615,37 +641,51 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
     os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])  # noqa: S606
 
 
+DEMO_MAX_HOSTS = 50
+
+
 @main.command()
 @click.option(
     "--hosts",
     "count",
-    type=click.IntRange(1, 50),
-    default=3,
-    show_default=True,
-    help="Number of lab hypervisors (hv01..hvNN).",
+    type=click.IntRange(1, DEMO_MAX_HOSTS),
+    default=None,
+    help="Number of lab hypervisors (hv01..hvNN). [default: 3, or the --platform mix's sum]",
 )
+@click.option("--platform", "platform_spec", default="el6", show_default=True, help=PLATFORM_HELP)
 @click.option("--keep", is_flag=True, help="Leave the lab up afterwards (remove with `lab down`).")
 @click.pass_context
-def demo(ctx: click.Context, count: int, keep: bool) -> None:
+def demo(ctx: click.Context, count: int | None, platform_spec: str, keep: bool) -> None:
     """Build a lab (EL6 SSH profile, behind a jump host), show each hypervisor, run
     runbooks/bridge.yaml (the seed's whole procedure) on it, start guest v1 on each
-    hypervisor, show them again (br0 holds eth0 and vnet0), write the run's reports
-    to PROJECT/reports/RUN-ID/, remove the lab.
+    hypervisor, show them again (br0 holds the NIC, eth0 or ens3, and vnet0), write the
+    run's reports to PROJECT/reports/RUN-ID/, remove the lab.
 
     Exits with the run's exit status, as `hvbridge run` does: 2 when the lab was
     bridged (something changed), with 4, 8 or 16 added when a host failed, was
     rolled back or the rollout stopped; 1 when the lab could not be built."""
     from hvbridge.events import console_sink
+    from hvbridge.lab.fleet import parse_platforms
     from hvbridge.output import print_run
     from hvbridge.runner import RunRequest
     from hvbridge.runner import run as run_runbook
 
+    # Checked before the demo re-runs itself in a namespace of its own: an error once.
+    with _errors():
+        platforms = parse_platforms(platform_spec, count)
+        if len(platforms) > DEMO_MAX_HOSTS:
+            raise InputError(
+                f"--platform {platform_spec} makes {len(platforms)} hosts: the demo takes"
+                f" 1 to {DEMO_MAX_HOSTS}"
+            )
     if not keep and os.environ.get(PRIVATE_NETNS) != "1":
         _demo_in_private_namespace()
     the_lab = _lab(ctx)
     project: Path = ctx.obj["project"]
     with _errors():
-        state = the_lab.up(hosts=count, direct=False, libvirt=True, profile="el6")
+        state = the_lab.up(
+            hosts=len(platforms), direct=False, libvirt=True, profile="el6", platforms=platforms
+        )
         try:
             _show_hosts(the_lab, state, "before")
             request = RunRequest(
@@ -702,7 +742,10 @@ def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:
     for name, rec in state.hosts.items():
         if not rec.hypervisor:
             continue
-        click.secho(f"== {name} {when} ({rec.address}, eth0 {rec.mac})", bold=True)
+        from hvbridge.lab.fleet import NIC_NAMES
+
+        nic = NIC_NAMES.get(rec.platform, "eth0")  # type: ignore[call-overload]
+        click.secho(f"== {name} {when} ({rec.platform}, {rec.address}, {nic} {rec.mac})", bold=True)
         with the_lab.connect(name, state) as conn:
             for command in DEMO_COMMANDS:
                 result = conn.run(command)
@@ -711,9 +754,9 @@ def _show_hosts(the_lab: Lab, state: LabState, when: str) -> None:
 
 def _print_status(the_lab: Lab) -> bool:
     rows = the_lab.status()
-    click.echo(f"{'HOST':<8} {'ADDRESS':<16} {'ETH0 MAC':<18} SSH")
+    click.echo(f"{'HOST':<8} {'PLATFORM':<9} {'ADDRESS':<16} {'NIC MAC':<18} SSH")
     for row in rows:
-        click.echo(f"{row.name:<8} {row.address:<16} {row.mac:<18} {row.ssh}")
+        click.echo(f"{row.name:<8} {row.platform:<9} {row.address:<16} {row.mac:<18} {row.ssh}")
     return all(row.ssh == "ok" for row in rows)
 
 

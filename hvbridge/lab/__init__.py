@@ -1,1 +1,1 @@
-"""The lab: real EL6-style hypervisors in namespaces on this machine."""
+"""The lab: real EL6- and EL7-style hypervisors in namespaces on this machine."""

@@ -1,7 +1,9 @@
 """The files a lab host boots with: pure functions from its topology entry.
 
-Every hypervisor starts in the seed's state before bridging: eth0 configured by
-`ifcfg-eth0`, libvirt's NAT network `default` active, guest `v1` on it.
+Every hypervisor starts in the seed's state before bridging: its NIC (eth0 on el6, ens3
+on el7) configured by its ifcfg file, libvirt's NAT network `default` active, guest `v1`
+on it. An el7 host also gets EL7's `systemctl`, `journalctl` and `service` (stand-ins,
+in its own copy-on-write /usr/bin and /usr/sbin).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Literal
 
 from hvbridge.lab.topology import NAT_NET, LabHost, Port
 
-SshProfile = Literal["modern", "el6"]
+# el7 is never chosen: it is what an el7 host's sshd (and a jump host in front of el7
+# hosts under the el6 profile) offers.
+SshProfile = Literal["modern", "el6", "el7"]
 SSH_PROFILES: tuple[SshProfile, ...] = ("modern", "el6")
 LAB_ETC = "/etc/hvbridge-lab"
 
@@ -28,6 +32,12 @@ PubkeyAcceptedAlgorithms ssh-rsa
 KexAlgorithms {",".join(EL6_KEX)}
 Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,aes192-cbc,aes256-cbc,3des-cbc
 MACs hmac-sha1,hmac-md5,hmac-sha1-96
+"""
+
+# EL7's OpenSSH 7.4 accepts, besides the modern algorithms, what it still shares with EL6's.
+EL7_SSHD = """\
+PubkeyAcceptedAlgorithms +ssh-rsa
+KexAlgorithms +diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1
 """
 
 RESOLV_CONF = "# hvbridge lab: no DNS, names are in /etc/hosts\nnameserver 127.0.0.1\n"
@@ -95,7 +105,7 @@ MaxStartups 200:30:400
 MaxSessions 32
 Subsystem sftp internal-sftp
 """
-    return text + (EL6_SSHD if profile == "el6" else "")
+    return text + {"el6": EL6_SSHD, "el7": EL7_SSHD}.get(profile, "")
 
 
 def ifcfg(port: Port, gateway: str | None) -> str:
@@ -114,11 +124,93 @@ def ifcfg(port: Port, gateway: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def host_profile(profile: SshProfile, host: LabHost, *, el7_hosts: bool) -> SshProfile:
+    """The sshd profile of one host of a lab whose profile is `profile`.
+
+    EL7's OpenSSH 7.4 speaks the modern algorithms and still EL6's ssh-rsa. Under the el6
+    profile a jump host in front of el7 hosts does too: hvbridge offers the target host's
+    algorithms on every hop, ssh-rsa for an el6 host and rsa-sha2 for an el7 one.
+    """
+    if host.platform == "el7" or (not host.is_hypervisor and el7_hosts and profile == "el6"):
+        return "el7"
+    return profile
+
+
 def network_initscript(python: str) -> str:
     return f"""#!/bin/sh
 # chkconfig: 2345 10 90
 # description: EL6-style network service of the hvbridge lab (see docs/lab-network-service.md)
 exec {python} -m hvbridge.lab.network_service "$@"
+"""
+
+
+SYSTEMCTL = "/bin/systemctl"
+# An el7 host has its own copy-on-write view of these too, to hold EL7's systemctl,
+# journalctl and service where EL7 has them (whether or not this machine has its own).
+EL7_OVERLAID = ("/usr/bin", "/usr/sbin")
+
+
+def el7_network_initscript(python: str, systemctl: str = SYSTEMCTL) -> str:
+    """EL7's /etc/init.d/network: start, stop and restart hand over to systemctl, as
+    EL7's /etc/init.d/functions does (`systemctl_redirect`), unless systemd runs it."""
+    return f"""#!/bin/sh
+# chkconfig: 2345 10 90
+# description: EL7-style network service of the hvbridge lab (see docs/lab-network-service.md)
+if [ -z "$SYSTEMCTL_SKIP_REDIRECT" ]; then
+    case "$1" in
+        start) s="Starting network (via systemctl): " ;;
+        stop) s="Stopping network (via systemctl): " ;;
+        restart|try-restart|condrestart) s="Restarting network (via systemctl): " ;;
+        *) s= ;;
+    esac
+    if [ -n "$s" ]; then
+        printf '%s ' "$s"
+        {systemctl} "$1" network.service
+        rc=$?
+        if [ $rc -eq 0 ]; then echo '[  OK  ]'; else echo '[FAILED]'; fi
+        exit $rc
+    fi
+fi
+exec {python} -m hvbridge.lab.network_service "$@"
+"""
+
+
+def el7_service_script(servicedir: str = "/etc/init.d", systemctl: str = SYSTEMCTL) -> str:
+    """EL7's /usr/sbin/service: a script in /etc/init.d runs itself (and redirects itself,
+    above); any other service is handed to systemctl with EL7's message."""
+    return f"""#!/bin/sh
+# service of an el7 hvbridge lab host, as EL7's initscripts ship it
+USAGE="Usage: service < option > | --status-all | [ service_name [ command | --full-restart ] ]"
+case "$1" in
+    ""|-h|--help) echo "$USAGE" >&2; exit 1 ;;
+esac
+SERVICE=$1
+shift
+ACTION=$1
+[ $# -gt 0 ] && shift
+cd /
+if [ -f {servicedir}/"$SERVICE" ]; then
+    exec env -i PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin \\
+        TERM="${{TERM:-dumb}}" \\
+        ${{SYSTEMCTL_IGNORE_DEPENDENCIES:+SYSTEMCTL_IGNORE_DEPENDENCIES=1}} \\
+        ${{SYSTEMCTL_SKIP_REDIRECT:+SYSTEMCTL_SKIP_REDIRECT=1}} \\
+        {servicedir}/"$SERVICE" $ACTION "$@"
+fi
+case "$ACTION" in
+    start|stop|restart|try-restart|reload|force-reload|status|condrestart)
+        echo "Redirecting to /bin/systemctl $ACTION${{*:+ $*}} $SERVICE.service" >&2
+        exec {systemctl} "$ACTION" "$@" "$SERVICE.service" ;;
+esac
+echo "The service command supports only basic LSB actions (start, stop, restart, try-restart," \\
+    "reload, force-reload, status). For other actions, please try to use systemctl." >&2
+exit 2
+"""
+
+
+def systemd_tool(python: str, program: str) -> str:
+    return f"""#!/bin/sh
+# {program} of an el7 hvbridge lab host (see hvbridge/lab/systemctl.py)
+exec {python} -m hvbridge.lab.systemctl {program} "$@"
 """
 
 
@@ -224,15 +316,17 @@ def guest_xml(name: str, mac: str, domain_type: str) -> str:
 
 
 def boot_script(host: LabHost, *, libvirt: bool) -> str:
+    # systemd starts an el7 host's services; init scripts an el6 host's.
+    el7 = host.platform == "el7"
     lines = [
         "set -e",
         "ip link set lo up",
-        "service network start",
+        "systemctl start network.service" if el7 else "service network start",
         "/usr/sbin/sshd -E /var/log/sshd.log",
     ]
     if libvirt and host.is_hypervisor:
         lines += [
-            "service libvirtd start",
+            "systemctl start libvirtd.service" if el7 else "service libvirtd start",
             f"virsh -q net-define {LAB_ETC}/default-network.xml",
             "virsh -q net-autostart default",
             "virsh -q net-start default",
@@ -275,19 +369,36 @@ def host_files(
         HostFile(f"/etc/sudoers.d/{OPS_USER}", OPS_SUDOERS, 0o440),
         HostFile(f"{OPS_HOME}/.ssh/authorized_keys", authorized_key, 0o600, owner=OPS_UID),
         HostFile("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=" + host.name + "\n"),
-        HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755),
         HostFile(f"{LAB_ETC}/boot.sh", boot_script(host, libvirt=libvirt), 0o755),
     ]
+    el7 = host.platform == "el7"
+    if el7:
+        python = sys.executable
+        files += [
+            HostFile("/etc/init.d/network", el7_network_initscript(python), 0o755),
+            HostFile("/usr/bin/systemctl", systemd_tool(python, "systemctl"), 0o755),
+            HostFile("/usr/bin/journalctl", systemd_tool(python, "journalctl"), 0o755),
+            HostFile("/usr/sbin/service", el7_service_script(), 0o755),
+        ]
+    else:
+        files.append(HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755))
     for index, port in enumerate(host.ports):
         gateway = str(host.gateway) if host.gateway and index == 0 else None
         path = f"/etc/sysconfig/network-scripts/ifcfg-{port.name}"
         files.append(HostFile(path, ifcfg(port, gateway)))
     if with_libvirt and host.guest_mac:
+        # EL7 has no /etc/init.d/libvirtd: libvirtd.service runs the lab's starter.
+        libvirtd = f"{LAB_ETC}/libvirtd.init" if el7 else "/etc/init.d/libvirtd"
         files += [
-            HostFile("/etc/init.d/libvirtd", LIBVIRTD_INITSCRIPT, 0o755),
+            HostFile(libvirtd, LIBVIRTD_INITSCRIPT, 0o755),
             HostFile("/etc/libvirt/qemu.conf", QEMU_CONF),
             HostFile("/etc/libvirt/libvirtd.conf", LIBVIRTD_CONF),
             HostFile(f"{LAB_ETC}/default-network.xml", default_network_xml()),
             HostFile(f"{LAB_ETC}/v1.xml", guest_xml("v1", host.guest_mac, domain_type)),
         ]
     return files
+
+
+def host_overlays(host: LabHost) -> list[str]:
+    """Directories the host needs a private view of, beyond every host's."""
+    return list(EL7_OVERLAID) if host.platform == "el7" else []

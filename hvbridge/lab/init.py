@@ -2,7 +2,8 @@
 
 Started by `unshare --net --mount --uts --pid --fork --mount-proc`, it gives the
 host its own hostname, its own `/run`, and copy-on-write `/etc`, `/var`, `/root`
-and `/tmp`, writes the host's files, tells its parent it is ready, and then reaps
+and `/tmp` (an el7 host also `/usr/bin` and `/usr/sbin`, for its systemctl), writes
+the host's files, tells its parent it is ready, and then reaps
 orphans until it is told to stop. When it exits, the kernel kills every other
 process of the host's PID namespace, which is what makes `lab down` complete.
 """
@@ -28,14 +29,14 @@ def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True)
 
 
-def make_private_filesystem() -> None:
+def make_private_filesystem(extra: list[str]) -> None:
     # sysfs shows the network devices of the namespace that mounted it, and
     # brctl, libvirt and the network service all read devices from it.
     _mount("-t", "sysfs", "sysfs", "/sys")
     _mount("-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run")
     for sub in ("lock", "sshd"):
         Path("/run", sub).mkdir(mode=0o755)
-    for directory in OVERLAID:
+    for directory in (*OVERLAID, *extra):
         base = Path(OVERLAY_STATE) / directory.strip("/")
         upper, work = base / "upper", base / "work"
         upper.mkdir(parents=True)
@@ -92,7 +93,7 @@ def _reap_all() -> None:
 def main(argv: list[str]) -> int:
     config = json.loads(Path(argv[0]).read_text())
     socket.sethostname(config["hostname"])
-    make_private_filesystem()
+    make_private_filesystem(config.get("overlays", []))
     write_files(config["files"])
     # The parent waits for this line before it wires the host to a switch.
     sys.stdout.write("ready\n")

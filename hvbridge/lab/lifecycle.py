@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,7 +17,14 @@ from typing import TypeVar
 
 from hvbridge.errors import HostError
 from hvbridge.lab import preflight
-from hvbridge.lab.hostfiles import SshProfile, host_files, host_key_type
+from hvbridge.lab.fleet import LabPlatform, describe
+from hvbridge.lab.hostfiles import (
+    SshProfile,
+    host_files,
+    host_key_type,
+    host_overlays,
+    host_profile,
+)
 from hvbridge.lab.inventory import inventory_files, ssh_config, write_inventory
 from hvbridge.lab.state import HostRecord, LabPaths, LabState, load, save
 from hvbridge.lab.topology import (
@@ -49,6 +56,7 @@ class HostStatus:
     mac: str
     running: bool
     ssh: str
+    platform: str = "el6"
 
 
 def _parallel(func: Callable[[T], R], items: Iterable[T], workers: int = 16) -> list[R]:
@@ -93,9 +101,11 @@ class Lab:
         direct: bool,
         libvirt: bool,
         profile: SshProfile,
+        platforms: Sequence[LabPlatform] = (),
         log: Callable[[str], None] = print,
     ) -> LabState:
-        topology = plan(hosts, direct=direct)
+        """`platforms`: each hypervisor's, hv01 first (default: all el6)."""
+        topology = plan(hosts, direct=direct, platforms=platforms)
         preflight.check(libvirt=libvirt)
         if load(self.paths) is not None:
             raise LabError(
@@ -128,27 +138,39 @@ class Lab:
             except LabError as exc:
                 log(f"cleanup incomplete: {exc} (run `hvbridge lab down` again)")
             raise
-        log(f"lab up: {hosts} hypervisors in {time.monotonic() - started:.1f}s")
+        mix = describe(tuple(h.platform for h in topology.hypervisors))
+        log(f"lab up: {hosts} hypervisors ({mix}) in {time.monotonic() - started:.1f}s")
         return state
 
     def _build(self, topology: Topology, state: LabState, log: Callable[[str], None]) -> None:
         user_key_type = "rsa" if state.profile == "el6" else "ed25519"
         _, user_pub = _keygen(self.paths.key, user_key_type, "hvbridge-lab")
-        key_type = host_key_type(state.profile)  # type: ignore[arg-type]
+        lab_profile: SshProfile = state.profile  # type: ignore[assignment]
+        profiles = {
+            h.name: host_profile(lab_profile, h, el7_hosts=topology.has_el7) for h in topology.hosts
+        }
         host_keys = _parallel(
-            lambda h: _keygen(self.paths.host_dir(h.name) / "ssh_host_key", key_type, h.name),
+            lambda h: _keygen(
+                self.paths.host_dir(h.name) / "ssh_host_key",
+                host_key_type(profiles[h.name]),
+                h.name,
+            ),
             topology.hosts,
         )
         for host, host_key in zip(topology.hosts, host_keys, strict=True):
             files = host_files(
                 host,
-                profile=state.profile,  # type: ignore[arg-type]
+                profile=profiles[host.name],
                 libvirt=state.libvirt,
                 authorized_key=user_pub,
                 host_key=host_key,
                 domain_type=state.domain_type,
             )
-            config = {"hostname": host.name, "files": [asdict(f) for f in files]}
+            config = {
+                "hostname": host.name,
+                "files": [asdict(f) for f in files],
+                "overlays": host_overlays(host),
+            }
             self.paths.init_config(host.name).write_text(json.dumps(config))
         log(f"starting {len(topology.hosts)} hosts")
         self._start_hosts(topology, state)
@@ -184,6 +206,12 @@ class Lab:
                 hypervisor=host.is_hypervisor,
                 guest_mac=host.guest_mac if state.libvirt else None,
                 init_pid=init_pid,
+                platform=host.platform,
+                ssh_profile=host_profile(
+                    state.profile,  # type: ignore[arg-type]
+                    host,
+                    el7_hosts=topology.has_el7,
+                ),
             )
             save(self.paths, state)
             if proc.stdout.readline().strip() != "ready":
@@ -261,11 +289,12 @@ class Lab:
         jump: tuple[Endpoint, ...] = ()
         if not state.direct and name != "jump" and "jump" in state.hosts:
             jump = (Endpoint(state.hosts["jump"].address),)
+        profile = state.hosts[name].ssh_profile or state.profile
         return SSHOptions(
             known_hosts=self.paths.known_hosts,
             key_filename=self.paths.key,
             jump=jump,
-            platform="el6" if state.profile == "el6" else "modern",
+            platform="el6" if profile == "el6" else "modern",
         )
 
     def connect(self, name: str, state: LabState | None = None) -> Connection:
@@ -298,7 +327,9 @@ class Lab:
         def one(rec: HostRecord) -> HostStatus:
             running = rec.init_pid is not None and _is_our_init(rec.init_pid, self.paths)
             ssh = self.probe(rec.name, state) if running else "no: host is not running"
-            return HostStatus(rec.name, rec.address, rec.mac, running, ssh)
+            # The jump host is infrastructure, of no platform hvbridge manages.
+            platform = rec.platform if rec.hypervisor else "-"
+            return HostStatus(rec.name, rec.address, rec.mac, running, ssh, platform)
 
         return _parallel(one, list(state.hosts.values()))
 

@@ -23,6 +23,9 @@ class HostRecord:
     hypervisor: bool
     guest_mac: str | None = None
     init_pid: int | None = None
+    platform: str = "el6"
+    # This host's sshd profile, when it differs from the lab's (see hostfiles.host_profile).
+    ssh_profile: str | None = None
 
 
 @dataclass

@@ -12,7 +12,11 @@ namespace. Nothing outside 198.18.0.0/15 is ever used.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from hvbridge.lab.fleet import DEFAULT_PLATFORM, NIC_NAMES, LabPlatform
+from hvbridge.lab.fleet import MAX_HOSTS as MAX_HOSTS
 
 OUTER_NET = ipaddress.IPv4Network("198.18.0.0/17")
 INNER_NET = ipaddress.IPv4Network("198.18.128.0/17")
@@ -25,7 +29,6 @@ OUTER_SWITCH = "hvl-outer"
 INNER_SWITCH = "hvl-inner"
 LINK_PREFIX = "hvl-"
 JUMP_NAME = "jump"
-MAX_HOSTS = 1000
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class LabHost:
     gateway: ipaddress.IPv4Address | None
     is_hypervisor: bool
     guest_mac: str | None
+    # The jump host is plain infrastructure and keeps el6's names.
+    platform: LabPlatform = DEFAULT_PLATFORM
 
     @property
     def management(self) -> Port:
@@ -68,6 +73,10 @@ class Topology:
     @property
     def jump(self) -> LabHost | None:
         return next((h for h in self.hosts if h.name == JUMP_NAME), None)
+
+    @property
+    def has_el7(self) -> bool:
+        return any(h.platform == "el7" for h in self.hosts)
 
     @property
     def hypervisors(self) -> tuple[LabHost, ...]:
@@ -93,9 +102,12 @@ def host_name(index: int, count: int) -> str:
     return f"hv{index:0{max(2, len(str(count)))}d}"
 
 
-def plan(count: int, *, direct: bool) -> Topology:
+def plan(count: int, *, direct: bool, platforms: Sequence[LabPlatform] = ()) -> Topology:
+    """`platforms` gives each hypervisor's platform, hv01 first (default: all el6)."""
     if not 1 <= count <= MAX_HOSTS:
         raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}, not {count}")
+    if platforms and len(platforms) != count:
+        raise ValueError(f"{len(platforms)} platforms for {count} hosts")
     hv_net = OUTER_NET if direct else INNER_NET
     gateway = CONTROLLER_ADDR if direct else JUMP_INNER_ADDR
     hv_switch = OUTER_SWITCH if direct else INNER_SWITCH
@@ -118,12 +130,14 @@ def plan(count: int, *, direct: bool) -> Topology:
         hosts.append(LabHost(JUMP_NAME, (outer, inner), None, False, None))
     for index in range(1, count + 1):
         name = host_name(index, count)
+        platform = platforms[index - 1] if platforms else DEFAULT_PLATFORM
         port = Port(
-            "eth0",
+            NIC_NAMES[platform],
             f"{LINK_PREFIX}{name}",
             hv_switch,
             _mac("02:48:56:00", index),
             _address(hv_net, index),
         )
-        hosts.append(LabHost(name, (port,), gateway, True, _mac("52:54:00:48", index)))
+        guest_mac = _mac("52:54:00:48", index)
+        hosts.append(LabHost(name, (port,), gateway, True, guest_mac, platform))
     return Topology(tuple(hosts), direct)

@@ -67,6 +67,7 @@ def test_every_exception_class_is_one_of_the_three_kinds() -> None:
         ("hvbridge.runbook.RunbookError", InputError),
         ("hvbridge.runner.RunInputError", InputError),
         ("hvbridge.limit.LimitError", InputError),
+        ("hvbridge.lab.fleet.PlatformSpecError", InputError),
         ("hvbridge.strategy.StrategyError", InputError),
         ("hvbridge.render.RenderError", InputError),
         ("hvbridge.report.render.ReportRenderError", InputError),
