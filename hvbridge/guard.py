@@ -45,12 +45,13 @@ def revert_script(directory: str, platform: Platform) -> str:
     """Every path quoted: the run directory may hold any character a path can, and the
     files listed in `created` and `saved` are read whole lines (`IFS= read -r`)."""
     d = shlex.quote(directory)
+    stop, start = platform.revert_commands()
     return f"""#!/bin/sh
 # hvbridge: put the files back as they were before this run, and restart the network.
 mv {d}/armed {d}/firing 2>/dev/null || exit 0
 {{
     echo "revert started $(date '+%F %T')"
-    {platform.network_command("stop")}
+    {stop}
     if [ -f {d}/created ]; then
         while IFS= read -r path; do rm -f -- "$path" && echo "removed $path"; done < {d}/created
     fi
@@ -60,7 +61,7 @@ mv {d}/armed {d}/firing 2>/dev/null || exit 0
             cp -p -- {d}/before"$path" "$path" && echo "restored $path"
         done < {d}/saved
     fi
-    {platform.network_command("start")}
+    {start}
     rc=$?
     echo "revert finished $(date '+%F %T') rc=$rc"
 }} >> {d}/revert.log 2>&1
@@ -94,9 +95,11 @@ def arm_and_restart(
     # The restart holds restart.lock (fd 9) until its status is written: a waiter's
     # shared flock returns when it ends, without polling. The service itself, and what
     # it starts, must not inherit the lock.
+    diagnostics = platform.restart_diagnostics
+    explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
     restart = (
-        f"{platform.network_command('restart')} > {d}/restart.log 2>&1 9>&-;"
-        f" echo $? > {d}/restart.rc"
+        f"{platform.network_command('restart')} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain}"
+        f" echo $rc > {d}/restart.rc"
     )
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
     try:

@@ -67,6 +67,18 @@ class Platform(Protocol):
         """Shell that restarts (stops, starts, reports) a system service."""
         ...
 
+    def revert_commands(self) -> tuple[str, str]:
+        """Shell for the guard's revert: one that stops the network whatever state its
+        service manager thinks it is in (a failed restart may have left it "failed"), and
+        one that then brings it up on the restored files."""
+        ...
+
+    @property
+    def restart_diagnostics(self) -> str:
+        """Shell printing what explains a failed network restart when the restart's own
+        output does not (EL7: the unit's journal); empty when its output says it all."""
+        ...
+
     def inventory_problems(self, data: Any) -> list[Finding]:
         """What this platform's tools would refuse or misread in a validated host's data."""
         ...

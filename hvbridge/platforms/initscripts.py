@@ -142,6 +142,26 @@ class Initscripts:
     def network_command(self, action: NetworkAction) -> str:
         return self.service_command("network", action)
 
+    def revert_commands(self) -> tuple[str, str]:
+        if self.services == "systemd":
+            # systemd does nothing to stop a unit whose start failed, and nothing to start
+            # one it still thinks active: the init script itself (`service` without the
+            # redirect to systemctl) stops the interfaces the new files name, and a
+            # restart brings the restored ones up.
+            return (
+                "SYSTEMCTL_SKIP_REDIRECT=1 service network stop",
+                self.network_command("restart"),
+            )
+        return self.network_command("stop"), self.network_command("start")
+
+    @property
+    def restart_diagnostics(self) -> str:
+        # `systemctl restart` prints only "Job for network.service failed"; the init
+        # script's own words are in the journal, before systemd's lines about the unit.
+        if self.services != "systemd":
+            return ""
+        return r"journalctl -u network.service -n 30 --no-pager | grep -v 'systemd\[1\]:'"
+
     def service_command(self, service: str, action: ServiceAction) -> str:
         if self.services == "systemd":
             return f"systemctl {action} {shlex.quote(service)}"

@@ -80,16 +80,23 @@ def test_a_revert_that_lost_the_race_does_nothing(tmp_path: Path) -> None:
     assert target.exists() and not service_log.exists() and not (run / "reverted").exists()
 
 
-def test_an_el7_revert_stops_and_starts_the_network_with_systemctl(tmp_path: Path) -> None:
-    bin_dir, log = tmp_path / "bin", tmp_path / "systemctl.log"
+def test_an_el7_revert_stops_with_the_init_script_and_restarts_with_systemctl(
+    tmp_path: Path,
+) -> None:
+    """systemd ignores a stop of a unit whose start failed: the revert stops the network
+    with the init script itself, then restarts the unit on the restored files."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "calls.log"
     bin_dir.mkdir()
-    systemctl = bin_dir / "systemctl"
-    systemctl.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\n')
-    systemctl.chmod(0o755)
+    for tool in ("systemctl", "service"):
+        fake = bin_dir / tool
+        fake.write_text(
+            f'#!/bin/sh\necho "{tool} $*${{SYSTEMCTL_SKIP_REDIRECT:+ (no redirect)}}" >> "{log}"\n'
+        )
+        fake.chmod(0o755)
     run = tmp_path / "run dir"
     run.mkdir()
     (run / "revert.sh").write_text(guard.revert_script(str(run), platforms.get("el7")))
     (run / "armed").touch()
     assert _sh(f"sh '{run}/revert.sh'", bin_dir).returncode == 0
-    assert log.read_text() == "stop network\nstart network\n"
+    assert log.read_text() == "service network stop (no redirect)\nsystemctl restart network\n"
     assert "rc=0" in (run / "revert.log").read_text()

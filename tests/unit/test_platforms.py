@@ -158,3 +158,21 @@ def test_the_state_command_prints_what_hoststate_parses(platform: platforms.Plat
     )
     state = parse_state("hv01", printed)
     assert [link.name for link in state.links] == ["eth0"]
+
+
+def test_reverts_stop_the_network_whatever_its_service_manager_thinks() -> None:
+    """EL7's systemd ignores a stop of a unit whose start failed, and a start of one it
+    thinks active: its revert stops through the init script and restarts the unit."""
+    assert platforms.get("el6").revert_commands() == (
+        "service network stop",
+        "service network start",
+    )
+    assert platforms.get("el7").revert_commands() == (
+        "SYSTEMCTL_SKIP_REDIRECT=1 service network stop",
+        "systemctl restart network",
+    )
+
+
+def test_only_el7_reads_the_journal_to_explain_a_failed_restart() -> None:
+    assert platforms.get("el6").restart_diagnostics == ""
+    assert platforms.get("el7").restart_diagnostics.startswith("journalctl -u network.service ")
