@@ -25,6 +25,7 @@ field, all at once.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import inspect
 import sys
@@ -71,22 +72,35 @@ class Runbook:
         return self.path.stem
 
 
+def _tasks_package(tasks_dir: Path) -> str:
+    """The package a project's `tasks/` is loaded as: one per resolved directory, so that
+    two projects' `tasks/t.py` in one process are two modules, not one cached twice."""
+    resolved = tasks_dir.resolve()
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    name = f"{TASKS_PACKAGE}.p{digest}"
+    if TASKS_PACKAGE not in sys.modules:
+        root = ModuleType(TASKS_PACKAGE)
+        root.__path__ = []
+        sys.modules[TASKS_PACKAGE] = root
+    if name not in sys.modules:
+        package = ModuleType(name)
+        package.__path__ = [str(resolved)]
+        sys.modules[name] = package
+    return name
+
+
 def load_tasks_module(tasks_dir: Path, module: str) -> ModuleType:
     """Import tasks/<module>.py from the project, under a name of our own.
 
     The project's `tasks/` is loaded the way Ansible loads a project's
     `library/`: from the project directory, never installed as a generic `tasks`.
     """
-    qualified = f"{TASKS_PACKAGE}.{module}"
+    qualified = f"{_tasks_package(tasks_dir)}.{module}"
     if qualified in sys.modules:
         return sys.modules[qualified]
     path = tasks_dir / f"{module}.py"
     if not path.is_file():
         raise FileNotFoundError(path)
-    if TASKS_PACKAGE not in sys.modules:
-        package = ModuleType(TASKS_PACKAGE)
-        package.__path__ = [str(tasks_dir)]
-        sys.modules[TASKS_PACKAGE] = package
     spec = importlib.util.spec_from_file_location(qualified, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")

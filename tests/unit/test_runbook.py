@@ -163,4 +163,20 @@ def test_tasks_are_not_imported_as_a_generic_tasks_package() -> None:
     import sys
 
     assert "tasks" not in sys.modules or not hasattr(sys.modules["tasks"], "push")
-    assert "hvbridge_project_tasks.network" in sys.modules
+    loaded = [name for name in sys.modules if name.startswith("hvbridge_project_tasks.")]
+    assert any(name.endswith(".network") for name in loaded), loaded
+
+
+def test_two_projects_tasks_of_one_name_are_two_modules(tmp_path: Path) -> None:
+    """Keyed by the resolved directory, not by the module's name: the second project's
+    tasks/t.py is its own, not the first one's from the cache."""
+    loaded = []
+    for project in ("one", "two"):
+        tasks = tmp_path / project / "tasks"
+        tasks.mkdir(parents=True)
+        (tasks / "t.py").write_text(f"def which(task, ctx):\n    return {project!r}\n")
+        loaded.append(load_tasks_module(tasks, "t"))
+    first, second = loaded
+    assert first is not second
+    assert (first.which(None, None), second.which(None, None)) == ("one", "two")
+    assert load_tasks_module(tmp_path / "one" / "tasks", "t") is first
