@@ -38,6 +38,21 @@ def is_read_only(func: Callable[..., Any]) -> bool:
     return bool(getattr(func, _READ_ONLY, False))
 
 
+_FILES_ONLY = "hvbridge_files_only"
+
+
+def files_only(func: F) -> F:
+    """Marks a task that writes files on the host but leaves its running network as it
+    was (network.push): the network state read before it stays true."""
+    setattr(func, _FILES_ONLY, True)
+    return func
+
+
+def keeps_network_state(func: Callable[..., Any]) -> bool:
+    """Whether the network state read before the task is still true after it."""
+    return is_read_only(func) or bool(getattr(func, _FILES_ONLY, False))
+
+
 @dataclass
 class HostRun:
     run_id: str
@@ -97,6 +112,7 @@ class HostRun:
             self.sink.emit(event(kind, host=self.name, **fields))
 
     def begin_step(self, name: str, timeout: float, read_only: bool = False) -> None:
+        """`read_only`: the step keeps the running network as it is (`keeps_network_state`)."""
         self.step_name, self.step_timeout = name, timeout
         self.step_deadline = time.monotonic() + timeout
         self.steps_begun += 1
@@ -112,7 +128,7 @@ class HostRun:
 
     def network_state(self, task: Task) -> tuple[NetState, str | None]:
         """The host's network state, and the step that read it when that was an earlier
-        one (None: read just now). Only read-only steps have run since."""
+        one (None: read just now). Only steps that keep it have run since."""
         if self.netstate is not None and self.netstate_step < self.steps_begun:
             return self.netstate, self.netstate_read_by
         state = read_netstate(self.connect(task), self.platform)

@@ -28,7 +28,7 @@ from nornir.plugins.runners import ThreadedRunner
 from hvbridge import guards, lock, reasons, rundir, trace
 from hvbridge.errors import InputError
 from hvbridge.events import Fanout, JsonLines, Sink, event
-from hvbridge.hostrun import HostRun, is_read_only
+from hvbridge.hostrun import HostRun, keeps_network_state
 from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
@@ -218,7 +218,7 @@ def _run_step(
 ) -> None:
     """One step, timed, its end announced and recorded; a failure raises to stop this host."""
     sink = progress.sink
-    ctx.begin_step(step.name, step.timeout or default_timeout, is_read_only(step.func))
+    ctx.begin_step(step.name, step.timeout or default_timeout, keeps_network_state(step.func))
     sink.emit(event("step_started", host=ctx.name, step=step.name))
     started = time.monotonic()
     network_files = len(ctx.network_changed)

@@ -14,8 +14,8 @@ from pydantic import Field
 
 from hvbridge import remote
 from hvbridge.apply import guarded_restart
-from hvbridge.hostrun import HostRun
-from hvbridge.hoststate import expected_bridges, mac_mismatches, read_netstate
+from hvbridge.hostrun import HostRun, files_only
+from hvbridge.hoststate import expected_bridges, mac_mismatches
 from hvbridge.netstate import verify
 from hvbridge.ssh import SSHError
 
@@ -61,6 +61,7 @@ def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
     return found
 
 
+@files_only
 def push(task: Task, ctx: HostRun) -> Result:
     """Write the rendered files that differ from the host's (check mode: only diff)."""
     if not ctx.rendered:
@@ -115,7 +116,8 @@ def apply(
     """
     # Decided from the host itself, not from this run's history: the files are as
     # rendered (network.push came before), so what the inventory plans is what they say.
-    state = read_netstate(ctx.connect(task), ctx.platform)
+    # The state push read for its MAC check is still the running one: no second read.
+    state = ctx.network_state(task)[0]
     mismatches = mac_mismatches(task.host.name, ctx.model, state)
     if mismatches:
         return Result(host=task.host, failed=True, result="\n".join(mismatches))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hvbridge import hostrun
-from hvbridge.hostrun import HostRun, is_read_only, read_only
+from hvbridge.hostrun import HostRun, files_only, is_read_only, keeps_network_state, read_only
 from hvbridge.netstate import NetState
 
 BEFORE = NetState(bridges=(), links=(), addresses=(), routes=())
@@ -42,6 +42,25 @@ def test_only_marked_tasks_are_read_only() -> None:
         pass
 
     assert is_read_only(marked) and not is_read_only(plain)
+
+
+def test_a_step_that_writes_files_only_keeps_the_network_state() -> None:
+    """network.push writes files, not the running network: apply after it reuses the
+    state push read instead of reading it again (one round trip less per host)."""
+
+    def plain(task: Any, ctx: HostRun) -> None:
+        pass
+
+    @files_only
+    def writes(task: Any, ctx: HostRun) -> None:
+        pass
+
+    @read_only
+    def reads(task: Any, ctx: HostRun) -> None:
+        pass
+
+    assert keeps_network_state(writes) and not is_read_only(writes)
+    assert keeps_network_state(reads) and not keeps_network_state(plain)
 
 
 def test_a_read_only_step_uses_the_state_read_by_the_step_before(reads: list[NetState]) -> None:
