@@ -288,9 +288,7 @@ def run(
     written, exit 130 or 143. A second one exits at once, naming the hosts that may
     still hold a lock.
     """
-    from hvbridge.events import console_sink
     from hvbridge.runner import RunRequest
-    from hvbridge.runner import run as run_runbook
 
     project: Path = ctx.obj["project"]
     password = None if list_hosts else _password(ask_pass)
@@ -308,13 +306,27 @@ def run(
     if list_hosts:
         _list_hosts(request)
         return
+    _run_and_finish(request, debug, reports_dir, nornir_output, show_diff or check)
+
+
+def _run_and_finish(
+    request: RunRequest,
+    debug: bool,
+    reports_dir: Path | None,
+    nornir_output: bool,
+    show_diff: bool,
+) -> None:
+    """Run the request with live output, SIGINT/SIGTERM handled; then print, report, exit."""
+    from hvbridge.events import console_sink
+    from hvbridge.runner import run as run_runbook
+
     _quiet_libraries()
-    sink = console_sink(sys.stdout, sys.stdout.isatty)
     interrupt = Interrupt()
     with interrupt.handling():
         with _errors(), _debug(debug):
+            sink = console_sink(sys.stdout, sys.stdout.isatty)
             outcome = run_runbook(request, sink, interrupt)
-        _finish(outcome, project, request.inventory, reports_dir, nornir_output, show_diff or check)
+        _finish(outcome, request.project, request.inventory, reports_dir, nornir_output, show_diff)
 
 
 def _list_hosts(request: RunRequest) -> None:
@@ -406,9 +418,7 @@ def report(
     takes no lock: nothing is written on any host. Reports go to
     REPORTS_DIR/RUN-ID/ as for `run`.
     """
-    from hvbridge.events import console_sink
     from hvbridge.runner import RunRequest
-    from hvbridge.runner import run as run_runbook
 
     project: Path = ctx.obj["project"]
     password = _password(ask_pass)
@@ -418,12 +428,7 @@ def report(
         password=password, read_only=True,
         state_dir=_in_project(project, state_dir) if state_dir else None,
     )  # fmt: skip
-    _quiet_libraries()
-    interrupt = Interrupt()
-    with interrupt.handling():
-        with _errors(), _debug(debug):
-            outcome = run_runbook(request, console_sink(sys.stdout, sys.stdout.isatty), interrupt)
-        _finish(outcome, project, request.inventory, reports_dir, nornir_output, False)
+    _run_and_finish(request, debug, reports_dir, nornir_output, False)
 
 
 def _password(ask_pass: bool) -> str | None:
