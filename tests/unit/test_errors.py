@@ -63,7 +63,7 @@ def test_every_exception_class_is_one_of_the_three_kinds() -> None:
 @pytest.mark.parametrize(
     ("name", "kind"),
     [
-        ("hvbridge.inventory.InventoryError", InputError),
+        ("hvbridge.inventory.problems.InventoryError", InputError),
         ("hvbridge.runbook.RunbookError", InputError),
         ("hvbridge.runner.RunInputError", InputError),
         ("hvbridge.limit.LimitError", InputError),

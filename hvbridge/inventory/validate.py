@@ -1,0 +1,65 @@
+"""Validation of a whole Nornir inventory: every host's own checks, then what must hold
+across hosts (unique MACs and addresses, jump hosts that exist and do not loop)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from nornir.core.inventory import Inventory
+from pydantic import BaseModel
+
+from hvbridge.inventory.checks import HostCheck, check_host
+from hvbridge.inventory.jumps import check_jumps
+from hvbridge.inventory.models import HostData, HostModel
+from hvbridge.inventory.problems import Loc, Problem, path
+
+
+def _macs(data: HostData) -> Iterator[tuple[Loc, str]]:
+    for name, nic in data.nics.items():
+        yield ("nics", name, "hwaddr"), nic.hwaddr
+    for name, guest in data.guests.items():
+        for index, interface in enumerate(guest.interfaces):
+            yield ("guests", name, "interfaces", index, "mac"), interface.mac
+
+
+def _addresses(data: HostData) -> Iterator[tuple[Loc, str]]:
+    for kind, items in (("nics", data.nics), ("bridges", data.bridges)):
+        for name, item in items.items():
+            if item.ipaddr is not None:
+                yield (kind, name, "ipaddr"), str(item.ipaddr)
+
+
+def _unique(
+    checks: Mapping[str, HostCheck],
+    values: Callable[[HostData], Iterable[tuple[Loc, str]]],
+    what: str,
+) -> None:
+    first: dict[str, tuple[str, Loc]] = {}
+    for name, check in checks.items():
+        for loc, value in values(check.data) if check.data is not None else ():
+            # MACs compare case-insensitively: NICs keep upper case, guests lower case.
+            seen = first.setdefault(value.upper(), (name, loc))
+            if seen != (name, loc):
+                where = "this host" if seen[0] == name else f"host {seen[0]}"
+                check.in_data(
+                    loc, f"{value} is also {path(seen[1])} on {where}; {what} must be unique"
+                )
+
+
+def _fields(model: BaseModel, kind: type[BaseModel]) -> dict[str, Any]:
+    return {name: getattr(model, name) for name in kind.model_fields}
+
+
+def check_inventory(nornir: Inventory) -> tuple[dict[str, HostModel], list[Problem]]:
+    checks = {name: check_host(host) for name, host in nornir.hosts.items()}
+    _unique(checks, _macs, "MACs")
+    _unique(checks, _addresses, "addresses")
+    check_jumps(checks)
+    problems = [problem for check in checks.values() for problem in check.problems]
+    models = {
+        name: HostModel(name=name, connection=check.connection, **_fields(check.data, HostData))
+        for name, check in checks.items()
+        if check.data is not None and check.connection is not None
+    }
+    return models, problems

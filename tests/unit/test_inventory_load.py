@@ -1,0 +1,154 @@
+"""hvbridge.inventory.load and .survey: the examples and the lab's inventory load; the
+files' syntax and shape are checked before Nornir reads them; nothing is connected to."""
+
+from __future__ import annotations
+
+import socket
+from ipaddress import IPv4Address, IPv4Interface
+from pathlib import Path
+
+import pytest
+
+from hvbridge.inventory import (
+    load_inventory,
+    masked,
+)
+from hvbridge.lab.inventory import inventory_files, write_inventory
+from hvbridge.lab.topology import plan
+from hvbridge.validators import Hop
+from tests.unit.inventory_support import (
+    DATA,
+    EXAMPLES,
+    problems,
+    seed_host,
+    write,
+)
+
+# --- the examples and the lab's inventory load ------------------------------------------------
+
+
+def test_seed_example_loads() -> None:
+    loaded = load_inventory(EXAMPLES / "seed")
+    model = loaded.models["kvm01"]
+    assert (model.name, model.platform) == ("kvm01", "el6")
+    eth0 = model.nics["eth0"]
+    assert (eth0.hwaddr, eth0.name, eth0.nm_controlled) == (
+        "44:37:E6:4A:62:AD",
+        "System eth0",
+        False,
+    )
+    br0 = model.bridges["br0"]
+    assert br0.ports == ["eth0"]
+    assert br0.interface == IPv4Interface("10.0.112.39/24")
+    assert (br0.gateway, br0.defroute, br0.stp, br0.delay) == (
+        IPv4Address("10.0.112.1"),
+        True,
+        False,
+        0,
+    )
+    (v1,) = model.guests["v1"].interfaces
+    assert (v1.bridge, v1.mac, v1.model) == ("br0", "52:54:00:da:c3:dc", "virtio")
+    assert v1.address is not None and str(v1.address) == "0000:00:03.0"
+    assert model.connection.hostname == "10.0.112.39"
+    assert model.connection.username == "root"
+    assert model.connection.extras.known_hosts == Path("~/.ssh/known_hosts").expanduser()
+    assert loaded.inventory.hosts["kvm01"].platform == "el6"
+
+
+def test_dhcp_example_loads() -> None:
+    br0 = load_inventory(EXAMPLES / "seed-dhcp").models["kvm01"].bridges["br0"]
+    assert br0.bootproto == "dhcp"
+    assert (br0.ipaddr, br0.interface, br0.gateway) == (None, None, None)
+    assert br0.defroute is True, "initscripts' default: DHCP's router becomes the default route"
+
+
+def test_lab_shaped_inventory_loads() -> None:
+    loaded = load_inventory(DATA / "lab")
+    model = loaded.models["hv01"]
+    assert model.bridges["br0"].interface == IPv4Interface("198.18.129.1/17")
+    assert model.connection.extras.key_file == Path("/path/id_lab")
+    assert model.connection.extras.jump == ["root@198.18.0.2:22"]
+    assert loaded.jump_hops("hv01") == [Hop("root", "198.18.0.2", 22)]
+
+
+@pytest.mark.parametrize("direct", [False, True])
+def test_the_lab_writes_a_valid_inventory(tmp_path: Path, direct: bool) -> None:
+    files = inventory_files(
+        plan(3, direct=direct), libvirt=True, key=tmp_path / "id", known_hosts=tmp_path / "kh"
+    )
+    write_inventory(tmp_path / "inventory", files)
+    loaded = load_inventory(tmp_path / "inventory")
+    assert sorted(loaded.models) == ["hv01", "hv02", "hv03"]
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def test_missing_directory_and_hosts_file(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nowhere") == (f"{tmp_path}/nowhere: not a directory",)
+    assert problems(tmp_path) == (f"{tmp_path}/hosts.yaml: file not found",)
+
+
+def test_groups_and_defaults_files_are_optional(tmp_path: Path) -> None:
+    assert sorted(load_inventory(write(tmp_path, {"kvm01": seed_host()})).models) == ["kvm01"]
+
+
+def test_yaml_syntax_error_names_file_and_line() -> None:
+    (line,) = problems(DATA / "broken_yaml")
+    assert line == (
+        f"{DATA}/broken_yaml/hosts.yaml: line 5, column 1: expected ',' or '}}', but got"
+        " '<stream end>' (line 4, column 11: while parsing a flow mapping)"
+    )
+
+
+def test_duplicate_key_is_a_yaml_error(tmp_path: Path) -> None:
+    (tmp_path / "hosts.yaml").write_text("kvm01: {hostname: a}\nkvm01: {hostname: b}\n")
+    (line,) = problems(tmp_path)
+    assert line.startswith(f"{tmp_path}/hosts.yaml: line 2, column 1: found duplicate key")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- kvm01\n", "hosts.yaml: must be a mapping of host names to hosts, not a list"),
+        ("", "hosts.yaml: defines no hosts"),
+        ("# nothing yet\n", "hosts.yaml: defines no hosts"),
+        ("kvm01: 10.0.112.39\n", "hosts.yaml: host kvm01: must be a mapping, not '10.0.112.39'"),
+        ("kvm01:\n", "hosts.yaml: host kvm01: must be a mapping, not None"),
+        ("kvm01: {data: [1]}\n", "hosts.yaml: host kvm01: data: must be a mapping, not [1]"),
+        ("kvm01: {groups: lab}\n", "hosts.yaml: host kvm01: groups: must be a list of group"),
+        (
+            "kvm01: {groups: [lab]}\n",
+            "hosts.yaml: host kvm01: groups[0]: group 'lab' is not defined in groups.yaml",
+        ),
+        ("'kvm 01': {}\n", "hosts.yaml: host 'kvm 01': not a valid host name"),
+        ("1: {}\n", "hosts.yaml: host 1: not a valid host name"),
+    ],
+)
+def test_shape_of_hosts_yaml(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "hosts.yaml").write_text(text)
+    assert f"{tmp_path}/{expected}" in "\n".join(problems(tmp_path))
+
+
+def test_group_loop(tmp_path: Path) -> None:
+    host = seed_host()
+    host["groups"] = ["a"]
+    directory = write(tmp_path, {"kvm01": host}, {"a": {"groups": ["b"]}, "b": {"groups": ["a"]}})
+    assert problems(directory) == (f"{directory}/groups.yaml: groups form a loop: a -> b -> a",)
+
+
+def test_loading_opens_no_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the inventory must not touch the network")
+
+    for name in ("create_connection", "getaddrinfo", "gethostbyname"):
+        monkeypatch.setattr(socket, name, refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    host = seed_host()
+    host["hostname"] = "kvm01.invalid"
+    host["connection_options"] = {"hvbridge": {"extras": {"jump": ["root@jump.invalid:22"]}}}
+    loaded = load_inventory(write(tmp_path, {"kvm01": host}))
+    assert loaded.models["kvm01"].connection.hostname == "kvm01.invalid"
+    assert loaded.jump_hops("kvm01") == [Hop("root", "jump.invalid", 22)]
+    masked(loaded.inventory.hosts["kvm01"])
+    assert loaded.inventory.hosts["kvm01"].connections == {}
