@@ -1,11 +1,14 @@
 """The hypervisor inventory: Nornir's inventory, checked in full before anything connects.
 
-`load_inventory` reads a SimpleInventory directory (`hosts.yaml`, `groups.yaml`,
-`defaults.yaml`), resolves every host the way Nornir does (own values, then groups, then
-defaults) and validates the result, then the cross-checks between a host's NICs, bridges and
-guests and across hosts. It returns the Nornir inventory with a model per host, or raises
-`InventoryError` listing every problem, each naming the file that defines the offending
-value, the host and the field.
+`validate_hosts(inventory)` checks an inventory from any Nornir inventory plugin: every
+host's values as Nornir resolves them (own values, then groups, then defaults), the
+relations between a host's NICs, bridges and guests, and what must hold across hosts. It
+returns a model per host, or raises `InventoryError` listing every problem, each naming the
+host, the field and where the value is defined (the host, a group, defaults).
+
+`load_inventory(directory)` is the CLI's: a SimpleInventory directory (`hosts.yaml`,
+`groups.yaml`, `defaults.yaml`), its files surveyed first (syntax with line and column, keys
+Nornir would drop), then `validate_hosts`, each problem naming its file.
 
 Where each part lives:
 - models: the grammar and type of every value (pydantic)
@@ -34,8 +37,9 @@ from hvbridge.inventory.models import (
     NicModel,
     PciAddress,
 )
-from hvbridge.inventory.problems import InventoryError
+from hvbridge.inventory.problems import InventoryError, InventoryFiles
 from hvbridge.inventory.relations import relations
+from hvbridge.inventory.validate import validate_hosts
 
 __all__ = [
     "CONNECTION",
@@ -48,6 +52,7 @@ __all__ = [
     "HostData",
     "HostModel",
     "InventoryError",
+    "InventoryFiles",
     "LibvirtModel",
     "LoadedInventory",
     "NicModel",
@@ -56,4 +61,5 @@ __all__ = [
     "load_inventory",
     "masked",
     "relations",
+    "validate_hosts",
 ]

@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from hvbridge import platforms
 from hvbridge.inventory.models import ConnectionModel, HostData
-from hvbridge.inventory.origins import Source, attribute, connection_value, data_origins
+from hvbridge.inventory.origins import Resolved, Tagged, resolve
 from hvbridge.inventory.problems import HOST, Loc, Origin, Problem
 from hvbridge.inventory.problems import message as error_message
 from hvbridge.inventory.relations import relations
@@ -29,8 +29,9 @@ class HostCheck:
     """
 
     host: Host
+    resolved: Resolved
     data_origins: dict[str, Origin]
-    sources: dict[str, Source] = field(default_factory=dict)
+    sources: dict[str, Tagged] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     data: HostData | None = None
     left_out: set[str] = field(default_factory=set)
@@ -42,13 +43,16 @@ class HostCheck:
 
     def in_connection(self, loc: Loc, message: str) -> None:
         # A value nobody set (a missing hostname) is the host's to add.
-        unset = Source(HOST, loc[:1])
+        unset = Tagged(None, HOST, loc[:1])
         source = self.sources.get(str(loc[0]), unset) if loc else unset
         self.problems.append(Problem(source.origin, self.host.name, source.loc + loc[1:], message))
 
 
 def check_host(host: Host) -> HostCheck:
-    check = HostCheck(host, data_origins(host))
+    """`host`'s values as Nornir resolves them, checked; its problems in `problems`."""
+    resolved = resolve(host)
+    origins = {key: tagged.origin for key, tagged in resolved.data.items()}
+    check = HostCheck(host, resolved, origins)
     _check_data(check)
     _check_connection(check)
     if check.data is not None:
@@ -61,13 +65,14 @@ def check_host(host: Host) -> HostCheck:
 
 
 def _check_data(check: HostCheck) -> None:
-    values = dict(check.host.extended_data())
+    values = check.resolved.values()
     if "platform" in values:
         check.in_data(("platform",), "set platform beside hostname, not under data")
         del values["platform"]
-    platform, check.data_origins["platform"] = attribute(check.host, "platform")
+    platform = check.resolved.attributes["platform"]
+    check.data_origins["platform"] = HOST if platform is None else platform.origin
     if platform is not None:
-        values["platform"] = platform
+        values["platform"] = platform.value
     try:
         check.data = HostData.model_validate(values)
         return
@@ -112,10 +117,10 @@ def _prune(
 def _check_connection(check: HostCheck) -> None:
     values: dict[str, Any] = {}
     for name in ConnectionModel.model_fields:
-        value, source = connection_value(check.host, name)
-        if value is not None:
-            values[name] = value
-            check.sources[name] = source
+        tagged = check.resolved.connection[name]
+        if tagged is not None:
+            values[name] = tagged.value
+            check.sources[name] = tagged
     try:
         check.connection = ConnectionModel.model_validate(values)
     except ValidationError as exc:
@@ -125,9 +130,9 @@ def _check_connection(check: HostCheck) -> None:
 
 def _check_connection_platform(check: HostCheck, platform: str) -> None:
     """hvbridge picks templates and ssh algorithms from one platform: the two must agree."""
-    value, source = connection_value(check.host, "platform")
-    if source.loc[0] == "connection_options" and value != platform:
-        check.sources["platform"] = source
+    tagged = check.resolved.connection["platform"]
+    if tagged is not None and tagged.loc[0] == "connection_options" and tagged.value != platform:
+        check.sources["platform"] = tagged
         check.in_connection(
-            ("platform",), f"{value!r} differs from the host's platform {platform!r}"
+            ("platform",), f"{tagged.value!r} differs from the host's platform {platform!r}"
         )

@@ -7,8 +7,8 @@ from typing import Any
 
 from nornir.core.inventory import Host
 
-from hvbridge.inventory.models import ATTRIBUTES, CONNECTION
-from hvbridge.inventory.origins import attribute, connection_value
+from hvbridge.inventory.models import CONNECTION
+from hvbridge.inventory.origins import resolve
 
 MASK = "********"
 _SECRET_WORDS = ("password", "passphrase", "secret", "token", "private")
@@ -17,14 +17,16 @@ _SECRET_KEYS = frozenset({"key", "pkey", "key_data"})
 
 def masked(host: Host) -> dict[str, Any]:
     """`host` as hvbridge sees it (inheritance resolved), secrets and key material as MASK."""
+    values = resolve(host)
+    attributes = {
+        name: getattr(tagged, "value", None) for name, tagged in values.attributes.items()
+    }
     resolved: dict[str, Any] = {
         "name": host.name,
         "groups": [group.name for group in host.groups],
-        **{name: attribute(host, name)[0] for name in ATTRIBUTES},
-        "data": host.extended_data(),
-        "connection_options": {
-            CONNECTION: {name: connection_value(host, name)[0] for name in (*ATTRIBUTES, "extras")}
-        },
+        **attributes,
+        "data": values.values(),
+        "connection_options": {CONNECTION: values.connection_values()},
     }
     masked_value: dict[str, Any] = mask(resolved)
     return masked_value

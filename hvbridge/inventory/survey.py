@@ -4,13 +4,13 @@ shape, unknown keys (SimpleInventory would drop them silently), group references
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, StreamMark, YAMLError
+import yaml
 
 from hvbridge.inventory.loops import first_loop
 from hvbridge.inventory.models import CONNECTION, DEFAULTS_KEYS, ELEMENT_KEYS, OPTION_KEYS
@@ -23,6 +23,7 @@ from hvbridge.validators import inventory_name
 HOSTS_FILE = "hosts.yaml"
 GROUPS_FILE = "groups.yaml"
 DEFAULTS_FILE = "defaults.yaml"
+_BOOL = "tag:yaml.org,2002:bool"
 
 
 @dataclass
@@ -37,24 +38,59 @@ class Survey:
         return self.directory / name
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, seeing the shapes SimpleInventory's loader (ruamel.yaml, YAML
+    1.2) sees: a duplicate key is an error, not a silent overwrite, and only true/false are
+    booleans (in YAML 1.1 a host or key named `on`, `off`, `yes` or `no` would be one)."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own class attribute)
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<` merges may override keys
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: PyYAML's own error says so below
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key!r}",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def _read_yaml(survey: Survey, name: str, *, required: bool) -> object:
     path = survey.file(name)
     if not path.exists():
         if required:
             survey.blocking.append(f"{path}: file not found")
         return None
-    # The same loader as SimpleInventory, so both see the same values.
     try:
         with path.open(encoding="utf-8") as stream:
-            return YAML(typ="safe").load(stream)
-    except MarkedYAMLError as exc:
+            return yaml.load(stream, Loader=_Loader)  # noqa: S506 (a safe loader)
+    except yaml.MarkedYAMLError as exc:
         survey.blocking.append(f"{path}: {_yaml_error(exc)}")
-    except (OSError, UnicodeDecodeError, YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         survey.blocking.append(f"{path}: {exc}")
     return None
 
 
-def _yaml_error(exc: MarkedYAMLError) -> str:
+def _yaml_error(exc: yaml.MarkedYAMLError) -> str:
     text = _at(exc.problem_mark, exc.problem or "invalid YAML")
     if exc.context:
         # Where the unfinished construct began: often the line to fix.
@@ -62,7 +98,7 @@ def _yaml_error(exc: MarkedYAMLError) -> str:
     return text
 
 
-def _at(mark: StreamMark | None, what: str) -> str:
+def _at(mark: yaml.Mark | None, what: str) -> str:
     return what if mark is None else f"line {mark.line + 1}, column {mark.column + 1}: {what}"
 
 

@@ -12,7 +12,14 @@ from pydantic import BaseModel
 from hvbridge.inventory.checks import HostCheck, check_host
 from hvbridge.inventory.jumps import check_jumps
 from hvbridge.inventory.models import HostData, HostModel
-from hvbridge.inventory.problems import Loc, Problem, path
+from hvbridge.inventory.problems import (
+    InventoryError,
+    InventoryFiles,
+    Loc,
+    Problem,
+    path,
+    render,
+)
 
 
 def _macs(data: HostData) -> Iterator[tuple[Loc, str]]:
@@ -51,7 +58,24 @@ def _fields(model: BaseModel, kind: type[BaseModel]) -> dict[str, Any]:
     return {name: getattr(model, name) for name in kind.model_fields}
 
 
+def validate_hosts(
+    inventory: Inventory, files: InventoryFiles | None = None
+) -> dict[str, HostModel]:
+    """A validated model for every host of `inventory`, from any Nornir inventory plugin
+    (values as Nornir resolves them through groups and defaults); never touches the network.
+
+    Raises InventoryError listing every problem, one line each: `host <name>: <field>:
+    <why>`, or `hosts <names> (inherited from group <group>): ...` for a value a group or
+    defaults define; with `files` (a SimpleInventory's), each line starts with the file.
+    """
+    models, problems = check_inventory(inventory)
+    if problems:
+        raise InventoryError(render(problems, files))
+    return models
+
+
 def check_inventory(nornir: Inventory) -> tuple[dict[str, HostModel], list[Problem]]:
+    """Every host's model (those that parse) and every problem found."""
     checks = {name: check_host(host) for name, host in nornir.hosts.items()}
     _unique(checks, _macs, "MACs")
     _unique(checks, _addresses, "addresses")

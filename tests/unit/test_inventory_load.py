@@ -101,6 +101,21 @@ def test_yaml_syntax_error_names_file_and_line() -> None:
     )
 
 
+def test_yaml_1_1_booleans_are_names_as_nornir_reads_them(tmp_path: Path) -> None:
+    """SimpleInventory reads YAML 1.2: a host named `no` or `on` is a name, not a boolean."""
+    hosts = {name: seed_host() for name in ("no", "on")}
+    hosts["on"]["hostname"] = "10.0.112.40"
+    hosts["on"]["data"]["nics"]["eth0"]["hwaddr"] = "44:37:E6:4A:62:AE"
+    hosts["on"]["data"]["bridges"]["br0"]["ipaddr"] = "10.0.112.40"
+    hosts["on"]["data"]["guests"]["v1"]["interfaces"][0]["mac"] = "52:54:00:da:c3:dd"
+    directory = write(tmp_path, hosts)
+    text = (directory / "hosts.yaml").read_text()
+    # PyYAML's dump quotes them; an operator does not.
+    (directory / "hosts.yaml").write_text(text.replace("'no':", "no:").replace("'on':", "on:"))
+    assert "\non:" in (directory / "hosts.yaml").read_text()
+    assert sorted(load_inventory(directory).models) == ["no", "on"]
+
+
 def test_duplicate_key_is_a_yaml_error(tmp_path: Path) -> None:
     (tmp_path / "hosts.yaml").write_text("kvm01: {hostname: a}\nkvm01: {hostname: b}\n")
     (line,) = problems(tmp_path)

@@ -6,13 +6,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nornir.core.inventory import Host
+import pytest
+from nornir.core.inventory import (
+    ConnectionOptions,
+    Defaults,
+    Group,
+    Groups,
+    Host,
+    Hosts,
+    Inventory,
+    ParentGroups,
+)
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from hvbridge.inventory import (
+    InventoryError,
+    InventoryFiles,
     LoadedInventory,
     load_inventory,
     masked,
+    validate_hosts,
 )
 from tests.unit.inventory_support import (
     DATA,
@@ -110,3 +123,111 @@ def test_connection_parameters_match_nornirs_without_mutating(tmp_path: Path) ->
 
 def _hosts(loaded: LoadedInventory) -> list[tuple[str, Host]]:
     return list(loaded.inventory.hosts.items())
+
+
+# --- any Nornir inventory, not only SimpleInventory ------------------------------------------
+
+
+def _built_in_python() -> Inventory:
+    """The `inherited` example, made in Python as an inventory plugin would make it."""
+    defaults = Defaults(
+        connection_options={"hvbridge": ConnectionOptions(extras={"connect_timeout": 0})}
+    )
+    lab = Group(
+        "lab",
+        port="22",  # type: ignore[arg-type]  # a plugin may hand over anything
+        data={
+            "bridges": {"br0": {"ports": ["eth0"], "bootproto": "dhcp", "gateway": "198.18.128.1"}}
+        },
+        defaults=defaults,
+    )
+    hosts = {
+        name: Host(
+            name,
+            hostname=f"198.18.129.{index}",
+            groups=ParentGroups([lab]),
+            data={"nics": {"eth0": {"hwaddr": f"02:48:56:00:00:0{index}"}}},
+            defaults=defaults,
+        )
+        for index, name in ((1, "hv01"), (2, "hv02"))
+    }
+    return Inventory(hosts=Hosts(hosts), groups=Groups({"lab": lab}), defaults=defaults)
+
+
+def test_validate_hosts_works_on_an_inventory_built_without_simpleinventory() -> None:
+    inventory = _built_in_python()
+    before = inventory.dict()
+    with pytest.raises(InventoryError) as caught:
+        validate_hosts(inventory)
+    assert caught.value.problems == (
+        "hosts hv01, hv02 (inherited from group lab): port: expected an integer, got '22'",
+        "hosts hv01, hv02 (inherited from defaults):"
+        " connection_options.hvbridge.extras.connect_timeout: Input should be greater than 0"
+        " (got 0)",
+        "hosts hv01, hv02 (inherited from group lab): bridges.br0.gateway: not allowed with"
+        " bootproto dhcp",
+    )
+    assert inventory.dict() == before, "validation changes nothing in the inventory"
+
+
+def test_validate_hosts_names_the_files_it_is_given() -> None:
+    files = InventoryFiles(Path("/site/h.yaml"), Path("/site/g.yaml"), Path("/site/d.yaml"))
+    with pytest.raises(InventoryError) as caught:
+        validate_hosts(_built_in_python(), files)
+    assert [line.split(": host")[0] for line in caught.value.problems] == [
+        "/site/g.yaml",
+        "/site/d.yaml",
+        "/site/g.yaml",
+    ]
+
+
+def test_validate_hosts_returns_the_models_of_a_valid_inventory() -> None:
+    inventory = _built_in_python()
+    inventory.groups["lab"].port = 2222
+    inventory.groups["lab"].data["bridges"]["br0"].pop("gateway")
+    inventory.defaults.connection_options["hvbridge"].extras = {"connect_timeout": 5.0}
+    models = validate_hosts(inventory)
+    assert sorted(models) == ["hv01", "hv02"]
+    hv02 = models["hv02"]
+    assert (hv02.connection.hostname, hv02.connection.port) == ("198.18.129.2", 2222)
+    assert hv02.connection.extras.connect_timeout == 5.0
+    assert hv02.bridges["br0"].bootproto == "dhcp" and hv02.nics["eth0"].hwaddr.endswith(":02")
+
+
+def test_the_connection_options_follow_nornirs_own_order() -> None:
+    """Nornir's connection options look through a group's parents and defaults before the
+    host's next group (unlike data): the value validated, and blamed, is the one Nornir
+    hands the connection."""
+    defaults = Defaults(
+        connection_options={
+            "hvbridge": ConnectionOptions(username="ops", extras={"command_timeout": 0})
+        }
+    )
+    first = Group("first", defaults=defaults)
+    second = Group(
+        "second",
+        connection_options={"hvbridge": ConnectionOptions(extras={"sudo": True})},
+        defaults=defaults,
+    )
+    host = Host(
+        "hv01",
+        hostname="198.18.129.1",
+        groups=ParentGroups([first, second]),
+        defaults=defaults,
+    )
+    inventory = Inventory(
+        hosts=Hosts({"hv01": host}),
+        groups=Groups({"first": first, "second": second}),
+        defaults=defaults,
+    )
+    before = inventory.dict()
+    with pytest.raises(InventoryError) as caught:
+        validate_hosts(inventory)
+    # Nornir's own lookup writes inherited values into the groups' options; ours runs on a copy.
+    assert inventory.dict() == before
+    assert host.get_connection_parameters("hvbridge").extras == {"command_timeout": 0}
+    assert inventory.dict() != before
+    assert caught.value.problems == (
+        "host hv01 (inherited from defaults): connection_options.hvbridge.extras"
+        ".command_timeout: Input should be greater than 0 (got 0)",
+    )
