@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import select
 import shlex
 import socket
@@ -33,20 +32,12 @@ from paramiko.hostkeys import InvalidHostKey
 
 from hvbridge import platforms, sshfiles
 from hvbridge.errors import HostError, InputError
+from hvbridge.hops import DEFAULT_PORT, DEFAULT_USER, Hop, parse_hop
 from hvbridge.validators import login_name, ssh_host, tcp_port
 
 log = logging.getLogger(__name__)
 # The first lines of a command's stderr the trace keeps: enough to see why it failed.
 STDERR_LINES = 5
-
-DEFAULT_PORT = 22
-# user@host:port; the host is a name, an IPv4 address or a bracketed IPv6 one,
-# and never starts with "-" (it could be read as an option by an ssh client).
-_HOP = re.compile(
-    r"^(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]*)@)?"
-    r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9_][A-Za-z0-9._-]*))"
-    r"(?::(?P<port>[0-9]{1,5}))?$"
-)
 
 
 class SSHError(HostError):
@@ -57,32 +48,8 @@ class HostKeyError(SSHError):
     pass
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int = DEFAULT_PORT
-    username: str = "root"
-
-    @classmethod
-    def parse(cls, text: str, default_user: str = "root") -> Endpoint:
-        """`user@host:port`, with user and port optional."""
-        match = _HOP.match(text.strip())
-        if not match:
-            raise ValueError(f"not a jump host (want user@host:port): {text!r}")
-        port = int(match["port"]) if match["port"] else DEFAULT_PORT
-        if not 1 <= port <= 65535:
-            raise ValueError(f"port {port} out of range 1-65535 in {text!r}")
-        return cls(match["ip6"] or match["host"], port, match["user"] or default_user)
-
-    def __str__(self) -> str:
-        return f"{self.username}@{self.host}:{self.port}"
-
-    @property
-    def short(self) -> str:
-        """`user@host`, with `:port` only when it is not 22."""
-        return f"{self.username}@{self.host}" + (
-            "" if self.port == DEFAULT_PORT else f":{self.port}"
-        )
+# The lab and its tests call the target and each hop an Endpoint: the same type.
+Endpoint = Hop
 
 
 @dataclass(frozen=True)
@@ -90,7 +57,7 @@ class SSHOptions:
     known_hosts: Path
     key_filename: Path | None = None
     password: str | None = field(default=None, repr=False)
-    jump: tuple[Endpoint, ...] = ()
+    jump: tuple[Hop, ...] = ()
     platform: str = platforms.DEFAULT
     connect_timeout: float = 10.0
     command_timeout: float = 120.0
@@ -167,15 +134,18 @@ def _cached(path: Path, parse: Callable[[Path], T]) -> T:
     return parsed
 
 
-def _known_hosts_name(endpoint: Endpoint) -> str:
+def _known_hosts_name(endpoint: Hop) -> str:
     return endpoint.host if endpoint.port == DEFAULT_PORT else f"[{endpoint.host}]:{endpoint.port}"
 
 
 class Connection:
     """One SSH session to `target`, through `options.jump` hops; close() closes all."""
 
-    def __init__(self, target: Endpoint, options: SSHOptions) -> None:
-        self.target = target
+    def __init__(self, target: Hop, options: SSHOptions) -> None:
+        # A hop written without a user logs in as the target does.
+        self.target = target.with_user(DEFAULT_USER)
+        user = self.target.user or DEFAULT_USER
+        self.hops = tuple(hop.with_user(user) for hop in options.jump)
         self.options = options
         self._clients: list[paramiko.SSHClient] = []
         self._sftp: paramiko.SFTPClient | None = None
@@ -190,13 +160,13 @@ class Connection:
     @property
     def label(self) -> str:
         """The host as messages name it: `hv02 (root@198.18.129.2 via jump)`."""
-        hops = self.options.via or tuple(str(hop) for hop in self.options.jump)
+        hops = self.options.via or tuple(hop.label for hop in self.options.jump)
         where = self.target.short + (f" via {', '.join(hops)}" if hops else "")
         return f"{self.options.name} ({where})" if self.options.name else where
 
     def open(self) -> None:
         sock: Any = None
-        hops = [*self.options.jump, self.target]
+        hops = [*self.hops, self.target]
         try:
             for index, hop in enumerate(hops):
                 client = self._client(hop)
@@ -214,7 +184,7 @@ class Connection:
             self.close()
             raise
 
-    def _client(self, hop: Endpoint) -> paramiko.SSHClient:
+    def _client(self, hop: Hop) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
         known = self.options.known_hosts
         # The hop's own keys only, from the file parsed once per version of it.
@@ -234,7 +204,7 @@ class Connection:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())
         return client
 
-    def _connect(self, client: paramiko.SSHClient, hop: Endpoint, sock: Any) -> None:
+    def _connect(self, client: paramiko.SSHClient, hop: Hop, sock: Any) -> None:
         where = self._where(hop)
         try:
             if sock is None:
@@ -242,7 +212,7 @@ class Connection:
             client.connect(
                 hop.host,
                 port=hop.port,
-                username=hop.username,
+                username=hop.user,
                 pkey=self._pkey(),
                 password=self.options.password,
                 timeout=self.options.connect_timeout,
@@ -298,7 +268,7 @@ class Connection:
             why = sshfiles.key_problem(path) or exc
             raise SSHError(f"{self.label}: cannot load SSH key {path}: {why}") from exc
 
-    def _tunnel(self, client: paramiko.SSHClient, hop: Endpoint, nxt: Endpoint) -> paramiko.Channel:
+    def _tunnel(self, client: paramiko.SSHClient, hop: Hop, nxt: Hop) -> paramiko.Channel:
         transport = client.get_transport()
         if transport is None:
             raise SSHError(f"{self._where(hop)}: connection lost")
@@ -314,16 +284,16 @@ class Connection:
             why = exc.text if isinstance(exc, paramiko.ChannelException) else str(exc)
             raise SSHError(f"{self._where(nxt)}: jump host {hop} cannot reach it: {why}") from exc
 
-    def _where(self, hop: Endpoint) -> str:
+    def _where(self, hop: Hop) -> str:
         if hop == self.target:
             return self.label
-        index = self.options.jump.index(hop)
-        name = self.options.via[index] if index < len(self.options.via) else str(hop)
+        index = self.hops.index(hop)
+        name = self.options.via[index] if index < len(self.options.via) else hop.label
         return f"{self.label}: jump host {name}" + (f" ({hop})" if name != str(hop) else "")
 
     @property
     def uses_sudo(self) -> bool:
-        return self.options.sudo and self.target.username != "root"
+        return self.options.sudo and self.target.user != "root"
 
     def run(self, command: str, timeout: float | None = None) -> CommandResult:
         """Run `command` on the target; stdout and stderr are drained together.
@@ -460,7 +430,7 @@ def _negotiated(transport: paramiko.Transport | None) -> str:
     )
 
 
-def open_socket(hop: Endpoint, timeout: float) -> socket.socket:
+def open_socket(hop: Hop, timeout: float) -> socket.socket:
     """A TCP connection to `hop` with Nagle's algorithm off. SSH sends many small
     packets that each wait for an answer; with Nagle on, a small packet waits for the
     ACK of the one before, which the peer delays: ~40 ms lost per command (measured
@@ -529,18 +499,44 @@ def _checked(check: Callable[[str], T], value: Any, key: str, host: str) -> T:
         raise ConfigValueError(f"Host {host}: {key}: {exc}") from None
 
 
-def _hop(spec: str, config: paramiko.SSHConfig | None, default_user: str) -> Endpoint:
-    """A jump hop; a bare name (`jump`, as ProxyJump often says) is looked up in ssh_config."""
-    if config is None or "@" in spec or ":" in spec:
+class UnresolvedHopError(SSHError, InputError):
+    """A jump hop names an inventory host that nothing resolved."""
+
+
+def _inventory_hop(entry: object, user: str) -> Hop:
+    """One hop of the inventory's `jump` (hvbridge.hops): a `Hop` (an inventory host
+    resolved by hvbridge.inventory) or `[user@]host[:port]` text. A bare word is an
+    inventory host's name, which only the inventory can resolve: never a DNS name."""
+    if isinstance(entry, Hop):
+        return entry.with_user(user)
+    text = str(entry)
+    if "@" not in text and ":" not in text:
+        raise UnresolvedHopError(
+            f"jump host {text!r} is the name of an inventory host, which the connection"
+            " cannot look up: validate the inventory first (hvbridge.inventory.validate_hosts"
+            " resolves it), or write a host outside the inventory as user@host or host:port"
+        )
+    try:
+        return parse_hop(text).with_user(user)
+    except ValueError as exc:
+        raise ConfigValueError(f"jump: {exc}") from None
+
+
+def _proxy_hop(spec: str, config: paramiko.SSHConfig, user: str) -> Hop:
+    """A hop of ssh_config's ProxyJump; a bare name (`jump`) is a Host of that file, as in
+    OpenSSH."""
+    spec = spec.strip()
+    if "@" in spec or ":" in spec:
         try:
-            return Endpoint.parse(spec, default_user)
+            return parse_hop(spec).with_user(user)
         except ValueError as exc:
             raise ConfigValueError(f"ProxyJump: {exc}") from None
     found = config.lookup(spec)
-    return Endpoint(
+    return Hop(
         _checked(ssh_host, found.get("hostname", spec), "HostName", spec),
         _checked(tcp_port, found.get("port", DEFAULT_PORT), "Port", spec),
-        _checked(login_name, found.get("user", default_user), "User", spec),
+        _checked(login_name, found.get("user", user), "User", spec),
+        name=spec,
     )
 
 
@@ -551,25 +547,30 @@ def resolve(
     port: int | None,
     platform: str | None,
     extras: dict[str, Any],
-) -> tuple[Endpoint, SSHOptions]:
+) -> tuple[Hop, SSHOptions]:
     """Inventory values first, then the ssh_config file, then OpenSSH's defaults."""
     config = _ssh_config(extras.get("ssh_config"))
     found: dict[str, Any] = dict(config.lookup(hostname)) if config else {}
     # Inventory values were checked at load; what ssh_config adds is checked here.
-    user = username or _checked(login_name, found.get("user", "root"), "User", hostname)
-    target = Endpoint(
+    user = username or _checked(login_name, found.get("user", DEFAULT_USER), "User", hostname)
+    target = Hop(
         _checked(ssh_host, found["hostname"], "HostName", hostname)
         if "hostname" in found
         else hostname,
         port or _checked(tcp_port, found.get("port", DEFAULT_PORT), "Port", hostname),
         user,
     )
+    # What messages call each hop, when the caller knows better than the hops' own labels.
     via = tuple(str(name) for name in extras.get("via", ()))
-    proxy = str(found.get("proxyjump", ""))
-    # OpenSSH's `ProxyJump none` undoes a ProxyJump of a wider Host block.
-    jump_spec = extras.get("jump") or [h for h in proxy.split(",") if h and proxy != "none"]
-    if not extras.get("jump"):
-        via = tuple(jump_spec)
+    jump: tuple[Hop, ...]
+    if extras.get("jump"):
+        jump = tuple(_inventory_hop(entry, user) for entry in extras["jump"])
+    else:
+        proxy = str(found.get("proxyjump", ""))
+        # OpenSSH's `ProxyJump none` undoes a ProxyJump of a wider Host block.
+        specs = [spec for spec in proxy.split(",") if spec and proxy != "none"]
+        jump = tuple(_proxy_hop(spec, config, user) for spec in specs) if config else ()
+        via = tuple(spec.strip() for spec in specs)
     key = extras.get("key_file") or next(iter(found.get("identityfile", [])), None)
     known = extras.get("known_hosts") or next(
         iter(str(found.get("userknownhostsfile", "")).split()), None
@@ -578,7 +579,7 @@ def resolve(
         known_hosts=Path(known or DEFAULT_KNOWN_HOSTS).expanduser(),
         key_filename=Path(key).expanduser() if key else None,
         password=password,
-        jump=tuple(_hop(spec, config, user) for spec in jump_spec),
+        jump=jump,
         platform=platform or platforms.DEFAULT,
         connect_timeout=float(extras.get("connect_timeout", 10.0)),
         command_timeout=float(extras.get("command_timeout", 120.0)),

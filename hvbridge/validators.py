@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from ipaddress import AddressValueError, IPv4Address, IPv4Network, IPv6Address
 from pathlib import Path
-from typing import Annotated, NamedTuple, TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
 
@@ -24,12 +24,10 @@ __all__ = [
     "ConfigName",
     "DomainName",
     "GuestMac",
-    "Hop",
     "HwAddr",
     "IPv4Host",
     "InterfaceName",
     "InventoryName",
-    "JumpHop",
     "LocalPath",
     "LoginName",
     "Netmask",
@@ -41,20 +39,16 @@ __all__ = [
     "interface_name",
     "inventory_name",
     "ipv4_address",
-    "jump_hop",
     "local_path",
     "login_name",
     "mac_address",
     "mac_for_libvirt",
     "netmask",
     "netmask_prefix",
-    "parse_hop",
     "prefix_length",
     "ssh_host",
     "tcp_port",
 ]
-
-DEFAULT_SSH_PORT = 22
 
 # The kernel allows up to 15 bytes and anything but `/`, `:`, whitespace, `.` and `..`;
 # we keep to the characters that need no quoting anywhere and start with a letter or digit
@@ -77,24 +71,7 @@ _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", re.ASCII)
 # useradd's default NAME_REGEX, plus `.` which sites use in login names.
 _LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", re.ASCII)
 _INVENTORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}", re.ASCII)
-_HOP = re.compile(
-    r"(?:(?P<user>[^@]*)@)?(?:\[(?P<ipv6>[^\]]*)\]|(?P<host>[^:@\[\]]*))(?::(?P<port>[0-9]{1,5}))?",
-    re.ASCII,
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class Hop(NamedTuple):
-    """One jump host outside the inventory; `user` None means ssh_config's User, else root."""
-
-    user: str | None
-    host: str
-    port: int = DEFAULT_SSH_PORT
-
-    def __str__(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        user = f"{self.user}@" if self.user else ""
-        return f"{user}{host}:{self.port}"
 
 
 def interface_name(value: str) -> str:
@@ -253,37 +230,6 @@ def inventory_name(value: str) -> str:
     return value
 
 
-def parse_hop(value: str) -> Hop:
-    """`[user@]host[:port]`, with an IPv6 host in brackets; the port defaults to 22."""
-    match = _HOP.fullmatch(value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a jump host (want user@host:port)")
-    user = match["user"]
-    host = match["ipv6"] if match["ipv6"] is not None else match["host"]
-    if match["ipv6"] is not None and ":" not in host:
-        raise ValueError(f"{value!r}: only an IPv6 address goes in brackets")
-    port = int(match["port"]) if match["port"] else DEFAULT_SSH_PORT
-    if not 1 <= port <= 65535:
-        raise ValueError(f"{value!r}: port {port} is not between 1 and 65535")
-    return Hop(login_name(user) if user is not None else None, ssh_host(host), port)
-
-
-def jump_hop(value: str) -> str:
-    """A jump hop: an inventory host name, or a host outside it as `[user@]host[:port]`.
-
-    A bare word is always an inventory host name, so that a misspelt one is reported
-    rather than looked up in DNS; a host outside the inventory needs `@` or `:port`.
-    """
-    if "@" in value or ":" in value:
-        return str(parse_hop(value))
-    try:
-        return inventory_name(value)
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is neither an inventory host name nor user@host:port"
-        ) from None
-
-
 def local_path(value: str) -> Path:
     """A path on the controller (key, known_hosts, ssh_config); `~` is expanded."""
     if not value or _CONTROL.search(value):
@@ -319,5 +265,4 @@ ConfigName = Annotated[StrictStr, AfterValidator(config_name)]
 SSHHost = Annotated[StrictStr, AfterValidator(ssh_host)]
 LoginName = Annotated[StrictStr, AfterValidator(login_name)]
 InventoryName = Annotated[StrictStr, AfterValidator(inventory_name)]
-JumpHop = Annotated[StrictStr, AfterValidator(jump_hop)]
 LocalPath = Annotated[Path, BeforeValidator(_text(local_path))]

@@ -1,25 +1,24 @@
-"""Jump hosts across the inventory: each named hop is a host in it, and no chain of hops
-loops; the hops that reach a host, with an inventory host replaced by its own hops and
-address."""
+"""Jump hosts across the inventory: each named hop is a host in it and no chain of hops
+loops; the hops that reach a host, an inventory host replaced by its own hops and address;
+and those hops written where Nornir's connection sees them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
+from nornir.core.inventory import ConnectionOptions, Inventory
+
+from hvbridge.hops import Hop
 from hvbridge.inventory.checks import HostCheck
 from hvbridge.inventory.loops import first_loop
-from hvbridge.inventory.models import HostModel
-from hvbridge.validators import Hop, parse_hop
-
-
-def outside(hop: str) -> bool:
-    """A hop outside the inventory: `jump_hop` gives those as `[user@]host:port`."""
-    return ":" in hop
+from hvbridge.inventory.models import ATTRIBUTES, CONNECTION, HostModel
+from hvbridge.inventory.origins import resolve
 
 
 def check_jumps(checks: Mapping[str, HostCheck]) -> None:
     edges = {
-        name: [hop for hop in check.connection.extras.jump if not outside(hop)]
+        name: [hop for hop in check.connection.extras.jump if isinstance(hop, str)]
         for name, check in checks.items()
         if check.connection is not None
     }
@@ -27,7 +26,7 @@ def check_jumps(checks: Mapping[str, HostCheck]) -> None:
         if check.connection is None:
             continue
         for index, hop in enumerate(check.connection.extras.jump):
-            if not outside(hop) and hop not in checks:
+            if isinstance(hop, str) and hop not in checks:
                 check.in_connection(
                     ("extras", "jump", index),
                     f"{hop} is not a host in this inventory (for a host outside it: user@{hop}:22)",
@@ -38,23 +37,34 @@ def check_jumps(checks: Mapping[str, HostCheck]) -> None:
 
 
 def jump_hops(models: Mapping[str, HostModel], name: str) -> list[Hop]:
-    """The hops to reach host `name`; an inventory host is replaced by its own hops and
-    address (Nornir gives a connection plugin no way to look it up)."""
+    """The hops to reach host `name`: an inventory host is replaced by its own hops and
+    then its address, user and port, named after it for messages."""
     hops: list[Hop] = []
     for hop in models[name].connection.extras.jump:
-        if outside(hop):
-            hops.append(parse_hop(hop))
+        if isinstance(hop, Hop):
+            hops.append(hop)
             continue
         via = models[hop].connection
         hops += jump_hops(models, hop)
-        hops.append(Hop(via.username, via.hostname, via.port))
+        hops.append(Hop(via.hostname, via.port, via.username, name=hop))
     return hops
 
 
-def jump_names(models: Mapping[str, HostModel], name: str) -> list[str]:
-    """What messages call each of `jump_hops(name)`: an inventory host by its name, a host
-    outside it as written."""
-    names: list[str] = []
-    for hop in models[name].connection.extras.jump:
-        names += [hop] if outside(hop) else [*jump_names(models, hop), hop]
-    return names
+def write_jumps(inventory: Inventory, models: Mapping[str, HostModel]) -> None:
+    """For each host whose `jump` names inventory hosts, its own hvbridge connection
+    options get the resolved hops, so that Nornir's `host.get_connection("hvbridge", ...)`
+    in any script reaches the same hops as the CLI: the connection plugin cannot look up
+    another host. The rest of the extras are those Nornir resolves for the host; groups
+    and defaults are not touched (other hosts share them)."""
+    for name, model in models.items():
+        if all(isinstance(hop, Hop) for hop in model.connection.extras.jump):
+            continue
+        host = inventory.hosts[name]
+        extras: dict[str, Any] = dict(resolve(host).connection_values()["extras"])
+        extras["jump"] = jump_hops(models, name)
+        own = host.connection_options.get(CONNECTION)
+        fields = {} if own is None else {key: getattr(own, key) for key in ATTRIBUTES}
+        host.connection_options = {
+            **host.connection_options,
+            CONNECTION: ConnectionOptions(**fields, extras=extras),
+        }

@@ -12,13 +12,13 @@ from nornir.core.inventory import Inventory
 from nornir.plugins.inventory.simple import SimpleInventory
 
 from hvbridge import ssh, sshfiles
+from hvbridge.hops import Hop
 from hvbridge.inventory import jumps
 from hvbridge.inventory.mask import mask
 from hvbridge.inventory.models import HostModel
 from hvbridge.inventory.problems import InventoryError, InventoryFiles, render
 from hvbridge.inventory.survey import DEFAULTS_FILE, GROUPS_FILE, HOSTS_FILE, survey_files
 from hvbridge.inventory.validate import check_inventory
-from hvbridge.validators import Hop
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,9 @@ class LoadedInventory:
         return jumps.jump_hops(self.models, name)
 
     def jump_names(self, name: str) -> list[str]:
-        """What messages call each of `jump_hops(name)`."""
-        return jumps.jump_names(self.models, name)
+        """What messages call each of `jump_hops(name)`: an inventory host by its name, a
+        host outside it as written."""
+        return [hop.label for hop in self.jump_hops(name)]
 
     def check_controller(self, names: Iterable[str]) -> None:
         """The keys, known_hosts and ssh_config that connecting to `names` reads, checked on
@@ -74,6 +75,7 @@ def load_inventory(directory: Path) -> LoadedInventory:
     lines = [*survey.ignored, *render(problems, InventoryFiles.in_directory(directory))]
     if lines:
         raise InventoryError(lines)
+    jumps.write_jumps(nornir, models)
     return LoadedInventory(directory, nornir, models)
 
 
@@ -87,7 +89,7 @@ def controller_problems(loaded: LoadedInventory, names: Iterable[str]) -> list[s
         model = loaded.models[name]
         conn = model.connection
         extras = conn.extras.model_dump(mode="json", exclude_none=True)
-        extras["jump"] = [str(hop) for hop in loaded.jump_hops(name)]
+        extras["jump"] = loaded.jump_hops(name)
         try:
             _, options = ssh.resolve(
                 conn.hostname, conn.username, None, conn.port, model.platform, extras

@@ -7,6 +7,7 @@ from typing import Any
 
 from nornir.core.inventory import Host
 
+from hvbridge.hops import Hop
 from hvbridge.inventory.models import CONNECTION
 from hvbridge.inventory.origins import resolve
 
@@ -47,4 +48,6 @@ def mask(value: Any, key: str = "") -> Any:
         return [mask(item) for item in value]
     if isinstance(value, str) and "PRIVATE KEY" in value:
         return MASK
+    if isinstance(value, Hop):
+        return str(value)  # a jump host resolved from the inventory (hvbridge.inventory.jumps)
     return value

@@ -8,9 +8,19 @@ from __future__ import annotations
 from ipaddress import IPv4Interface
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    StrictStr,
+)
 
 from hvbridge import platforms
+from hvbridge.hops import Hop, inventory_hop
 from hvbridge.validators import (
     ConfigName,
     DomainName,
@@ -19,7 +29,6 @@ from hvbridge.validators import (
     InterfaceName,
     InventoryName,
     IPv4Host,
-    JumpHop,
     LocalPath,
     LoginName,
     Netmask,
@@ -36,6 +45,20 @@ ATTRIBUTES = ("hostname", "port", "username", "password", "platform")
 ELEMENT_KEYS = frozenset({*ATTRIBUTES, "groups", "data", "connection_options"})
 DEFAULTS_KEYS = ELEMENT_KEYS - {"groups"}
 OPTION_KEYS = frozenset({*ATTRIBUTES, "extras"})
+
+
+def _jump_entry(value: object) -> str | Hop:
+    """A hop as the inventory writes it (hvbridge.hops.inventory_hop), or a `Hop` already
+    resolved (hvbridge.inventory.validate_hosts writes those; a Python-built inventory may)."""
+    if isinstance(value, Hop):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r} ({type(value).__name__})")
+    return inventory_hop(value)
+
+
+# An inventory host's name (str), or a host outside the inventory (Hop); shown as written.
+JumpHop = Annotated[str | Hop, PlainValidator(_jump_entry), PlainSerializer(str, return_type=str)]
 
 
 class _Model(BaseModel):

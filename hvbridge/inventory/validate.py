@@ -10,7 +10,7 @@ from nornir.core.inventory import Inventory
 from pydantic import BaseModel
 
 from hvbridge.inventory.checks import HostCheck, check_host
-from hvbridge.inventory.jumps import check_jumps
+from hvbridge.inventory.jumps import check_jumps, write_jumps
 from hvbridge.inventory.models import HostData, HostModel
 from hvbridge.inventory.problems import (
     InventoryError,
@@ -64,6 +64,11 @@ def validate_hosts(
     """A validated model for every host of `inventory`, from any Nornir inventory plugin
     (values as Nornir resolves them through groups and defaults); never touches the network.
 
+    A bare word in a host's `jump` is an inventory host: once every host is valid, such a
+    host's own `connection_options.hvbridge.extras` gets its resolved hops (the one change
+    this makes to the inventory; hvbridge.inventory.jumps.write_jumps), so that Nornir's own
+    `host.get_connection("hvbridge", ...)` reaches the same hops as the CLI.
+
     Raises InventoryError listing every problem, one line each: `host <name>: <field>:
     <why>`, or `hosts <names> (inherited from group <group>): ...` for a value a group or
     defaults define; with `files` (a SimpleInventory's), each line starts with the file.
@@ -71,6 +76,7 @@ def validate_hosts(
     models, problems = check_inventory(inventory)
     if problems:
         raise InventoryError(render(problems, files))
+    write_jumps(inventory, models)
     return models
 
 

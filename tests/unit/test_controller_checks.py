@@ -159,7 +159,7 @@ def test_good_ssh_config_values_are_used(tmp_path: Path) -> None:
         "Host hv02\n    ProxyJump none\n"
     )
     target, options = ssh.resolve("hv01", None, None, None, "el6", {"ssh_config": str(config)})
-    assert (target.host, target.port, target.username) == ("198.18.129.1", 2222, "ops")
+    assert (target.host, target.port, target.user) == ("198.18.129.1", 2222, "ops")
     assert [str(hop) for hop in options.jump] == ["gate@198.18.0.2:22"]
     _, options = ssh.resolve("hv02", None, None, None, "el6", {"ssh_config": str(config)})
     assert options.jump == ()

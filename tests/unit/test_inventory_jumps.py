@@ -7,11 +7,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nornir.core.inventory import (
+    ConnectionOptions,
+    Group,
+    Groups,
+    Host,
+    Hosts,
+    Inventory,
+    ParentGroups,
+)
 
+from hvbridge.hops import Hop
 from hvbridge.inventory import (
     load_inventory,
+    validate_hosts,
 )
-from hvbridge.validators import Hop
 from tests.unit.inventory_support import (
     DATA,
     problems,
@@ -45,11 +55,11 @@ def test_injection_in_a_jump_hop_is_refused(tmp_path: Path, hop: str, expected: 
 def test_jump_hosts_from_the_inventory_are_resolved() -> None:
     loaded = load_inventory(DATA / "jump")
     assert loaded.jump_hops("gw") == []
-    assert loaded.jump_hops("hv01") == [Hop("ops", "198.18.0.2", 2222)]
+    assert loaded.jump_hops("hv01") == [Hop("198.18.0.2", 2222, "ops")]
     assert loaded.jump_hops("hv02") == [
-        Hop("ops", "198.18.0.2", 2222),
-        Hop("root", "198.18.129.1", 22),
-        Hop("admin", "2001:db8::1", 2200),
+        Hop("198.18.0.2", 2222, "ops"),
+        Hop("198.18.129.1", 22, "root"),
+        Hop("2001:db8::1", 2200, "admin"),
     ]
     assert str(loaded.jump_hops("hv02")[2]) == "admin@[2001:db8::1]:2200"
 
@@ -71,3 +81,28 @@ def test_jump_loops_are_refused(tmp_path: Path) -> None:
         f"{where}: host b: {path}: jump hosts form a loop: b -> a -> b",
         f"{where}: host c: {path}: jump hosts form a loop: c -> c",
     )
+
+
+def test_resolved_hops_are_written_on_each_host_not_on_the_group() -> None:
+    """Nornir's connection plugin cannot look another host up: validation hands it the
+    hops, on the host itself (the group's extras are shared with hosts that may differ)."""
+    extras = {"jump": ["gw"], "sudo": True}
+    site = Group("site", connection_options={"hvbridge": ConnectionOptions(extras=extras)})
+    hosts = {
+        "gw": Host("gw", hostname="198.18.0.2", username="ops"),
+        **{
+            name: Host(name, hostname=address, groups=ParentGroups([site]))
+            for name, address in (("hv01", "198.18.129.1"), ("hv02", "198.18.129.2"))
+        },
+    }
+    inventory = Inventory(hosts=Hosts(hosts), groups=Groups({"site": site}))
+    validate_hosts(inventory)
+    assert site.connection_options["hvbridge"].extras == {"jump": ["gw"], "sudo": True}
+    for name in ("hv01", "hv02"):
+        given = inventory.hosts[name].get_connection_parameters("hvbridge")
+        assert given.extras == {"jump": [Hop("198.18.0.2", 22, "ops")], "sudo": True}
+        assert given.extras["jump"][0].label == "gw"
+        assert given.hostname == hosts[name].hostname
+    assert hosts["gw"].connection_options == {}, "a host without jump hosts is left alone"
+    again = validate_hosts(inventory)
+    assert again["hv02"].connection.extras.jump == [Hop("198.18.0.2", 22, "ops")]

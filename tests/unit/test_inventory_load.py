@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from hvbridge.hops import Hop
 from hvbridge.inventory import (
     load_inventory,
     masked,
 )
 from hvbridge.lab.inventory import inventory_files, write_inventory
 from hvbridge.lab.topology import plan
-from hvbridge.validators import Hop
 from tests.unit.inventory_support import (
     DATA,
     EXAMPLES,
@@ -67,8 +67,8 @@ def test_lab_shaped_inventory_loads() -> None:
     model = loaded.models["hv01"]
     assert model.bridges["br0"].interface == IPv4Interface("198.18.129.1/17")
     assert model.connection.extras.key_file == Path("/path/id_lab")
-    assert model.connection.extras.jump == ["root@198.18.0.2:22"]
-    assert loaded.jump_hops("hv01") == [Hop("root", "198.18.0.2", 22)]
+    assert model.connection.extras.jump == [Hop("198.18.0.2", 22, "root")]
+    assert loaded.jump_hops("hv01") == [Hop("198.18.0.2", 22, "root")]
 
 
 @pytest.mark.parametrize("direct", [False, True])
@@ -164,6 +164,6 @@ def test_loading_opens_no_connection(tmp_path: Path, monkeypatch: pytest.MonkeyP
     host["connection_options"] = {"hvbridge": {"extras": {"jump": ["root@jump.invalid:22"]}}}
     loaded = load_inventory(write(tmp_path, {"kvm01": host}))
     assert loaded.models["kvm01"].connection.hostname == "kvm01.invalid"
-    assert loaded.jump_hops("kvm01") == [Hop("root", "jump.invalid", 22)]
+    assert loaded.jump_hops("kvm01") == [Hop("jump.invalid", 22, "root")]
     masked(loaded.inventory.hosts["kvm01"])
     assert loaded.inventory.hosts["kvm01"].connections == {}

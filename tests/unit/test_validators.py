@@ -148,29 +148,6 @@ def test_ssh_host_refuses(text: str) -> None:
         validators.ssh_host(text)
 
 
-@pytest.mark.parametrize(
-    ("hop", "canonical"),
-    [
-        ("gw", "gw"),
-        ("root@198.18.0.2:22", "root@198.18.0.2:22"),
-        ("root@198.18.0.2", "root@198.18.0.2:22"),
-        ("198.18.0.2:2222", "198.18.0.2:2222"),
-        ("admin@[2001:db8::1]:2200", "admin@[2001:db8::1]:2200"),
-    ],
-)
-def test_jump_hop_accepts(hop: str, canonical: str) -> None:
-    assert validators.jump_hop(hop) == canonical
-
-
-@pytest.mark.parametrize(
-    "hop",
-    ["", "@h", "root@", "root@h:", "root@h:0", "root@[1.2.3.4]:22", "ro ot@h", "h;x", "a@b@c"],
-)
-def test_jump_hop_refuses(hop: str) -> None:
-    with pytest.raises(ValueError):
-        validators.jump_hop(hop)
-
-
 @pytest.mark.parametrize("path", ["", "a\nb", "a\x00b"])
 def test_local_path_refuses(path: str) -> None:
     with pytest.raises(ValueError, match="not a usable path"):
