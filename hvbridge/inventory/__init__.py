@@ -16,7 +16,9 @@ Where each part lives:
 - origins: which element (host, group, defaults) defines each resolved value
 - checks: one host's values through the models, its relations and its platform's rules
 - relations: the relations between one host's NICs, bridges and guests
-- jumps: jump hosts across the inventory, and the hops that reach a host
+- jumps: jump hosts across the inventory, the hops that reach a host, and those hops
+  written where Nornir's connection sees them (hvbridge.hops is the hop type and grammar)
+- loops: cycles among groups and among jump hosts
 - validate: the whole inventory, across hosts
 - load: a SimpleInventory directory, and what connecting needs on this machine
 - mask: a host for display, secrets masked

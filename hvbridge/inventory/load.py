@@ -23,7 +23,8 @@ from hvbridge.inventory.validate import check_inventory
 
 @dataclass(frozen=True)
 class LoadedInventory:
-    """A checked inventory: Nornir's objects, untouched, and a validated model per host."""
+    """A checked inventory: Nornir's objects (changed only where a host's jump hops were
+    resolved, hvbridge.inventory.jumps.write_jumps) and a validated model per host."""
 
     directory: Path
     inventory: Inventory

@@ -68,7 +68,7 @@ def resolve(host: Host) -> Resolved:
         name: _tag_of(getattr(options, name)) for name in _OPTIONS
     }
     return Resolved(
-        data={key: _checked(value) for key, value in tagged.extended_data().items()},
+        data={key: _data_tag(key, value) for key, value in tagged.extended_data().items()},
         attributes={name: _tag_of(getattr(tagged, name)) for name in ATTRIBUTES},
         connection=connection,
     )
@@ -79,10 +79,9 @@ def _tag_of(value: object) -> Tagged | None:
     return value if isinstance(value, Tagged) else None
 
 
-def _checked(value: object) -> Tagged:
-    if not isinstance(value, Tagged):
-        raise TypeError(f"Nornir resolved a value from no inventory element: {value!r}")
-    return value
+def _data_tag(key: str, value: object) -> Tagged:
+    # A plugin's own Host class may add data Nornir's elements do not hold: the host's own.
+    return value if isinstance(value, Tagged) else Tagged(value, HOST, (key,))
 
 
 _Element = TypeVar("_Element", Group, Host, Defaults)

@@ -67,7 +67,8 @@ def validate_hosts(
     A bare word in a host's `jump` is an inventory host: once every host is valid, such a
     host's own `connection_options.hvbridge.extras` gets its resolved hops (the one change
     this makes to the inventory; hvbridge.inventory.jumps.write_jumps), so that Nornir's own
-    `host.get_connection("hvbridge", ...)` reaches the same hops as the CLI.
+    `host.get_connection("hvbridge", ...)` reaches the same hops as the CLI. A jump host is
+    looked up in `inventory`: pass the whole inventory, not one `nr.filter()` left out.
 
     Raises InventoryError listing every problem, one line each: `host <name>: <field>:
     <why>`, or `hosts <names> (inherited from group <group>): ...` for a value a group or

@@ -231,3 +231,16 @@ def test_the_connection_options_follow_nornirs_own_order() -> None:
         "host hv01 (inherited from defaults): connection_options.hvbridge.extras"
         ".command_timeout: Input should be greater than 0 (got 0)",
     )
+
+
+def test_data_a_plugins_own_host_class_adds_counts_as_the_hosts() -> None:
+    class Computed(Host):
+        """A plugin whose hosts compute part of their data."""
+
+        def extended_data(self) -> dict[str, Any]:
+            return {**super().extended_data(), "bridges": {"br0": {"ports": ["eth9"]}}}
+
+    host = Computed("hv01", hostname="198.18.129.1", data={"nics": {}})
+    with pytest.raises(InventoryError) as caught:
+        validate_hosts(Inventory(hosts=Hosts({"hv01": host})))
+    assert caught.value.problems == ("host hv01: bridges.br0.bootproto: required",)
