@@ -93,9 +93,9 @@ class _TaggedCopy:
 
     def __init__(self, host: Host) -> None:
         self._groups: dict[int, Group] = {}
-        self._defaults = self._tagged(host.defaults, DEFAULTS)
+        self._defaults: dict[int, Defaults] = {}
         self.host = self._tagged(host, HOST)
-        self.host.defaults = self._defaults
+        self.host.defaults = self._defaults_of(host)
         self.host.groups = ParentGroups(self._group(group) for group in host.groups)
         self.host.connections = {}
 
@@ -104,9 +104,16 @@ class _TaggedCopy:
             tagged = self._tagged(group, group_origin(group.name))
             # Registered before its parents are copied: a loop of groups ends here.
             self._groups[id(group)] = tagged
-            tagged.defaults = self._defaults
+            tagged.defaults = self._defaults_of(group)
             tagged.groups = ParentGroups(self._group(parent) for parent in group.groups)
         return self._groups[id(group)]
+
+    def _defaults_of(self, element: Host) -> Defaults:
+        # Nornir reads each element's own `defaults` (SimpleInventory gives all the same one).
+        defaults = element.defaults
+        if id(defaults) not in self._defaults:
+            self._defaults[id(defaults)] = self._tagged(defaults, DEFAULTS)
+        return self._defaults[id(defaults)]
 
     @staticmethod
     def _tagged(element: _Element, origin: Origin) -> _Element:

@@ -244,3 +244,22 @@ def test_data_a_plugins_own_host_class_adds_counts_as_the_hosts() -> None:
     with pytest.raises(InventoryError) as caught:
         validate_hosts(Inventory(hosts=Hosts({"hv01": host})))
     assert caught.value.problems == ("host hv01: bridges.br0.bootproto: required",)
+
+
+def test_each_element_s_own_defaults_are_read_as_nornir_reads_them() -> None:
+    """A plugin may leave a group its own empty defaults: Nornir then reaches the host's
+    defaults only after every group, and so does validation."""
+    defaults = Defaults(
+        connection_options={"hvbridge": ConnectionOptions(extras={"command_timeout": 0})}
+    )
+    first = Group("first")
+    second = Group(
+        "second", connection_options={"hvbridge": ConnectionOptions(extras={"sudo": True})}
+    )
+    host = Host(
+        "hv01", hostname="198.18.129.1", groups=ParentGroups([first, second]), defaults=defaults
+    )
+    inventory = Inventory(hosts=Hosts({"hv01": host}), groups=Groups({"first": first}))
+    models = validate_hosts(inventory)
+    assert models["hv01"].connection.extras.sudo is True
+    assert host.get_connection_parameters("hvbridge").extras == {"sudo": True}
