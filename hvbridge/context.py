@@ -1,0 +1,84 @@
+"""Each host's `HostRun` for hvbridge's tasks, in any Nornir run.
+
+A task finds its host's context here (`of(task)`). The runner attaches the ones it
+made for its run; a plain Nornir script gets one per host, made on first use from
+`task.host`: its `data` validated once (hvbridge.inventory's own checks, with the same
+messages), then kept for that Host object only, never shared. A script's context starts
+a new run (a new run id, nothing changed yet) with each `nr.run`; what the host's
+tasks left (rendered files, facts) stays. Check mode is always the task's own:
+Nornir's `dry_run` (`InitNornir(dry_run=True)`, `nr.run(..., dry_run=True)` through
+`task.is_dry_run()`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from pathlib import Path
+
+from nornir.core.inventory import Host
+from nornir.core.task import Task
+
+from hvbridge import inventory
+from hvbridge.hostrun import HostRun
+
+_lock = threading.Lock()
+# Host objects compare and hash by identity: two inventories' hv01 are two keys.
+_contexts: dict[Host, HostRun] = {}
+# The run each script context serves (the root task of an `nr.run`), by host.
+_runs: dict[Host, Task] = {}
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def attach(host: Host, ctx: HostRun) -> None:
+    """`ctx` is `host`'s context for the run that made it (the runner's), whatever task."""
+    with _lock:
+        _contexts[host] = ctx
+        _runs.pop(host, None)
+
+
+def detach(host: Host) -> None:
+    with _lock:
+        _contexts.pop(host, None)
+        _runs.pop(host, None)
+
+
+def of(task: Task) -> HostRun:
+    """The context of `task`'s host, made from the host's data on first use."""
+    host = task.host
+    with _lock:
+        ctx = _contexts.get(host)
+    if ctx is None:
+        made = HostRun(run_id=new_run_id(), model=model_of(host))
+        with _lock:
+            ctx = _contexts.setdefault(host, made)
+            _runs[host] = _root(task)
+    with _lock:
+        served = _runs.get(host)
+        if served is not None and served is not _root(task):
+            # A script's next `nr.run`: a new run on the host, as the CLI's would be.
+            _runs[host] = _root(task)
+            ctx.run_id = new_run_id()
+            ctx.changes = type(ctx.changes)()
+    ctx.check = task.is_dry_run()
+    return ctx
+
+
+def _root(task: Task) -> Task:
+    while task.parent_task is not None:
+        task = task.parent_task
+    return task
+
+
+def model_of(host: Host) -> inventory.HostModel:
+    """`host`'s data and connection settings, validated as `hvbridge inventory validate`
+    validates them; InventoryError naming the host and each field otherwise."""
+    check = inventory._check_host(host)
+    if check.problems or check.data is None or check.connection is None:
+        raise inventory.InventoryError(inventory._render(check.problems, Path()))
+    fields = {name: getattr(check.data, name) for name in inventory.HostData.model_fields}
+    return inventory.HostModel(name=host.name, connection=check.connection, **fields)
