@@ -47,8 +47,9 @@ def detach(host: Host) -> None:
         _runs.pop(host, None)
 
 
-def of(task: Task) -> HostRun:
-    """The context of `task`'s host, made from the host's data on first use."""
+def of(task: Task, dry_run: bool | None = None) -> HostRun:
+    """The context of `task`'s host, made from the host's data on first use; its check
+    mode is the task's (`dry_run` overriding the run's, as Nornir's tasks take it)."""
     host = task.host
     with _lock:
         ctx = _contexts.get(host)
@@ -64,7 +65,7 @@ def of(task: Task) -> HostRun:
             _runs[host] = _root(task)
             ctx.run_id = new_run_id()
             ctx.changes = type(ctx.changes)()
-    ctx.check = task.is_dry_run()
+    ctx.check = task.is_dry_run(dry_run)
     return ctx
 
 

@@ -30,11 +30,14 @@ def _wrap(
 ) -> Callable[Concatenate[Task, P], Result]:
     @functools.wraps(func)
     def run(task: Task, /, *args: P.args, **kwargs: P.kwargs) -> Result:
-        ctx = context.of(task)
+        # Nornir's convention: `dry_run` overrides the run's (`task.is_dry_run(dry_run)`).
+        dry_run = kwargs.pop("dry_run", None)
+        ctx = context.of(task, None if dry_run is None else bool(dry_run))
         ctx.network.step_begins(task.name, keeps_network=keeps != CHANGES)
         return func(task, ctx, *args, **kwargs)
 
-    # What Nornir's users, runbook checks and `hvbridge tasks` see: no `ctx`.
+    # What Nornir's users, runbook checks and `hvbridge tasks` see: no `ctx` (and
+    # `dry_run`, as every Nornir task takes it, is not a runbook argument).
     params = list(inspect.signature(func).parameters.values())
     signature = inspect.signature(func).replace(parameters=[params[0], *params[2:]])
     setattr(run, "__signature__", signature)  # noqa: B010 - mypy: functions have no such attribute

@@ -164,12 +164,14 @@ def bridge(
 
     `timeout`, `force`: as network.apply's.
     """
+    # Subtasks get the run's dry_run from Nornir, not one given to this task: say it.
+    check = ctx.check
     results = {
-        "render": task.run(task=render)[0],
-        "push": task.run(task=push)[0],
-        "apply": task.run(task=apply, timeout=timeout, force=force)[0],
-        "verify": task.run(task=bridge_tasks.verify)[0],
-        "facts": task.run(task=facts_tasks.collect)[0],
+        "render": task.run(task=render, dry_run=check)[0],
+        "push": task.run(task=push, dry_run=check)[0],
+        "apply": task.run(task=apply, timeout=timeout, force=force, dry_run=check)[0],
+        "verify": task.run(task=bridge_tasks.verify, dry_run=check)[0],
+        "facts": task.run(task=facts_tasks.collect, dry_run=check)[0],
     }
     changed = [name for name, result in results.items() if result.changed]
     what = f"changed by {', '.join(changed)}" if changed else "nothing to change"
