@@ -71,3 +71,9 @@ def test_a_project_template_overrides_the_shipped_one(tmp_path: Path) -> None:
     _, filename, _ = loader.get_source(render.environment(tmp_path, ("initscripts",), ()),
                                        "ifcfg-port.j2")  # fmt: skip
     assert filename == str(shipped.templates() / "initscripts" / "ifcfg-port.j2")
+
+
+def test_the_readme_shows_the_python_api_script_verbatim() -> None:
+    """The lab test runs docs/examples/bridge_network.py: the README shows that text."""
+    example = (ROOT / "docs" / "examples" / "bridge_network.py").read_text()
+    assert f"```python\n{example}```\n" in (ROOT / "README.md").read_text()
