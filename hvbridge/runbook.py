@@ -212,6 +212,17 @@ def _parse_step(tasks_dir: Path, index: int, raw: Any) -> tuple[Step | None, lis
     return Step(str(name), task_name, func, dict(args), timeout), problems
 
 
+def locate(project: Path, path: Path) -> Path:
+    """A runbook's file: `path` (under `project` when relative) when it exists, else the
+    shipped runbook of that name (`runbooks/bridge.yaml` or `bridge.yaml`): a project's
+    runbooks come first, and an installed hvbridge finds its own from any directory."""
+    given = path if path.is_absolute() else project / path
+    if given.exists() or path.is_absolute() or path.parent not in (Path(), Path("runbooks")):
+        return given
+    ours = shipped.runbooks() / path.name
+    return ours if ours.is_file() else given
+
+
 def load(path: Path, tasks_dir: Path) -> Runbook:
     try:
         raw = yaml.safe_load(path.read_text())

@@ -9,6 +9,7 @@ tests run in a network namespace of their own, without the package index.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,9 @@ from .test_lab_hypervisors import brctl_ports, ipv4_of
 EXAMPLE = PROJECT / "docs" / "examples" / "bridge_network.py"
 WHEELHOUSE = PROJECT / ".wheelhouse"
 SCRIPTS = "/etc/sysconfig/network-scripts"
+# What a copy of the repository to build from leaves out.
+NOT_SOURCE = (".git", ".venv", ".lab", ".wheelhouse", ".hvbridge", "build", "reports",
+              "artifacts", "*.egg-info", "__pycache__", ".*_cache")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +57,12 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
         " dependencies and setuptools), as this test cannot reach the package index"
     )
     root = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info where it builds.
+    source = root / "source"
+    shutil.copytree(PROJECT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     offline = ["--no-index", "--find-links", str(WHEELHOUSE)]
     ok(run([sys.executable, "-m", "pip", "wheel", "-q", ".", "--no-deps", "-w", str(root),
-            *offline], PROJECT))  # fmt: skip
+            *offline], source))  # fmt: skip
     (wheel,) = root.glob("hvbridge-*.whl")
     ok(run([sys.executable, "-m", "venv", str(root / "venv")], root))
     python = root / "venv" / "bin" / "python"
@@ -106,3 +113,11 @@ def test_the_readme_script_in_check_mode_then_for_real(
         assert brctl_ports(conn.run("brctl show").stdout)["br0"] == ["eth0"]
         assert ipv4_of(conn, "br0") == ["198.18.129.1/17"]
         assert ipv4_of(conn, "eth0") == []
+
+    # The installed command line, from a directory with no tasks/, templates/ or
+    # runbooks/: the shipped runbook, tasks and report templates.
+    facts = run([str(python.parent / "hvbridge"), "run", "runbooks/facts.yaml", "-i", inventory,
+                 "--reports-dir", "reports"], tmp_path)  # fmt: skip
+    assert facts.returncode == 0, facts.stdout + facts.stderr
+    (html,) = (tmp_path / "reports").glob("*/report.html")
+    assert "br0" in html.read_text() and "198.18.129.1/17" in html.read_text()

@@ -10,7 +10,7 @@ from pathlib import Path
 import hvbridge.tasks.network
 
 from hvbridge import render, shipped
-from hvbridge.runbook import load, task_module, task_modules
+from hvbridge.runbook import load, locate, task_module, task_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -77,3 +77,14 @@ def test_the_readme_shows_the_python_api_script_verbatim() -> None:
     """The lab test runs docs/examples/bridge_network.py: the README shows that text."""
     example = (ROOT / "docs" / "examples" / "bridge_network.py").read_text()
     assert f"```python\n{example}```\n" in (ROOT / "README.md").read_text()
+
+
+def test_a_runbook_is_the_projects_else_the_shipped_one(tmp_path: Path) -> None:
+    assert locate(tmp_path, Path("runbooks/bridge.yaml")) == shipped.runbooks() / "bridge.yaml"
+    assert locate(tmp_path, Path("facts.yaml")) == shipped.runbooks() / "facts.yaml"
+    (tmp_path / "runbooks").mkdir()
+    (tmp_path / "runbooks" / "bridge.yaml").write_text("- task: facts.collect\n")
+    assert locate(tmp_path, Path("runbooks/bridge.yaml")) == tmp_path / "runbooks" / "bridge.yaml"
+    # Anything else is as given, and a missing file says so when it is read.
+    assert locate(tmp_path, Path("mine/x.yaml")) == tmp_path / "mine" / "x.yaml"
+    assert locate(tmp_path, Path("runbooks/none.yaml")) == tmp_path / "runbooks" / "none.yaml"
