@@ -202,7 +202,7 @@ def _guarded_restart(
     back = _await_revert(task, ctx, armed, before)
     if problem is None:
         problem = _reverted_alone(ctx.platform, confirmation, back)
-    ctx.rolled_back = problem
+    ctx.changes.rolled_back = problem
     return Result(
         host=task.host, changed=True, failed=True, result=f"rolled back: {problem}; {back.outcome}"
     )

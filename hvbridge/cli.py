@@ -294,7 +294,7 @@ def run(
     password = None if list_hosts else _password(ask_pass)
     request = RunRequest(
         project=project,
-        runbook=_in_project(project, runbook),
+        runbook=_runbook(project, runbook),
         inventory=_in_project(project, inventory_dir),
         limit=limit,
         check=check, force=force, workers=workers, password=password,
@@ -423,7 +423,7 @@ def report(
     project: Path = ctx.obj["project"]
     password = _password(ask_pass)
     request = RunRequest(
-        project=project, runbook=project / FACTS_RUNBOOK,
+        project=project, runbook=_runbook(project, Path(FACTS_RUNBOOK)),
         inventory=_in_project(project, inventory_dir), limit=limit, workers=workers,
         password=password, read_only=True,
         state_dir=_in_project(project, state_dir) if state_dir else None,
@@ -452,6 +452,13 @@ def _write_reports(
 
 def _in_project(project: Path, path: Path) -> Path:
     return path if path.is_absolute() else project / path
+
+
+def _runbook(project: Path, path: Path) -> Path:
+    """The project's runbook, else the shipped one of that name (hvbridge.runbook.locate)."""
+    from hvbridge.runbook import locate
+
+    return locate(project, path)
 
 
 def _quiet_libraries() -> None:
@@ -695,7 +702,7 @@ def demo(ctx: click.Context, count: int | None, platform_spec: str, keep: bool) 
             _show_hosts(the_lab, state, "before")
             request = RunRequest(
                 project=project,
-                runbook=project / DEMO_RUNBOOK,
+                runbook=_runbook(project, Path(DEMO_RUNBOOK)),
                 inventory=the_lab.paths.inventory,
                 # The run's state goes with the lab, and `lab down` removes both.
                 state_dir=the_lab.paths.root / "hvbridge",

@@ -1,4 +1,5 @@
-"""Runbooks: YAML lists of steps naming tasks in the project's `tasks/`.
+"""Runbooks: YAML lists of steps naming tasks: the project's `tasks/`, then hvbridge's own
+(`hvbridge.tasks`); a project module overrides a shipped one of the same name.
 
 ```yaml
 - name: restart the network, guarded
@@ -26,6 +27,7 @@ field, all at once.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.util
 import inspect
 import sys
@@ -38,6 +40,7 @@ from typing import Any, get_type_hints
 import pydantic
 import yaml
 
+from hvbridge import shipped
 from hvbridge.errors import InputError
 from hvbridge.strategy import Strategy, StrategyError, parse_max_fail, parse_serial
 
@@ -114,18 +117,40 @@ def load_tasks_module(tasks_dir: Path, module: str) -> ModuleType:
     return loaded
 
 
+def task_modules(tasks_dir: Path) -> dict[str, Path]:
+    """Every task module a runbook may name, and its file: the project's `tasks_dir` first,
+    then the shipped ones it does not override."""
+    found: dict[str, Path] = {}
+    for directory in (tasks_dir, shipped.tasks()):
+        for path in sorted(directory.glob("*.py")):
+            if not path.stem.startswith("_"):
+                found.setdefault(path.stem, path)
+    return dict(sorted(found.items()))
+
+
+def task_module(tasks_dir: Path, module: str) -> ModuleType:
+    """Task module `module`: the project's when `tasks_dir` has it, else the shipped one.
+    A project whose `tasks/` is the shipped directory (this repository) gets
+    `hvbridge.tasks` itself, not a second copy of it."""
+    path = task_modules(tasks_dir).get(module)
+    if path is None:
+        raise FileNotFoundError(tasks_dir / f"{module}.py")
+    if path.parent.resolve() == shipped.tasks():
+        return importlib.import_module(f"{shipped.TASKS}.{module}")
+    return load_tasks_module(path.parent, module)
+
+
 def _resolve(tasks_dir: Path, task_name: str) -> Callable[..., Any]:
     module, _, func_name = task_name.partition(".")
     if not module or not func_name or func_name.startswith("_") or not module.isidentifier():
         raise RunbookError(f"task {task_name!r} is not MODULE.FUNCTION (e.g. network.apply)")
     try:
-        loaded = load_tasks_module(tasks_dir, module)
+        loaded = task_module(tasks_dir, module)
     except FileNotFoundError:
-        available = ", ".join(
-            sorted(p.stem for p in tasks_dir.glob("*.py") if not p.stem.startswith("_"))
-        )
+        available = ", ".join(task_modules(tasks_dir))
         raise RunbookError(
-            f"task {task_name!r}: no module {module!r} in {tasks_dir} (have: {available})"
+            f"task {task_name!r}: no module {module!r} in {tasks_dir} or hvbridge's own tasks"
+            f" (have: {available})"
         ) from None
     func: Callable[..., Any] | None = getattr(loaded, func_name, None)
     if func is None or getattr(func, "__module__", None) != loaded.__name__:
@@ -185,6 +210,17 @@ def _parse_step(tasks_dir: Path, index: int, raw: Any) -> tuple[Step | None, lis
         )
         timeout = None
     return Step(str(name), task_name, func, dict(args), timeout), problems
+
+
+def locate(project: Path, path: Path) -> Path:
+    """A runbook's file: `path` (under `project` when relative) when it exists, else the
+    shipped runbook of that name (`runbooks/bridge.yaml` or `bridge.yaml`): a project's
+    runbooks come first, and an installed hvbridge finds its own from any directory."""
+    given = path if path.is_absolute() else project / path
+    if given.exists() or path.is_absolute() or path.parent not in (Path(), Path("runbooks")):
+        return given
+    ours = shipped.runbooks() / path.name
+    return ours if ours.is_file() else given
 
 
 def load(path: Path, tasks_dir: Path) -> Runbook:

@@ -11,7 +11,7 @@ state.json is rewritten after every step of every host (see hvbridge.rundir).
 from __future__ import annotations
 
 import contextlib
-import secrets
+import inspect
 import threading
 import time
 from collections.abc import Sequence
@@ -20,15 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
-from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.inventory import Host
 from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.processor import Processors
+from nornir.core.state import GlobalState
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from hvbridge import guards, lock, reasons, rundir, trace
+from hvbridge import context, guards, lock, reasons, rundir, trace
+from hvbridge.context import new_run_id
 from hvbridge.errors import InputError
 from hvbridge.events import Fanout, JsonLines, Sink, event
-from hvbridge.hostrun import HostRun, keeps_network_state
+from hvbridge.hostrun import HostRun, LockState
+from hvbridge.hosttask import is_host_task
 from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
@@ -45,6 +49,7 @@ from hvbridge.status import (
     STATUS_BITS,
     Status,
 )
+from hvbridge.stepevents import StepEvents
 from hvbridge.strategy import (
     Strategy,
     StrategyError,
@@ -67,6 +72,7 @@ __all__ = [
     "RunOutcome",
     "RunRequest",
     "StepOutcome",
+    "new_run_id",
     "prepare",
     "run",
 ]
@@ -164,10 +170,6 @@ class RunOutcome:
         return counts(list(self.hosts.values()))
 
 
-def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-
-
 def connection_params(
     name: str, inventory: LoadedInventory, password: str | None
 ) -> dict[str, Any]:
@@ -198,12 +200,6 @@ def select_hosts(inventory: LoadedInventory, limit: Sequence[str]) -> list[str]:
         raise RunInputError(str(exc)) from exc
 
 
-def _status(result: Result) -> Status:
-    if result.failed:
-        return Status.FAILED
-    return Status.CHANGED if result.changed else Status.OK
-
-
 @dataclass(frozen=True)
 class Progress:
     """What every host's pipeline reports to, besides the event sink."""
@@ -213,75 +209,86 @@ class Progress:
     interrupt: Interrupt
 
 
-def _run_step(
-    task: Task, step: Step, ctx: HostRun, progress: Progress, default_timeout: float
-) -> None:
-    """One step, timed, its end announced and recorded; a failure raises to stop this host."""
-    sink = progress.sink
-    ctx.begin_step(step.name, step.timeout or default_timeout, keeps_network_state(step.func))
-    sink.emit(event("step_started", host=ctx.name, step=step.name))
-    started = time.monotonic()
-    network_files = len(ctx.network_changed)
-    result: Result | None = None
+class RunSteps(StepEvents):
+    """The run's processor: a runbook's steps (subtasks of each host's pipeline) timed and
+    tallied, recorded in state.json, then announced to the run's sink."""
+
+    def __init__(self, sink: Sink, state: rundir.StateWriter, runs: dict[str, HostRun]) -> None:
+        super().__init__(sink, level=1)
+        self._state = state
+        self._runs = runs
+        self._files: dict[int, int] = {}
+
+    def started(self, task: Task, host: Host) -> None:
+        self._files[id(task)] = len(self._runs[host.name].changes.network_files)
+
+    def finished(
+        self, task: Task, host: Host, result: Result, status: Status, seconds: float, message: str
+    ) -> tuple[Status, str]:
+        ctx = self._runs[host.name]
+        ctx.clock.seconds.append(seconds)
+        if ctx.clock.timed_out:
+            status, message = Status.FAILED, ctx.clock.timed_out
+        ctx.tally.failed = ctx.tally.failed or status is Status.FAILED
+        ctx.tally.changed = ctx.tally.changed or status is Status.CHANGED
+        if len(ctx.changes.network_files) > self._files.pop(id(task), 0):
+            ctx.changes.network_file_steps.append(task.name)
+        self._state.step_finished(host.name, task.name)
+        return status, message
+
+
+def _run_step(task: Task, step: Step, ctx: HostRun, default_timeout: float) -> None:
+    """One step, under its deadline; a failure raises to stop this host. RunSteps times,
+    records and announces it."""
+    ctx.clock.begin(step.name, step.timeout or default_timeout)
+    args = dict(step.args)
+    if not is_host_task(step.func):
+        # A project's plain Nornir task: it may change anything.
+        ctx.network.step_begins(step.name, keeps_network=False)
+        if "ctx" in inspect.signature(step.func).parameters:
+            args["ctx"] = ctx  # written as hvbridge's task bodies are: (task, ctx, ...)
     try:
-        result = task.run(task=step.func, name=step.name, ctx=ctx, **step.args)[0]
-        if ctx.timed_out:
+        task.run(task=step.func, name=step.name, **args)
+        if ctx.clock.timed_out:
             # The step swallowed the error of its closed connection: it still overran.
-            raise SSHError(ctx.timed_out)
-    except NornirSubTaskError as exc:
-        result = exc.result[0]
-        raise
+            raise SSHError(ctx.clock.timed_out)
     finally:
-        seconds = time.monotonic() - started
-        ctx.step_seconds.append(seconds)
-        ctx.end_step()
-        message = ctx.timed_out or (_message(result) if result is not None else "")
-        status = Status.FAILED if ctx.timed_out or result is None else _status(result)
-        ctx.step_failed = ctx.step_failed or status is Status.FAILED
-        ctx.step_changed = ctx.step_changed or status is Status.CHANGED
-        if len(ctx.network_changed) > network_files:
-            ctx.network_file_steps.append(step.name)
-        progress.state.step_finished(ctx.name, step.name)
-        sink.emit(event("step_finished", host=ctx.name, step=step.name, status=status,
-                        seconds=round(seconds, 3), message=message))  # fmt: skip
+        ctx.clock.end()
 
 
 def _pipeline(
-    task: Task,
-    steps: Sequence[Step],
-    runs: dict[str, HostRun],
-    progress: Progress,
-    default_timeout: float,
+    task: Task, steps: Sequence[Step], progress: Progress, default_timeout: float
 ) -> Result:
-    ctx = runs[task.host.name]
-    holder = ctx.holder  # None for a read-only run: no lock
+    ctx = context.of(task)
+    held = ctx.lock
+    holder = held.holder  # None for a read-only run: no lock
     if progress.interrupt.requested:
         # A signal came before this host started (it waited for a worker): untouched.
-        ctx.not_started = True
+        ctx.tally.not_started = True
         progress.state.host_finished(ctx.name, Status.NOT_RUN)
         return Result(host=task.host)
     failed = True
     try:
-        ctx.phase = "connect"
+        ctx.clock.phase = "connect"
         conn = ctx.connect(task)
         if holder is not None:
-            ctx.phase = "lock host"
-            ctx.lock_note = lock.acquire(conn, holder, break_lock=ctx.break_lock)
-            ctx.locked = True
-            ctx.heartbeat_at = time.monotonic()
+            ctx.clock.phase = "lock host"
+            held.note = lock.acquire(conn, holder, break_lock=held.break_lock)
+            held.locked = True
+            held.heartbeat_at = time.monotonic()
             # Before any step changes the host: no other run's guard may stay armed on it.
-            ctx.phase = "resolve other runs' guards"
-            ctx.guard_notes = guards.resolve(task, ctx)
+            ctx.clock.phase = "resolve other runs' guards"
+            held.guard_notes = guards.resolve(task, ctx)
         for step in steps:
             if progress.interrupt.requested:
                 # Between two steps: the host is as the last finished step left it.
-                ctx.interrupted = True
+                ctx.tally.interrupted = True
                 break
-            ctx.phase = step.name
-            _run_step(task, step, ctx, progress, default_timeout)
-            if holder is not None and time.monotonic() - ctx.heartbeat_at > HEARTBEAT_EVERY:
+            ctx.clock.phase = step.name
+            _run_step(task, step, ctx, default_timeout)
+            if holder is not None and time.monotonic() - held.heartbeat_at > HEARTBEAT_EVERY:
                 lock.heartbeat(ctx.connect(task), holder)
-                ctx.heartbeat_at = time.monotonic()
+                held.heartbeat_at = time.monotonic()
         failed = False
     finally:
         _release(task, ctx)
@@ -296,17 +303,19 @@ def _provisional_status(ctx: HostRun, failed: bool) -> Status:
     """The host's status as its pipeline ends, for state.json; the batch's results
     confirm it (`_outcome`) when the batch ends."""
     return host_status(
-        not_run=False, rolled_back=bool(ctx.rolled_back), failed=failed or ctx.step_failed,
-        interrupted=ctx.interrupted, changed=ctx.step_changed,
+        not_run=False, rolled_back=bool(ctx.changes.rolled_back),
+        failed=failed or ctx.tally.failed, interrupted=ctx.tally.interrupted,
+        changed=ctx.tally.changed,
     )  # fmt: skip
 
 
 def _release(task: Task, ctx: HostRun) -> None:
-    if ctx.locked and not ctx.timed_out and ctx.holder is not None:
+    held = ctx.lock
+    if held.locked and not ctx.clock.timed_out and held.holder is not None:
         # On failure the lock stays; its heartbeat stops, so the next run sees it stale.
         with contextlib.suppress(SSHError):
-            lock.release(ctx.connect(task), ctx.holder)
-            ctx.locked = False
+            lock.release(ctx.connect(task), held.holder)
+            held.locked = False
     ctx.disconnect(task)
 
 
@@ -316,17 +325,19 @@ def _message(result: Result) -> str:
 
 
 def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
-    if ctx.not_started:
+    if ctx.tally.not_started:
         return HostOutcome(name, not_run=True)
+    rolled_back, clock = ctx.changes.rolled_back, ctx.clock
     host = HostOutcome(
-        name, rolled_back=ctx.rolled_back, facts=ctx.facts, interrupted=ctx.interrupted
+        name, rolled_back=rolled_back, facts=ctx.facts, interrupted=ctx.tally.interrupted
     )
-    for result, seconds in zip(list(multi)[1:], ctx.step_seconds, strict=False):
+    # A step's own subtasks (network.bridge's) follow it in the MultiResult: steps only.
+    for result, seconds in zip(_step_results(multi), clock.seconds, strict=False):
         failed = bool(result.failed)
         message = _message(result)
-        if ctx.timed_out and ctx.timed_out_step == result.name:
-            failed, message = True, ctx.timed_out
-        reverted = bool(ctx.rolled_back) and result.name in ctx.network_file_steps
+        if clock.timed_out and clock.timed_out_step == result.name:
+            failed, message = True, clock.timed_out
+        reverted = bool(rolled_back) and result.name in ctx.changes.network_file_steps
         step = StepOutcome(
             str(result.name), bool(result.changed), failed, message, result.diff or "",
             round(seconds, 3), reverted,
@@ -335,11 +346,17 @@ def _outcome(name: str, multi: MultiResult, ctx: HostRun) -> HostOutcome:
     host.failed = multi.failed
     host.changed = any(s.changed for s in host.steps)
     if not host.steps and multi.failed:
-        host.steps.append(StepOutcome(ctx.phase, False, True, _message(multi[0]), ""))
-    if ctx.lock_note:
-        host.notes.append(ctx.lock_note)
-    host.notes += ctx.guard_notes
+        host.steps.append(StepOutcome(clock.phase, False, True, _message(multi[0]), ""))
+    if ctx.lock.note:
+        host.notes.append(ctx.lock.note)
+    host.notes += ctx.lock.guard_notes
     return host
+
+
+def _step_results(multi: MultiResult) -> list[Result]:
+    """The pipeline's own subtasks' results: Nornir appends a subtask's result, or its
+    MultiResult when the subtask ran subtasks of its own (its own result first)."""
+    return [item[0] if isinstance(item, MultiResult) else item for item in list(multi)[1:]]
 
 
 class Watchdog:
@@ -363,7 +380,7 @@ class Watchdog:
     def _watch(self) -> None:
         while not self._stop.wait(0.2):
             for name, ctx in self._runs.items():
-                if ctx.overran():
+                if ctx.clock.overran():
                     plugin = self._hosts[name].connections.get(CONNECTION_NAME)
                     if plugin is not None:
                         plugin.close()
@@ -470,13 +487,12 @@ def _execute(
             check=request.check,
             force=request.force,
             connection_params=connection_params(name, inventory, request.password),
-            holder=None if request.read_only else holder,
-            break_lock=request.break_lock,
+            lock=LockState(None if request.read_only else holder, request.break_lock),
             sink=sink,
         )
         for name in names
     }
-    interrupt.locked_hosts = lambda: [name for name, ctx in runs.items() if ctx.locked]
+    interrupt.locked_hosts = lambda: [name for name, ctx in runs.items() if ctx.lock.locked]
     state = rundir.StateWriter(
         request.states,
         rundir.RunState(
@@ -492,7 +508,29 @@ def _execute(
                     retrying=prepared.retrying))  # fmt: skip
     # Loads connection plugins from their entry points, hvbridge's among them.
     ConnectionPluginRegister.auto_register()
-    nornir = Nornir(inventory=inventory.inventory, runner=ThreadedRunner(request.workers))
+    # Check mode is Nornir's dry_run, as the tasks read it (task.is_dry_run()).
+    nornir = Nornir(
+        inventory=inventory.inventory, runner=ThreadedRunner(request.workers),
+        data=GlobalState(dry_run=request.check),
+        processors=Processors([RunSteps(sink, state, runs)]),
+    )  # fmt: skip
+    hosts_of = inventory.inventory.hosts
+    for name, ctx in runs.items():
+        context.attach(hosts_of[name], ctx)
+    try:
+        return _batches(request, prepared, run_id, runs, progress, nornir)
+    finally:
+        for name in runs:
+            context.detach(hosts_of[name])
+
+
+def _batches(
+    request: RunRequest, prepared: Prepared, run_id: str, runs: dict[str, HostRun],
+    progress: Progress, nornir: Nornir,
+) -> RunOutcome:  # fmt: skip
+    inventory, names = prepared.inventory, prepared.names
+    sink, state, interrupt = progress.sink, progress.state, progress.interrupt
+    batches = prepared.strategy.batches(names)
     started = time.monotonic()
     started_at = time.time()
     hosts: dict[str, HostOutcome] = {}
@@ -506,7 +544,7 @@ def _execute(
             members = set(batch)
             results = nornir.filter(filter_func=lambda h, m=members: h.name in m).run(
                 task=_pipeline, name=prepared.runbook.name, steps=prepared.runbook.steps,
-                runs=runs, progress=progress, default_timeout=request.step_timeout,
+                progress=progress, default_timeout=request.step_timeout,
             )  # fmt: skip
             aggregated.append(results)
             for name in batch:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hvbridge.runbook import ENGINE_PARAMS, load_tasks_module
+from hvbridge.runbook import ENGINE_PARAMS, task_module, task_modules
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,13 @@ class TaskInfo:
 
 
 def tasks(tasks_dir: Path) -> list[TaskInfo]:
-    """Every task in `tasks_dir`, sorted by name."""
+    """Every task a runbook may name (`tasks_dir`, then the shipped tasks), sorted by name."""
     found: list[TaskInfo] = []
-    for path in sorted(tasks_dir.glob("*.py")):
-        if path.stem.startswith("_"):
-            continue
-        module = load_tasks_module(tasks_dir, path.stem)
+    for stem in task_modules(tasks_dir):
+        module = task_module(tasks_dir, stem)
         for name, func in sorted(vars(module).items()):
             if _is_task(name, func, module.__name__):
-                found.append(describe(f"{path.stem}.{name}", func))
+                found.append(describe(f"{stem}.{name}", func))
     return found
 
 

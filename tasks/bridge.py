@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
-from hvbridge.hostrun import HostRun, read_only
+from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import expected_bridges
+from hvbridge.hosttask import read_only
 from hvbridge.netstate import verify as verify_state
+from hvbridge.results import Problems, Said, Verified
 
 
 @read_only
@@ -15,11 +17,13 @@ def verify(task: Task, ctx: HostRun) -> Result:
 
     When the step before read the network state (a guarded restart reads it last, after
     the restart) and only read-only steps came between, that state is the one checked."""
-    if ctx.check and (ctx.network_changed or ctx.network_would_restart):
-        return Result(host=task.host, result="check mode: not verified (nothing was applied)")
+    if ctx.check and (ctx.changes.network_files or ctx.changes.network_would_restart):
+        said = "check mode: not verified (nothing was applied)"
+        return Result(host=task.host, result=Said(said))
     state, read_by = ctx.network_state(task)
     problems = verify_state(expected_bridges(ctx.model), state)
     if problems:
-        return Result(host=task.host, failed=True, result="\n".join(problems))
+        return Result(host=task.host, failed=True, result=Problems.of(problems))
     source = f" (network state as read by '{read_by}')" if read_by else ""
-    return Result(host=task.host, result=f"verified {', '.join(ctx.model.bridges)}{source}")
+    said = f"verified {', '.join(ctx.model.bridges)}{source}"
+    return Result(host=task.host, result=Verified(said, tuple(ctx.model.bridges), read_by))

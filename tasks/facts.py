@@ -8,8 +8,10 @@ from nornir.core.task import Result, Task
 
 from hvbridge import remote
 from hvbridge.domainxml import interfaces
-from hvbridge.hostrun import HostRun, read_only
+from hvbridge.hostrun import HostRun
+from hvbridge.hosttask import read_only
 from hvbridge.netstate import facts
+from hvbridge.results import Facts
 from hvbridge.ssh import Connection, SSHError
 from hvbridge.virsh import domain_names, domain_state, dumpxml, net_info, net_names
 
@@ -23,9 +25,10 @@ def collect(task: Task, ctx: HostRun) -> Result:
     """Read-only: `brctl show` and `ip` parsed (as an earlier step read them when only
     read-only steps came since), and libvirt's networks and domains."""
     state, _ = ctx.network_state(task)
-    ctx.facts = facts(state)
-    ctx.facts["libvirt"] = libvirt_facts(ctx.connect(task))
-    return Result(host=task.host, result=summary(ctx.facts))
+    found = facts(state)
+    found["libvirt"] = libvirt_facts(ctx.connect(task))
+    ctx.facts = found
+    return Result(host=task.host, result=Facts(summary(found), state, found))
 
 
 def libvirt_facts(conn: Connection) -> dict[str, Any] | None:

@@ -11,7 +11,9 @@ from nornir.core.task import Result, Task
 
 from hvbridge import remote
 from hvbridge.domainxml import DomainXmlError, WantedInterface, edit_interfaces, interfaces
-from hvbridge.hostrun import HostRun, read_only
+from hvbridge.hostrun import HostRun
+from hvbridge.hosttask import host_task, read_only
+from hvbridge.results import Guests, Problems, Said, Verified
 from hvbridge.ssh import Connection
 from hvbridge.virsh import (
     QEMU_DIR,
@@ -54,7 +56,8 @@ def preflight(task: Task, ctx: HostRun) -> Result:
     """Before anything changes: libvirtd answers, every domain exists and its edit is
     possible (no PCI clash), no other domain uses a wanted MAC or still needs `default`."""
     if not ctx.model.guests and not ctx.model.removes_default_network:
-        return Result(host=task.host, result="no guests and no NAT removal: nothing to check")
+        said = "no guests and no NAT removal: nothing to check"
+        return Result(host=task.host, result=Said(said))
     conn = ctx.connect(task)
     check_running(conn, ctx.platform)
     present = domain_names(conn)
@@ -89,12 +92,12 @@ def preflight(task: Task, ctx: HostRun) -> Result:
                     " add it to guests, or set libvirt.remove_default_network: false"
                 )
     if problems:
-        return Result(host=task.host, failed=True, result="\n".join(problems))
-    return Result(
-        host=task.host, result=f"checked {len(ctx.model.guests)} guest(s); libvirtd answers"
-    )
+        return Result(host=task.host, failed=True, result=Problems.of(problems))
+    said = f"checked {len(ctx.model.guests)} guest(s); libvirtd answers"
+    return Result(host=task.host, result=Verified(said, tuple(ctx.model.guests)))
 
 
+@host_task
 def edit_domains(task: Task, ctx: HostRun) -> Result:
     """Each guest's interfaces onto its bridge, same MAC; `virsh define` (or the file)."""
     conn = ctx.connect(task)
@@ -106,33 +109,38 @@ def edit_domains(task: Task, ctx: HostRun) -> Result:
             continue
         diffs.append(edit.diff)
         actions += edit.actions
-        ctx.guests_changed.append(name)
+        ctx.changes.guests.append(name)
         if ctx.check:
             continue
         if ctx.model.libvirt.edit_mode == "file":
             remote.write_atomic(conn, f"{QEMU_DIR}/{name}.xml", edit.xml, ctx.run_id, 0o600)
-            ctx.libvirtd_restart_for.append(f"{name}.xml edited")
+            ctx.changes.libvirtd_restart_for.append(f"{name}.xml edited")
         else:
             staged = f"{remote.run_dir(ctx.run_id)}/{name}.xml"
             conn.run(f"mkdir -p {shlex.quote(posixpath.dirname(staged))}")
             remote.upload(conn, staged, edit.xml, 0o600)
             virsh(conn, "define", staged)
     if not actions:
-        return Result(host=task.host, result="every guest already on its bridge")
+        return Result(host=task.host, result=Guests("every guest already on its bridge"))
     verb = "would change" if ctx.check else "changed"
+    said = f"{verb}: " + "; ".join(actions)
     return Result(
-        host=task.host, changed=True, diff="".join(diffs), result=f"{verb}: " + "; ".join(actions)
+        host=task.host,
+        changed=True,
+        diff="".join(diffs),
+        result=Guests(said, tuple(ctx.changes.guests), tuple(actions)),
     )
 
 
+@host_task
 def remove_default_network(task: Task, ctx: HostRun) -> Result:
     """virsh net-destroy, net-autostart --disable, net-undefine `default`, as needed."""
     if not ctx.model.removes_default_network:
-        return Result(host=task.host, result=f"network {NAT_NETWORK} kept (by the inventory)")
+        return Result(host=task.host, result=Said(f"network {NAT_NETWORK} kept (by the inventory)"))
     conn = ctx.connect(task)
     info = net_info(conn, NAT_NETWORK)
     if info is None:
-        return Result(host=task.host, result=f"network {NAT_NETWORK} already absent")
+        return Result(host=task.host, result=Said(f"network {NAT_NETWORK} already absent"))
     steps: list[tuple[str, ...]] = []
     if info.active:
         steps.append(("net-destroy", NAT_NETWORK))
@@ -141,35 +149,35 @@ def remove_default_network(task: Task, ctx: HostRun) -> Result:
     if info.persistent:
         steps.append(("net-undefine", NAT_NETWORK))
     done = ", ".join(step[0] for step in steps)
+    actions = tuple(" ".join(step) for step in steps)
     if ctx.check:
-        return Result(host=task.host, changed=True, result=f"would run virsh {done}")
+        said = f"would run virsh {done}"
+        return Result(host=task.host, changed=True, result=Guests(said, (), actions))
     for step in steps:
         virsh(conn, *step)
-    ctx.libvirtd_restart_for.append(f"network {NAT_NETWORK} removed")
-    return Result(host=task.host, changed=True, result=f"virsh {done}")
+    ctx.changes.libvirtd_restart_for.append(f"network {NAT_NETWORK} removed")
+    return Result(host=task.host, changed=True, result=Guests(f"virsh {done}", (), actions))
 
 
+@host_task
 def restart_libvirtd(task: Task, ctx: HostRun, force: bool = False) -> Result:
     """Restart libvirtd when this run needs it (or force), then wait until virsh answers."""
-    reasons = ctx.libvirtd_restart_for or (["forced"] if force or ctx.force else [])
+    reasons = ctx.changes.libvirtd_restart_for or (["forced"] if force or ctx.force else [])
     if not reasons:
-        return Result(host=task.host, result="not needed: nothing this run changed needs it")
+        said = "not needed: nothing this run changed needs it"
+        return Result(host=task.host, result=Said(said))
     if ctx.check:
-        return Result(
-            host=task.host, changed=True, result=f"would restart libvirtd ({', '.join(reasons)})"
-        )
+        said = f"would restart libvirtd ({', '.join(reasons)})"
+        return Result(host=task.host, changed=True, result=Said(said))
     conn = ctx.connect(task)
     command = ctx.platform.service_command("libvirtd", "restart")
     result = conn.run(command)
     if not result.ok:
         said = (result.stdout + result.stderr).strip()
-        return Result(host=task.host, failed=True, result=f"{command} failed: {said}")
+        return Result(host=task.host, failed=True, result=Said(f"{command} failed: {said}"))
     took = wait_ready(conn, ctx.model.libvirt.restart_timeout)
-    return Result(
-        host=task.host,
-        changed=True,
-        result=f"libvirtd restarted ({', '.join(reasons)}); virsh answered after {took:.1f}s",
-    )
+    said = f"libvirtd restarted ({', '.join(reasons)}); virsh answered after {took:.1f}s"
+    return Result(host=task.host, changed=True, result=Said(said))
 
 
 def _stop(conn: Connection, name: str, timeout: float) -> str:
@@ -183,32 +191,36 @@ def _stop(conn: Connection, name: str, timeout: float) -> str:
     return f"destroyed after {timeout:.0f}s"
 
 
+@host_task
 def restart_guests(task: Task, ctx: HostRun) -> Result:
     """With libvirt.restart_guests: running guests whose definition changed are shut down
     (destroyed after shutdown_timeout) and started, so their taps join the bridge."""
     if not ctx.model.libvirt.restart_guests:
-        return Result(host=task.host, result="not asked (libvirt.restart_guests is false)")
+        return Result(host=task.host, result=Said("not asked (libvirt.restart_guests is false)"))
     conn = ctx.connect(task)
     running = set(domain_names(conn, running_only=True))
-    chosen = [name for name in ctx.guests_changed if name in running]
+    chosen = [name for name in ctx.changes.guests if name in running]
     if not chosen:
-        return Result(host=task.host, result="no running guest was changed")
+        return Result(host=task.host, result=Guests("no running guest was changed"))
     if ctx.check:
-        return Result(host=task.host, changed=True, result=f"would restart {', '.join(chosen)}")
+        said = f"would restart {', '.join(chosen)}"
+        return Result(host=task.host, changed=True, result=Guests(said, tuple(chosen)))
     done = []
     for name in chosen:
         how = _stop(conn, name, ctx.model.libvirt.shutdown_timeout)
         virsh(conn, "start", name)
         done.append(f"{name} ({how}, started)")
-    return Result(host=task.host, changed=True, result="restarted " + "; ".join(done))
+    said = "restarted " + "; ".join(done)
+    return Result(host=task.host, changed=True, result=Guests(said, tuple(chosen), tuple(done)))
 
 
 @read_only
 def verify(task: Task, ctx: HostRun) -> Result:
     """Inactive XML has each interface on its bridge; running guests' taps are in
     `brctl show` under it; `default` is gone when it should be."""
-    if ctx.check and (ctx.guests_changed or ctx.libvirtd_restart_for):
-        return Result(host=task.host, result="check mode: not verified (nothing was applied)")
+    if ctx.check and (ctx.changes.guests or ctx.changes.libvirtd_restart_for):
+        said = "check mode: not verified (nothing was applied)"
+        return Result(host=task.host, result=Said(said))
     conn = ctx.connect(task)
     problems: list[str] = []
     ports = {b.name: set(b.ports) for b in ctx.network_state(task)[0].bridges}
@@ -228,5 +240,6 @@ def verify(task: Task, ctx: HostRun) -> Result:
     if ctx.model.removes_default_network and net_info(conn, NAT_NETWORK) is not None:
         problems.append(f"network {NAT_NETWORK} is still defined (virsh net-list --all)")
     if problems:
-        return Result(host=task.host, failed=True, result="\n".join(problems))
-    return Result(host=task.host, result=f"verified {len(ctx.model.guests)} guest(s)")
+        return Result(host=task.host, failed=True, result=Problems.of(problems))
+    said = f"verified {len(ctx.model.guests)} guest(s)"
+    return Result(host=task.host, result=Verified(said, tuple(ctx.model.guests)))

@@ -14,17 +14,23 @@ from pydantic import Field
 
 from hvbridge import remote
 from hvbridge.apply import guarded_restart
-from hvbridge.hostrun import HostRun, files_only
+from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import expected_bridges, mac_mismatches
+from hvbridge.hosttask import files_only, host_task, read_only
 from hvbridge.netstate import verify
+from hvbridge.results import Applied, Problems, Pushed, Rendered, Said, Steps
 from hvbridge.ssh import SSHError
 
+from . import bridge as bridge_tasks
+from . import facts as facts_tasks
 
+
+@read_only
 def render(task: Task, ctx: HostRun) -> Result:
     """The network files for the host's bridges and NICs, from the platform's templates."""
     ctx.rendered = ctx.platform.render(ctx.templates, ctx.model)
     names = ", ".join(posixpath.basename(p) for p in sorted(ctx.rendered))
-    return Result(host=task.host, result=f"rendered {names}")
+    return Result(host=task.host, result=Rendered(f"rendered {names}", dict(ctx.rendered)))
 
 
 def _diff(path: str, old: str | None, new: str) -> str:
@@ -66,15 +72,15 @@ def push(task: Task, ctx: HostRun) -> Result:
     """Write the rendered files that differ from the host's (check mode: only diff)."""
     if not ctx.rendered:
         return Result(
-            host=task.host, failed=True, result="nothing rendered: run network.render first"
+            host=task.host, failed=True, result=Said("nothing rendered: run network.render first")
         )
     conflicts = _conflicts(task, ctx)
     if conflicts:
-        return Result(host=task.host, failed=True, result="\n".join(conflicts))
+        return Result(host=task.host, failed=True, result=Problems.of(conflicts))
     # Before anything changes: a NIC whose MAC is not the inventory's would not come up.
     mismatches = mac_mismatches(task.host.name, ctx.model, ctx.network_state(task)[0])
     if mismatches:
-        return Result(host=task.host, failed=True, result="\n".join(mismatches))
+        return Result(host=task.host, failed=True, result=Problems.of(mismatches))
     leftovers = _leftover_temps(task, ctx)
     conn = ctx.connect(task)
     diffs, writes = [], {}
@@ -86,7 +92,7 @@ def push(task: Task, ctx: HostRun) -> Result:
     if writes and not ctx.check:
         remote.write_all_atomic(conn, writes, ctx.run_id)
     changed = [posixpath.basename(path) for path in writes]
-    ctx.network_changed += changed
+    ctx.changes.network_files += changed
     verb = "would write" if ctx.check else "wrote"
     summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"
     if leftovers:
@@ -97,10 +103,11 @@ def push(task: Task, ctx: HostRun) -> Result:
         host=task.host,
         changed=bool(changed or leftovers),
         diff="".join(diffs),
-        result=summary,
+        result=Pushed(summary, tuple(writes), tuple(leftovers)),
     )
 
 
+@host_task
 def apply(
     task: Task,
     ctx: HostRun,
@@ -120,24 +127,56 @@ def apply(
     state = ctx.network_state(task)[0]
     mismatches = mac_mismatches(task.host.name, ctx.model, state)
     if mismatches:
-        return Result(host=task.host, failed=True, result="\n".join(mismatches))
+        return Result(host=task.host, failed=True, result=Problems.of(mismatches))
     why = None
-    if ctx.network_changed:
-        reason = f"{', '.join(ctx.network_changed)} {'would change' if ctx.check else 'changed'}"
+    changed = ctx.changes.network_files
+    if changed:
+        reason = f"{', '.join(changed)} {'would change' if ctx.check else 'changed'}"
     elif force or ctx.force:
         reason = "forced"
     else:
         differences = verify(expected_bridges(ctx.model), state)
         if not differences:
             ctx.remember_netstate(state)
-            return Result(host=task.host, result="no network file changed: not restarted")
+            said = "no network file changed: not restarted"
+            return Result(host=task.host, result=Applied(said))
         why = "the host does not run its network files: " + "; ".join(differences)
         reason = why
     if ctx.check:
-        ctx.network_would_restart = True
-        return Result(
-            host=task.host,
-            changed=True,
-            result=f"check mode: would restart the network (guarded, {timeout}s): {reason}",
-        )
-    return guarded_restart(task, ctx, timeout, state, why)
+        ctx.changes.network_would_restart = True
+        said = f"check mode: would restart the network (guarded, {timeout}s): {reason}"
+        return Result(host=task.host, changed=True, result=Applied(said, True, reason))
+    result = guarded_restart(task, ctx, timeout, state, why)
+    result.result = Applied(str(result.result), True, reason, ctx.changes.rolled_back)
+    return result
+
+
+@host_task
+def bridge(
+    task: Task,
+    ctx: HostRun,
+    timeout: Annotated[int, Field(ge=10, le=3600)] = 120,
+    force: bool = False,
+) -> Result:
+    """The network half of the seed's procedure on the host, as runbooks/bridge-network.yaml
+    runs it: render, push, apply (guarded), verify the bridges, collect facts; each a
+    subtask, so its result and a processor's events are there as with `nr.run` of each.
+
+    `timeout`, `force`: as network.apply's.
+    """
+    # Subtasks get the run's dry_run from Nornir, not one given to this task: say it.
+    check = ctx.check
+    results = {
+        "render": task.run(task=render, dry_run=check)[0],
+        "push": task.run(task=push, dry_run=check)[0],
+        "apply": task.run(task=apply, timeout=timeout, force=force, dry_run=check)[0],
+        "verify": task.run(task=bridge_tasks.verify, dry_run=check)[0],
+        "facts": task.run(task=facts_tasks.collect, dry_run=check)[0],
+    }
+    changed = [name for name, result in results.items() if result.changed]
+    what = f"changed by {', '.join(changed)}" if changed else "nothing to change"
+    if ctx.check and changed:
+        what = f"would be changed by {', '.join(changed)}"
+    said = f"{what}; {results['facts'].result}"
+    data = {name: result.result for name, result in results.items()}
+    return Result(host=task.host, changed=bool(changed), result=Steps(said, data))

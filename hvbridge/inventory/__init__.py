@@ -41,7 +41,7 @@ from hvbridge.inventory.models import (
 )
 from hvbridge.inventory.problems import InventoryError, InventoryFiles
 from hvbridge.inventory.relations import relations
-from hvbridge.inventory.validate import validate_hosts
+from hvbridge.inventory.validate import validate_host, validate_hosts
 
 __all__ = [
     "CONNECTION",
@@ -63,5 +63,6 @@ __all__ = [
     "load_inventory",
     "masked",
     "relations",
+    "validate_host",
     "validate_hosts",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from nornir.core.inventory import Inventory
+from nornir.core.inventory import Host, Inventory
 from pydantic import BaseModel
 
 from hvbridge.inventory.checks import HostCheck, check_host
@@ -79,6 +79,17 @@ def validate_hosts(
         raise InventoryError(render(problems, files))
     write_jumps(inventory, models)
     return models
+
+
+def validate_host(host: Host, files: InventoryFiles | None = None) -> HostModel:
+    """One host's model, its values checked as `validate_hosts` checks them (without the
+    checks across hosts, and without resolving a bare-word jump: `validate_hosts` does
+    that); InventoryError naming the host and each field otherwise (and the file, given
+    `files`)."""
+    check = check_host(host)
+    if check.problems or check.data is None or check.connection is None:
+        raise InventoryError(render(check.problems, files))
+    return HostModel(name=host.name, connection=check.connection, **_fields(check.data, HostData))
 
 
 def check_inventory(nornir: Inventory) -> tuple[dict[str, HostModel], list[Problem]]:

@@ -1,4 +1,5 @@
-"""Report documents as Markdown and HTML, from the project's `templates/report/`.
+"""Report documents as Markdown and HTML, from the project's `templates/report/`, then the
+shipped ones (a project overrides a template by its name).
 
 Templates named `*.html.j2` autoescape everything (diffs are full of `<interface ...>`
 and `&`); Markdown ones do not, and escape table cells with `md_cell` instead.
@@ -16,6 +17,7 @@ from urllib.parse import quote
 import jinja2
 
 from hvbridge.errors import InputError
+from hvbridge.render import roots
 from hvbridge.report.model import HostReport, SummaryReport
 
 
@@ -70,7 +72,8 @@ def duration(seconds: float | None) -> str:
 @cache
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        # The project's report templates first, then the shipped ones.
+        loader=jinja2.FileSystemLoader([str(root / "report") for root in roots(templates)]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -93,7 +96,8 @@ def _render(templates: Path, name: str, **context: object) -> str:
         template = _environment(templates).get_template(name)
         return template.render(**context)
     except jinja2.TemplateNotFound as exc:
-        raise ReportRenderError(f"no report template {name} in {templates}") from exc
+        where = " or ".join(str(root / "report") for root in roots(templates))
+        raise ReportRenderError(f"no report template {name} in {where}") from exc
     except jinja2.UndefinedError as exc:
         raise ReportRenderError(f"report template {name}: {exc.message}") from exc
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from hvbridge import shipped
 from hvbridge.report import render
 from hvbridge.report.build import host_report, run_info, summary_report
 from hvbridge.runner import RunOutcome
@@ -51,15 +52,15 @@ def write_reports(
 ) -> ReportPaths:
     """Write every report of `outcome` under `directory/<run-id>/`.
 
-    `templates`: the project's templates directory (default `./templates`, as the
-    engine finds the project); the report templates are in its `report/`.
+    `templates`: the project's templates directory; the report templates are in its
+    `report/`, then in the shipped templates' (by default only those).
     `planned_steps`: the runbook's step names, to list the steps a failed host
     skipped. `started`: when the run began; by default the run is taken to have
     ended just now, as reports are written right after it.
     """
     if not _RUN_ID.fullmatch(outcome.run_id):
         raise ValueError(f"run id {outcome.run_id!r} cannot name a report directory")
-    templates = (templates or Path("templates")) / "report"
+    templates = templates or shipped.templates()
     if started is None:
         started = datetime.now(UTC) - timedelta(seconds=outcome.seconds)
     run = run_info(outcome, inventory=inventory, started=started)

@@ -37,7 +37,7 @@ from hvbridge.runbook import load_tasks_module
 
 
 def push(task: Task, ctx: HostRun, hold: str) -> Result:
-    result: Result = load_tasks_module(ctx.project / "tasks", "network").push(task, ctx)
+    result: Result = load_tasks_module(ctx.project / "tasks", "network").push(task)
     Path(f"{hold}.{ctx.name}").touch()
     while Path(hold).exists():
         time.sleep(0.1)

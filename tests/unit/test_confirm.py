@@ -265,7 +265,7 @@ def test_guarded_restart_verified_and_cancelled(clock: Clock) -> None:
     assert first.kinds() == ["probe", "arm"]
     assert second.kinds() == ["look", "cancel"]
     # The state verified is what the next read-only steps use.
-    assert ctx.netstate is not None and ctx.rolled_back is None
+    assert ctx.network.state is not None and ctx.changes.rolled_back is None
 
 
 def test_guarded_restart_says_its_warnings(clock: Clock) -> None:
@@ -282,7 +282,7 @@ def test_guarded_restart_cancel_loses_the_race(clock: Clock) -> None:
     reach = Reach(clock, [_first(), second, _back("unbridged")])
     result, ctx = _restart(clock, reach)
     assert (result.changed, result.failed) == (True, True)
-    assert ctx.rolled_back == "verified, but the revert had already started at the deadline"
+    assert ctx.changes.rolled_back == "verified, but the revert had already started at the deadline"
     assert result.result == (
         "rolled back: verified, but the revert had already started at the deadline;"
         " reverted: addresses and default route are as before"
@@ -294,7 +294,9 @@ def test_guarded_restart_reverts_at_once_when_verification_fails(clock: Clock) -
     reach = Reach(clock, [_first(), second, _back("unbridged")])
     result, ctx = _restart(clock, reach)
     assert second.kinds() == ["look", "revert_now"]
-    assert ctx.rolled_back == f"gateway {GATEWAY} answered ping before the change, not after"
+    assert (
+        ctx.changes.rolled_back == f"gateway {GATEWAY} answered ping before the change, not after"
+    )
     assert result.failed
     # Reverted now, not at the deadline: no sleeping on the fake clock.
     assert clock.slept == []
@@ -309,7 +311,7 @@ def test_guarded_restart_guard_never_armed(clock: Clock) -> None:
         "the session was lost while arming the revert: the guard is not armed and the"
         " network was not restarted (the new files are written; run again)"
     )
-    assert ctx.rolled_back is None
+    assert ctx.changes.rolled_back is None
 
 
 def test_guarded_restart_reverted_alone_after_the_restart_failed(clock: Clock) -> None:
@@ -318,7 +320,7 @@ def test_guarded_restart_reverted_alone_after_the_restart_failed(clock: Clock) -
     first = _first(arm=SSHError(f"{LABEL}: connection closed mid-command"))
     back = _back("unbridged", "1\nbr0: no such device\n")
     result, ctx = _restart(clock, Reach(clock, [first, back], down=(3.0, 70.0, LOST)))
-    assert ctx.rolled_back == "service network restart failed (exit 1): br0: no such device"
+    assert ctx.changes.rolled_back == "service network restart failed (exit 1): br0: no such device"
     assert result.result == (
         "rolled back: service network restart failed (exit 1): br0: no such device;"
         " reverted: addresses and default route are as before"
@@ -328,7 +330,7 @@ def test_guarded_restart_reverted_alone_after_the_restart_failed(clock: Clock) -
 def test_guarded_restart_reverted_alone_says_the_last_connection_error(clock: Clock) -> None:
     reach = Reach(clock, [_first(), _back("unbridged")], down=(3.0, 70.0, LOST))
     _, ctx = _restart(clock, reach)
-    assert ctx.rolled_back == f"could not reconnect and verify in time: {LOST}"
+    assert ctx.changes.rolled_back == f"could not reconnect and verify in time: {LOST}"
 
 
 def test_guarded_restart_reverted_alone_before_the_restart_finished(clock: Clock) -> None:
@@ -337,13 +339,13 @@ def test_guarded_restart_reverted_alone_before_the_restart_finished(clock: Clock
     reverted = Conn({"look": [looked("reverted")]})
     reach = Reach(clock, [_first(), reverted, _back("unbridged", "none\n")])
     _, ctx = _restart(clock, reach)
-    assert ctx.rolled_back == "service network restart had not finished at the deadline"
+    assert ctx.changes.rolled_back == "service network restart had not finished at the deadline"
 
 
 def test_guarded_restart_reverted_alone_otherwise(clock: Clock) -> None:
     reverted = Conn({"look": [looked("reverted")]})
     result, ctx = _restart(clock, Reach(clock, [_first(), reverted, _back("unbridged")]))
-    assert ctx.rolled_back == (
+    assert ctx.changes.rolled_back == (
         "the host reverted at the deadline before the controller could verify it"
     )
     assert result.failed
@@ -351,7 +353,7 @@ def test_guarded_restart_reverted_alone_otherwise(clock: Clock) -> None:
 
 def test_guarded_restart_never_seen_back(clock: Clock) -> None:
     result, ctx = _restart(clock, Reach(clock, [_first(), LOST]))
-    assert ctx.rolled_back == f"could not reconnect and verify in time: {LOST}"
+    assert ctx.changes.rolled_back == f"could not reconnect and verify in time: {LOST}"
     assert str(result.result).endswith(
         f"; NOT confirmed back within {apply.REVERT_GRACE:.0f}s after the deadline: {LOST}"
     )

@@ -195,12 +195,14 @@ def test_reports_that_cannot_be_rendered_leave_the_runs_exit_status(
 ) -> None:
     from hvbridge.runner import RunOutcome
 
-    # A project without the report templates: the run is over, its hosts were touched.
+    # A project whose report template is broken: the run is over, its hosts were touched.
+    (tmp_path / "templates" / "report").mkdir(parents=True)
+    (tmp_path / "templates" / "report" / "summary.md.j2").write_text("{{ nothing_here }}\n")
     outcome = RunOutcome("R1", "bridge", False, {}, 1.0)
     with pytest.raises(SystemExit) as exited:
         cli._finish(outcome, tmp_path, tmp_path / "inv", tmp_path / "reports", False, False)
     assert exited.value.code == 0
     assert capsys.readouterr().err == (
-        "error: the reports could not be written: no report template summary.md.j2 in"
-        f" {tmp_path / 'templates' / 'report'}\n"
+        "error: the reports could not be written: report template summary.md.j2:"
+        " 'nothing_here' is undefined\n"
     )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hvbridge import hostrun
-from hvbridge.hostrun import HostRun, files_only, is_read_only, keeps_network_state, read_only
+from hvbridge.hostrun import HostRun
+from hvbridge.hosttask import files_only, host_task, is_read_only, keeps_network_state, read_only
 from hvbridge.netstate import NetState
 
 BEFORE = NetState(bridges=(), links=(), addresses=(), routes=())
@@ -26,70 +26,88 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[NetState]:
 
     monkeypatch.setattr(hostrun, "read_netstate", read)
     monkeypatch.setattr(HostRun, "connect", lambda self, task, timeout=None: object())
+    monkeypatch.setattr(HostRun, "platform", None)
     return done
 
 
 def ctx() -> HostRun:
-    return HostRun(run_id="r", project=Path("."), model=None)
+    return HostRun(run_id="r", model=None)  # type: ignore[arg-type]
 
 
 def test_only_marked_tasks_are_read_only() -> None:
-    def plain(task: Any, ctx: HostRun) -> None:
+    def plain(task: Any) -> None:
         pass
 
     @read_only
-    def marked(task: Any, ctx: HostRun) -> None:
+    def marked(task: Any, ctx: HostRun) -> Any:
         pass
 
-    assert is_read_only(marked) and not is_read_only(plain)
+    @host_task
+    def changes(task: Any, ctx: HostRun) -> Any:
+        pass
+
+    assert is_read_only(marked) and not is_read_only(plain) and not is_read_only(changes)
 
 
 def test_a_step_that_writes_files_only_keeps_the_network_state() -> None:
     """network.push writes files, not the running network: apply after it reuses the
     state push read instead of reading it again (one round trip less per host)."""
 
-    def plain(task: Any, ctx: HostRun) -> None:
+    def plain(task: Any) -> None:
         pass
 
     @files_only
-    def writes(task: Any, ctx: HostRun) -> None:
+    def writes(task: Any, ctx: HostRun) -> Any:
         pass
 
     @read_only
-    def reads(task: Any, ctx: HostRun) -> None:
+    def reads(task: Any, ctx: HostRun) -> Any:
+        pass
+
+    @host_task
+    def changes(task: Any, ctx: HostRun) -> Any:
         pass
 
     assert keeps_network_state(writes) and not is_read_only(writes)
     assert keeps_network_state(reads) and not keeps_network_state(plain)
+    assert not keeps_network_state(changes)
 
 
 def test_a_read_only_step_uses_the_state_read_by_the_step_before(reads: list[NetState]) -> None:
     run = ctx()
-    run.begin_step("restart", 60)
+    run.network.step_begins("restart", keeps_network=False)
     run.remember_netstate(BEFORE)
-    run.begin_step("verify", 60, read_only=True)
+    run.network.step_begins("verify", keeps_network=True)
     assert run.network_state(task=None) == (BEFORE, "restart")  # type: ignore[arg-type]
-    run.begin_step("facts", 60, read_only=True)
+    run.network.step_begins("facts", keeps_network=True)
     assert run.network_state(task=None) == (BEFORE, "restart")  # type: ignore[arg-type]
     assert reads == []
 
 
 def test_a_step_that_may_change_the_host_forgets_the_state(reads: list[NetState]) -> None:
     run = ctx()
-    run.begin_step("restart", 60)
+    run.network.step_begins("restart", keeps_network=False)
     run.remember_netstate(BEFORE)
-    run.begin_step("custom change", 60)
-    assert run.netstate is None
+    run.network.step_begins("custom change", keeps_network=False)
+    assert run.network.state is None
     assert run.network_state(task=None) == (AFTER, None)  # type: ignore[arg-type]
     assert len(reads) == 1
 
 
 def test_a_step_reads_afresh_what_it_read_itself(reads: list[NetState]) -> None:
     run = ctx()
-    run.begin_step("verify", 60, read_only=True)
+    run.network.step_begins("verify", keeps_network=True)
     assert run.network_state(task=None) == (AFTER, None)  # type: ignore[arg-type]
     assert run.network_state(task=None) == (AFTER, None)  # type: ignore[arg-type]
     assert len(reads) == 2
-    run.begin_step("facts", 60, read_only=True)
+    run.network.step_begins("facts", keeps_network=True)
     assert run.network_state(task=None) == (AFTER, "verify")  # type: ignore[arg-type]
     assert len(reads) == 2
+
+
+def test_the_step_clock_overruns_once() -> None:
+    run = ctx()
+    run.clock.begin("apply", -1.0)
+    assert run.clock.overran() and not run.clock.overran()
+    assert run.clock.timed_out == "step 'apply' timed out after -1s"
+    assert run.clock.timed_out_step == "apply"

@@ -127,10 +127,29 @@ def test_a_host_name_cannot_leave_the_report_directory(tmp_path: Path) -> None:
         write(tmp_path, replace(outcome, run_id="../x"))
 
 
-def test_missing_templates_are_a_clear_error(tmp_path: Path) -> None:
+def test_a_project_without_report_templates_gets_the_shipped_ones(tmp_path: Path) -> None:
+    """An installed hvbridge run from any directory still writes its reports."""
     outcome, _ = sample_outcome()
-    with pytest.raises(ReportRenderError, match=r"no report template host\.md\.j2 in .*nowhere"):
-        write_reports(outcome, tmp_path / "reports", templates=tmp_path / "nowhere")
+    paths = write_reports(outcome, tmp_path / "reports", templates=tmp_path / "nowhere")
+    assert "| [hv01](hosts/hv01.md) |" in paths.summary_markdown.read_text()
+
+
+def test_a_project_report_template_overrides_the_shipped_one(tmp_path: Path) -> None:
+    outcome, _ = sample_outcome()
+    (tmp_path / "templates" / "report").mkdir(parents=True)
+    (tmp_path / "templates" / "report" / "summary.md.j2").write_text("ours: {{ summary.run.id }}\n")
+    paths = write_reports(outcome, tmp_path / "reports", templates=tmp_path / "templates")
+    assert paths.summary_markdown.read_text() == f"ours: {outcome.run_id}\n"
+    assert "[hv01](hosts/hv01.md)" not in paths.summary_markdown.read_text()
+    assert "<!DOCTYPE html>" in paths.html.read_text(), "the rest are the shipped ones"
+
+
+def test_a_broken_report_template_is_a_clear_error(tmp_path: Path) -> None:
+    outcome, _ = sample_outcome()
+    (tmp_path / "templates" / "report").mkdir(parents=True)
+    (tmp_path / "templates" / "report" / "host.md.j2").write_text("{{ nothing_here }}\n")
+    with pytest.raises(ReportRenderError, match=r"report template host\.md\.j2: .*nothing_here"):
+        write_reports(outcome, tmp_path / "reports", templates=tmp_path / "templates")
     assert not (tmp_path / "reports").exists(), "nothing is written when rendering fails"
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
 import pytest
 
+from hvbridge.hosttask import is_host_task
 from hvbridge.runbook import RunbookError, load, load_tasks_module
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -115,14 +115,17 @@ def test_every_number_a_task_takes_has_a_range() -> None:
         for name, func in vars(module).items():
             if name.startswith("_") or getattr(func, "__module__", None) != module.__name__:
                 continue
-            if not callable(func) or "ctx" not in inspect.signature(func).parameters:
+            if not callable(func) or not is_host_task(func):
                 continue
             for arg, hint in _numbers(func).items():
                 infos = getattr(hint, "__metadata__", ())
                 bounds = [bound for info in infos for bound in getattr(info, "metadata", [])]
                 kinds = {type(b).__name__ for b in bounds}
                 found[f"{module_path.stem}.{name}({arg})"] = kinds
-    assert found == {"network.apply(timeout)": {"Ge", "Le"}}
+    assert found == {
+        "network.apply(timeout)": {"Ge", "Le"},
+        "network.bridge(timeout)": {"Ge", "Le"},
+    }
 
 
 def test_a_bool_is_not_an_int(tmp_path: Path) -> None:

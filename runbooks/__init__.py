@@ -1,0 +1,1 @@
+"""The shipped runbooks, installed as the package data of `hvbridge.runbooks`."""
