@@ -3,7 +3,8 @@
 Every hypervisor starts in the seed's state before bridging: its NIC (eth0 on el6, ens3
 on el7) configured by its ifcfg file, libvirt's NAT network `default` active, guest `v1`
 on it. An el7 host also gets EL7's `systemctl`, `journalctl` and `service` (stand-ins,
-in its own copy-on-write /usr/bin and /usr/sbin).
+in its own copy-on-write /usr/bin and /usr/sbin), and NetworkManager installed but not
+started (hvbridge.lab.networkmanager).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Literal
 
+from hvbridge.lab import networkmanager
 from hvbridge.lab.topology import NAT_NET, LabHost, Port
 
 # el7 is never chosen: it is what an el7 host's sshd (and a jump host in front of el7
@@ -379,6 +381,9 @@ def host_files(
             HostFile("/usr/bin/systemctl", systemd_tool(python, "systemctl"), 0o755),
             HostFile("/usr/bin/journalctl", systemd_tool(python, "journalctl"), 0o755),
             HostFile("/usr/sbin/service", el7_service_script(), 0o755),
+            # Installed, not started: as on many EL7 hosts, until someone starts it
+            # (`systemctl start NetworkManager`), which hvbridge must then notice.
+            *networkmanager_files(),
         ]
     else:
         files.append(HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755))
@@ -397,6 +402,14 @@ def host_files(
             HostFile(f"{LAB_ETC}/v1.xml", guest_xml("v1", host.guest_mac, domain_type)),
         ]
     return files
+
+
+def networkmanager_files() -> list[HostFile]:
+    """What `systemctl start NetworkManager` needs on a lab host (real NetworkManager)."""
+    return [
+        HostFile(networkmanager.CONF_PATH, networkmanager.NM_CONF),
+        HostFile(networkmanager.SCRIPT_PATH, networkmanager.init_script(), 0o755),
+    ]
 
 
 def host_overlays(host: LabHost) -> list[str]:

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from hvbridge.lab.networkmanager import PIDFILE as NM_PIDFILE
+from hvbridge.lab.networkmanager import SCRIPT_PATH as NM_SCRIPT
+
 ActiveState = Literal["active", "inactive", "failed"]
 
 
@@ -58,7 +61,19 @@ LIBVIRTD = Unit(
     identifier="libvirtd",
     pidfile="/run/libvirtd.pid",
 )
-UNITS: dict[str, Unit] = {unit.name: unit for unit in (NETWORK, LIBVIRTD)}
+NETWORKMANAGER = Unit(
+    name="NetworkManager.service",
+    description="Network Manager",
+    loaded="/usr/lib/systemd/system/NetworkManager.service; enabled; vendor preset: enabled",
+    docs=("man:NetworkManager(8)",),
+    # Real NetworkManager, in a mount namespace of its own (hvbridge.lab.networkmanager).
+    script=NM_SCRIPT,
+    exec_start="/usr/sbin/NetworkManager --no-daemon",
+    exec_stop="/bin/kill -TERM $MAINPID",
+    identifier="NetworkManager",
+    pidfile=NM_PIDFILE,
+)
+UNITS: dict[str, Unit] = {unit.name: unit for unit in (NETWORK, LIBVIRTD, NETWORKMANAGER)}
 
 
 def unit_name(argument: str) -> str:
