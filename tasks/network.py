@@ -46,6 +46,13 @@ def _conflicts(task: Task, ctx: HostRun) -> list[str]:
     return ctx.platform.conflicts(ctx.rendered, existing)
 
 
+def _refusals(task: Task, ctx: HostRun) -> list[str]:
+    """The platform's own reasons not to change the host (EL7: NetworkManager runs)."""
+    command = ctx.platform.preflight_command
+    output = ctx.connect(task).run(command).stdout if command else ""
+    return ctx.platform.preflight_problems(task.host.name, output, ctx.rendered)
+
+
 def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
     """Temp files of a push that was killed before it renamed them (never read by the
     network service: they start with a dot), removed unless in check mode."""
@@ -68,7 +75,7 @@ def push(task: Task, ctx: HostRun) -> Result:
         return Result(
             host=task.host, failed=True, result="nothing rendered: run network.render first"
         )
-    conflicts = _conflicts(task, ctx)
+    conflicts = _conflicts(task, ctx) + _refusals(task, ctx)
     if conflicts:
         return Result(host=task.host, failed=True, result="\n".join(conflicts))
     # Before anything changes: a NIC whose MAC is not the inventory's would not come up.

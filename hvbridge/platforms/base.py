@@ -79,6 +79,18 @@ class Platform(Protocol):
         output does not (EL7: the unit's journal); empty when its output says it all."""
         ...
 
+    @property
+    def preflight_command(self) -> str:
+        """Shell printing what the platform must know of the host before its network files
+        change (EL7: whether NetworkManager runs); empty: nothing to ask, no round trip."""
+        ...
+
+    def preflight_problems(self, host: str, output: str, files: Mapping[str, str]) -> list[str]:
+        """Why the host must not be changed, one reason each: from what `preflight_command`
+        printed and the network files this run would own (`files`: path -> content, as
+        rendered)."""
+        ...
+
     def inventory_problems(self, data: Any) -> list[Finding]:
         """What this platform's tools would refuse or misread in a validated host's data."""
         ...

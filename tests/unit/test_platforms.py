@@ -176,3 +176,46 @@ def test_reverts_stop_the_network_whatever_its_service_manager_thinks() -> None:
 def test_only_el7_reads_the_journal_to_explain_a_failed_restart() -> None:
     assert platforms.get("el6").restart_diagnostics == ""
     assert platforms.get("el7").restart_diagnostics.startswith("journalctl -u network.service ")
+
+
+# --- EL7 and NetworkManager --------------------------------------------------------------------
+
+NM_OFF = {path: f"DEVICE={path[-4:]}\nNM_CONTROLLED=no\n" for path in OURS}
+
+
+def test_el7_asks_whether_networkmanager_runs_and_el6_asks_nothing() -> None:
+    assert EL7.preflight_command == "systemctl is-active NetworkManager.service 2>/dev/null || true"
+    assert EL6.preflight_command == ""
+    assert EL6.preflight_problems("hv01", "active\n", {OURS[0]: "DEVICE=br0\n"}) == []
+
+
+@pytest.mark.parametrize("said", ["inactive\n", "unknown\n", "failed\n", ""])
+def test_el7_accepts_a_host_where_networkmanager_does_not_run(said: str) -> None:
+    assert EL7.preflight_problems("hv01", said, {OURS[0]: "DEVICE=br0\n"}) == []
+
+
+@pytest.mark.parametrize("said", ["active\n", "activating\n"])
+def test_el7_accepts_networkmanager_when_every_file_says_nm_controlled_no(said: str) -> None:
+    files = {**NM_OFF, OURS[1]: "DEVICE=eth0\nNM_CONTROLLED=False\n"}
+    assert EL7.preflight_problems("hv01", said, files) == []
+
+
+def test_el7_refuses_networkmanager_naming_each_file_it_would_manage() -> None:
+    files = {OURS[0]: "DEVICE=br0\n", OURS[1]: "DEVICE=eth0\nNM_CONTROLLED=yes\n"}
+    assert EL7.preflight_problems("hv01", "active\n", files) == [
+        "hv01: NetworkManager is running and would manage ifcfg-br0 (NM_CONTROLLED=unset),"
+        " ifcfg-eth0 (NM_CONTROLLED=yes) beside initscripts: refusing to change the host."
+        " Stop and disable NetworkManager (systemctl disable --now NetworkManager),"
+        " or set nm_controlled: false"
+    ]
+
+
+def test_el7_files_as_rendered_pass_with_networkmanager_unless_a_nic_is_nm_controlled() -> None:
+    model = seed_model()
+    files = EL7.render(TEMPLATES, model)
+    assert parse_ifcfg(files[OURS[0]], OURS[0])["NM_CONTROLLED"] == "no"
+    assert EL7.preflight_problems("hv01", "active\n", files) == []
+    model.nics["eth0"].nm_controlled = True
+    (problem,) = EL7.preflight_problems("hv01", "active\n", EL7.render(TEMPLATES, model))
+    assert "would manage ifcfg-eth0 (NM_CONTROLLED=yes) beside" in problem
+    assert "NM_CONTROLLED" not in EL6.render(TEMPLATES, seed_model())[OURS[0]]
