@@ -17,6 +17,7 @@ from hvbridge.apply import guarded_restart
 from hvbridge.hostrun import HostRun, files_only
 from hvbridge.hoststate import expected_bridges, mac_mismatches
 from hvbridge.netstate import verify
+from hvbridge.platforms.base import Preflight
 from hvbridge.ssh import SSHError
 
 
@@ -27,30 +28,31 @@ def render(task: Task, ctx: HostRun) -> Result:
     return Result(host=task.host, result=f"rendered {names}")
 
 
-def _diff(path: str, old: str | None, new: str) -> str:
+def _diff(path: str, old: str | None, new: str | None) -> str:
+    """None: the file does not exist (before), or is removed (after)."""
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
         fromfile=path if old is not None else "/dev/null",
-        tofile=path,
+        tofile=path if new is not None else "/dev/null",
     )
     return "".join(lines)
 
 
-def _conflicts(task: Task, ctx: HostRun) -> list[str]:
-    """Other files that the network service would also apply to the devices we write."""
+def _existing(task: Task, ctx: HostRun) -> dict[str, str]:
+    """The other files of the platform's config directory that it reads to find conflicts."""
     conn = ctx.connect(task)
     directory = ctx.platform.config_dir
     candidates = ctx.platform.conflict_candidates(ctx.rendered, remote.list_dir(conn, directory))
-    existing = {path: remote.read(conn, path).content or "" for path in candidates}
-    return ctx.platform.conflicts(ctx.rendered, existing)
+    return {path: remote.read(conn, path).content or "" for path in candidates}
 
 
-def _refusals(task: Task, ctx: HostRun) -> list[str]:
-    """The platform's own reasons not to change the host (EL7: NetworkManager runs)."""
+def _preflight(task: Task, ctx: HostRun, existing: dict[str, str]) -> Preflight:
+    """The platform's view of the host before anything changes (EL7: NetworkManager runs;
+    EL8/9: the profiles that own our ports now)."""
     command = ctx.platform.preflight_command
     output = ctx.connect(task).run(command).stdout if command else ""
-    return ctx.platform.preflight_problems(task.host.name, output, ctx.rendered)
+    return ctx.platform.preflight(task.host.name, output, ctx.rendered, existing)
 
 
 def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
@@ -75,7 +77,9 @@ def push(task: Task, ctx: HostRun) -> Result:
         return Result(
             host=task.host, failed=True, result="nothing rendered: run network.render first"
         )
-    conflicts = _conflicts(task, ctx) + _refusals(task, ctx)
+    existing = _existing(task, ctx)
+    found = _preflight(task, ctx, existing)
+    conflicts = ctx.platform.conflicts(ctx.rendered, existing) + list(found.problems)
     if conflicts:
         return Result(host=task.host, failed=True, result="\n".join(conflicts))
     # Before anything changes: a NIC whose MAC is not the inventory's would not come up.
@@ -90,19 +94,27 @@ def push(task: Task, ctx: HostRun) -> Result:
         if current.content != content:
             diffs.append(_diff(path, current.content, content))
             writes[path] = content
+    # Files that would configure our devices besides ours go, kept for the revert.
+    diffs += [_diff(path, remote.read(conn, path).content, None) for path in found.displaced]
     if writes and not ctx.check:
-        remote.write_all_atomic(conn, writes, ctx.run_id)
+        remote.write_all_atomic(conn, writes, ctx.run_id, ctx.platform.file_mode)
+    if found.displaced and not ctx.check:
+        remote.remove_kept(conn, list(found.displaced), ctx.run_id)
     changed = [posixpath.basename(path) for path in writes]
-    ctx.network_changed += changed
+    ctx.network_changed += changed + [posixpath.basename(p) for p in found.displaced]
     verb = "would write" if ctx.check else "wrote"
     summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"
+    if found.displaced:
+        verb = "would take" if ctx.check else "took"
+        summary += f"; {verb} {', '.join(found.displaced)} out of the way (kept for the revert)"
+    summary += "".join(f"; {note}" for note in found.notes)
     if leftovers:
         names = ", ".join(posixpath.basename(path) for path in leftovers)
         removed = "would remove" if ctx.check else "removed"
         summary += f"; {removed} {names} (left by a push that was interrupted)"
     return Result(
         host=task.host,
-        changed=bool(changed or leftovers),
+        changed=bool(changed or leftovers or found.displaced),
         diff="".join(diffs),
         result=summary,
     )

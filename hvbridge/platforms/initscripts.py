@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hvbridge.platforms.base import Finding, NetworkAction, ServiceAction
+from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
 from hvbridge.platforms.ifcfg import IfcfgError, ignored_config_name, parse_ifcfg
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.render import RenderError, render
@@ -163,6 +163,7 @@ class Initscripts:
     networkmanager_aware: bool = False
     config_dir: str = SCRIPTS_DIR
     state_command: str = STATE_COMMAND
+    file_mode: int = 0o644
 
     @property
     def template_dirs(self) -> tuple[str, ...]:
@@ -177,10 +178,15 @@ class Initscripts:
     def preflight_command(self) -> str:
         return NM_ACTIVE_COMMAND if self.networkmanager_aware else ""
 
-    def preflight_problems(self, host: str, output: str, files: Mapping[str, str]) -> list[str]:
+    def preflight(
+        self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
+    ) -> Preflight:
         if not self.networkmanager_aware:
-            return []
-        return networkmanager_problems(host, output, files)
+            return Preflight()
+        return Preflight(problems=tuple(networkmanager_problems(host, output, files)))
+
+    def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
+        return None
 
     def conflict_candidates(self, ours: Iterable[str], names: Iterable[str]) -> list[str]:
         return conflict_candidates(ours, names)
