@@ -266,8 +266,9 @@ def checkpoint(directory: str, seconds: int) -> Checkpoint:
         ),
         rollback=(
             f"if [ -s {d}/checkpoint ]; then read -r cp < {d}/checkpoint;"
-            f' rm -f {d}/checkpoint; {_BUS} CheckpointRollback o "$cp"'
-            f' && echo "checkpoint $cp rolled back"; fi'
+            f' rm -f {d}/checkpoint; if {_BUS} CheckpointRollback o "$cp" > /dev/null; then'
+            f' echo "NetworkManager rolled back to checkpoint $cp"; else echo "checkpoint $cp:'
+            ' no rollback (NetworkManager rolls it back itself at its timeout)"; fi; fi'
         ),
         destroy=(
             f"{{ [ ! -s {d}/checkpoint ] || {{ read -r cp < {d}/checkpoint"
