@@ -1,0 +1,65 @@
+"""A fleet of an el6 host (initscripts) and an el9 host (NetworkManager) in one lab,
+bridged by one run of the whole seed procedure, in one report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hvbridge.lab.lifecycle import Lab
+from hvbridge.ssh import CommandResult
+
+from .rollout_support import PROJECT, cli
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("mixed") / "lab"
+    up = cli("--lab-dir", str(directory), "lab", "up", "--platform", "el6:1,el9:1")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield directory
+    finally:
+        down = cli("--lab-dir", str(directory), "lab", "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def on(lab_dir: Path, host: str, command: str) -> CommandResult:
+    with Lab(lab_dir).connect(host) as conn:
+        return conn.run(command, timeout=120)
+
+
+def test_an_el6_and_an_el9_host_are_bridged_in_one_run_and_one_report(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    hosts = (lab_dir / "inventory" / "hosts.yaml").read_text()
+    assert "platform: el9" in hosts
+
+    done = cli("run", str(PROJECT / "runbooks" / "bridge.yaml"),
+               "-i", str(lab_dir / "inventory"), "--state-dir", str(tmp_path / "state"),
+               "--reports-dir", str(tmp_path / "reports"))  # fmt: skip
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    (summary,) = (tmp_path / "reports").glob("*/summary.json")
+    report = json.loads(summary.read_text())
+    assert {name: host["status"] for name, host in report["hosts"].items()} == {
+        "hv01": "changed",
+        "hv02": "changed",
+    }
+    assert (
+        "TYPE=Bridge" in on(lab_dir, "hv01", "cat /etc/sysconfig/network-scripts/ifcfg-br0").stdout
+    )
+    assert (
+        on(lab_dir, "hv01", "test -e /etc/NetworkManager/system-connections/br0.nmconnection").ok
+        is False
+    )
+    active = on(lab_dir, "hv02", "nmcli -t -f NAME,DEVICE connection show --active").stdout
+    assert {"br0:br0", "br0-port-eth0:eth0"} <= set(active.split()), active
+    for host in ("hv01", "hv02"):
+        assert "master br0" in on(lab_dir, host, "ip -o link show eth0").stdout
+        assert on(lab_dir, host, "virsh start v1").ok
+        assert "vnet0" in on(lab_dir, host, "ls /sys/class/net/br0/brif").stdout.split()
+        assert "default" not in on(lab_dir, host, "virsh net-list --all --name").stdout
