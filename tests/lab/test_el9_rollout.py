@@ -131,6 +131,9 @@ def test_a_host_cut_off_by_its_new_address_reverts_by_itself_and_the_others_conv
     assert "eth0:eth0" in profiles.split(), profiles
     revert_log = on(lab_dir, "hv02", "cat /var/lib/hvbridge/runs/*/revert.log").stdout
     assert f"restored {OLD_PROFILE}" in revert_log, revert_log
+    # The inner undo came first: NetworkManager's checkpoint, rolled back by the guard or
+    # by NetworkManager itself at the same deadline.
+    assert "checkpoint /org/freedesktop/NetworkManager/Checkpoint/" in revert_log, revert_log
     assert on(lab_dir, "hv02", CHECKPOINTS).stdout.strip() == "ao 0"
     assert "master br0" in on(lab_dir, "hv03", "ip -o link show eth0").stdout
 
