@@ -233,6 +233,12 @@ def preflight(
                 " delete it, hvbridge writes its own"
             )
         elif profile.device in ours.ports:
+            if posixpath.dirname(profile.filename) == CONNECTIONS_DIR and (
+                profile.filename not in existing
+            ):
+                # Moved aside already (a run that stopped before the reload): the profile
+                # lives on in NetworkManager's memory only until the next reload.
+                continue
             displace(profile.filename, f"profile {profile.name} on {profile.device}")
     for keyfile in _parsed(existing):
         if keyfile.path in ours.paths or keyfile.path in displaced:

@@ -135,9 +135,17 @@ def said(active: str = "active", general: str = "running:1.42.4", profiles: str 
     return f"{active}\n{MARK}\n{general}\n{MARK}\n{profiles}"
 
 
+OLD_KEYFILE = {OLD: "[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n"}
+
+
 def test_the_profile_that_owns_a_port_is_displaced_and_the_version_noted() -> None:
-    found = EL9.preflight("hv01", said(profiles=ETH0_PROFILE), rendered(), {})
+    found = EL9.preflight("hv01", said(profiles=ETH0_PROFILE), rendered(), OLD_KEYFILE)
     assert found == Preflight(displaced=(OLD,), notes=("NetworkManager 1.42.4",))
+
+
+def test_a_profile_whose_keyfile_is_already_gone_is_not_displaced_again() -> None:
+    # A run that stopped between the push and the reload: NetworkManager still runs it.
+    assert EL9.preflight("hv01", said(profiles=ETH0_PROFILE), rendered(), {}).displaced == ()
 
 
 def test_an_ifcfg_profile_read_through_ifcfg_rh_is_displaced_the_same_way() -> None:
