@@ -9,6 +9,9 @@ reconnected and verified. Whoever renames `armed` first wins: the guard
 (`armed` -> `firing`) or the controller (`armed` -> `cancelled`), so the two
 can never both act. EL6 has no systemd, so this is plain POSIX sh; the commands
 that stop, start and restart the network are the platform's (hvbridge.platforms).
+A platform whose network service can undo itself (NetworkManager's checkpoints) adds
+that undo inside the guard: created just before the restart, rolled back first in the
+revert, destroyed before the guard is cancelled.
 """
 
 from __future__ import annotations

@@ -32,8 +32,10 @@ from hvbridge.platforms.base import (
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.platforms.nmcli import (
     PROFILE_FIELDS,
+    Dns,
     Keyfile,
     NmcliError,
+    parse_device_dns,
     parse_general,
     parse_keyfile,
     parse_profiles,
@@ -168,7 +170,8 @@ def preflight_command() -> str:
     return (
         f"systemctl is-active NetworkManager.service 2>/dev/null; echo {MARK};"
         f" nmcli -t -f RUNNING,VERSION general 2>&1; echo {MARK};"
-        f" nmcli -t -f {PROFILE_FIELDS} connection show 2>&1"
+        f" nmcli -t -f {PROFILE_FIELDS} connection show 2>&1; echo {MARK};"
+        " nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show 2>&1"
     )
 
 
@@ -178,9 +181,9 @@ def preflight(
     """NetworkManager must run and answer; no other profile may have one of our profiles'
     names or hold one of our bridges; the profiles that own a port now are displaced."""
     parts = output.split(f"{MARK}\n")
-    if len(parts) != 3:
+    if len(parts) != 4:
         return Preflight(problems=(f"{host}: cannot read NetworkManager's state: {output!r}",))
-    active, general_text, profiles_text = parts
+    active, general_text, profiles_text, dns_text = parts
     said = active.split()
     if not said or said[-1] not in _RUNNING:
         state = said[-1] if said else "no answer"
@@ -255,11 +258,28 @@ def preflight(
             keyfile.mac and keyfile.mac in ours.ports.values()
         ):
             displaced.append(keyfile.path)
-    return Preflight(
-        problems=tuple(problems),
-        displaced=tuple(displaced),
-        notes=(f"NetworkManager {general.version}",),
-    )
+    notes = [f"NetworkManager {general.version}"]
+    notes += _dns_notes(parse_device_dns(dns_text), sorted(ours.ports), files)
+    return Preflight(problems=tuple(problems), displaced=tuple(displaced), notes=tuple(notes))
+
+
+def _dns_notes(dns: Mapping[str, Dns], ports: list[str], files: Mapping[str, str]) -> list[str]:
+    """DNS a port has now comes from the profile moved aside; the bridge's profile carries
+    none (the inventory has no DNS yet): say so, and where the resolver's settings went."""
+    if any("\ndns=" in text for text in files.values()):
+        return []
+    notes = []
+    for port in ports:
+        found = dns.get(port, Dns())
+        if found.servers or found.domains:
+            what = ", ".join(found.servers) or "no servers"
+            search = f", search {' '.join(found.domains)}" if found.domains else ""
+            notes.append(
+                f"warning: {port}'s profile sets DNS {what}{search}; the bridge's profile"
+                " does not: NetworkManager drops them with that profile (keep them in"
+                " /etc/resolv.conf with dns=none, or in a profile of your own)"
+            )
+    return notes
 
 
 def checkpoint(directory: str, seconds: int) -> Checkpoint:

@@ -111,3 +111,29 @@ def parse_keyfile(text: str, path: str) -> Keyfile:
         mac=(get("ethernet", "mac-address") or get("802-3-ethernet", "mac-address")).upper(),
         master=get("connection", "master") or get("connection", "controller"),
     )
+
+
+@dataclass(frozen=True)
+class Dns:
+    """The DNS servers and search domains a device has now (its profile's)."""
+
+    servers: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+def parse_device_dns(text: str) -> dict[str, Dns]:
+    """`nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show`: a block per device."""
+    servers: dict[str, list[str]] = {}
+    domains: dict[str, list[str]] = {}
+    device = None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        value = "".join(terse_fields(value))
+        if key == "GENERAL.DEVICE":
+            device = value
+            servers[device], domains[device] = [], []
+        elif device is not None and value and key.startswith("IP4.DNS["):
+            servers[device].append(value)
+        elif device is not None and value and key.startswith("IP4.DOMAIN["):
+            domains[device].append(value)
+    return {name: Dns(tuple(servers[name]), tuple(domains[name])) for name in servers}

@@ -131,8 +131,10 @@ def test_keyfile_values_that_would_need_escapes_are_refused() -> None:
 ETH0_PROFILE = f"eth0:51a8:802-3-ethernet:eth0:{OLD}:yes\n"
 
 
-def said(active: str = "active", general: str = "running:1.42.4", profiles: str = "") -> str:
-    return f"{active}\n{MARK}\n{general}\n{MARK}\n{profiles}"
+def said(
+    active: str = "active", general: str = "running:1.42.4", profiles: str = "", dns: str = ""
+) -> str:
+    return f"{active}\n{MARK}\n{general}\n{MARK}\n{profiles}{MARK}\n{dns}"
 
 
 OLD_KEYFILE = {OLD: "[connection]\nid=eth0\ntype=ethernet\ninterface-name=eth0\n"}
@@ -152,6 +154,21 @@ def test_an_ifcfg_profile_read_through_ifcfg_rh_is_displaced_the_same_way() -> N
     ifcfg = "/etc/sysconfig/network-scripts/ifcfg-eth0"
     profile = f"System eth0:5fb0:802-3-ethernet:eth0:{ifcfg}:yes\n"
     assert EL8.preflight("hv01", said(profiles=profile), rendered(), {}).displaced == (ifcfg,)
+
+
+def test_dns_that_goes_with_the_port_s_profile_is_said() -> None:
+    dns = (
+        "GENERAL.DEVICE:eth0\nIP4.DNS[1]:198.18.0.53\nIP4.DNS[2]:198.18.0.54\n"
+        "IP4.DOMAIN[1]:lab.example\n\nGENERAL.DEVICE:lo\n"
+    )
+    found = EL9.preflight("hv01", said(profiles=ETH0_PROFILE, dns=dns), rendered(), OLD_KEYFILE)
+    assert found.notes == (
+        "NetworkManager 1.42.4",
+        "warning: eth0's profile sets DNS 198.18.0.53, 198.18.0.54, search lab.example; the"
+        " bridge's profile does not: NetworkManager drops them with that profile (keep them"
+        " in /etc/resolv.conf with dns=none, or in a profile of your own)",
+    )
+    assert found.problems == ()
 
 
 def test_a_converged_host_displaces_nothing() -> None:
