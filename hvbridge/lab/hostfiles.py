@@ -450,6 +450,12 @@ def networkmanager_files() -> list[HostFile]:
     ]
 
 
+def host_empty_dirs(host: LabHost) -> list[str]:
+    """Directories the host starts with empty, whatever this machine has there: its
+    NetworkManager must not read this machine's own profiles."""
+    return [networkmanager.CONNECTIONS_DIR] if host.platform in SYSTEMD_PLATFORMS else []
+
+
 def host_overlays(host: LabHost) -> list[str]:
     """Directories the host needs a private view of, beyond every host's."""
     return list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []

@@ -10,6 +10,8 @@ make it work inside a lab host, found by trying:
   remount in a child mount namespace tells it there is no udev to wait for; brctl,
   libvirt and the network service keep their writable /sys.
 
+Nothing of this machine's own NetworkManager shows through: the host's profile directory
+starts empty (a tmpfs, hvbridge.lab.init) and NetworkManager reads the lab's conf.d.
 `NetworkManager.conf` keeps it to the lab: keyfiles only (`plugins=keyfile`), no automatic
 DHCP profile for a NIC without one (`no-auto-default=*`), and hands off DNS
 (`dns=none`, `rc-manager=unmanaged`: /etc/resolv.conf is the lab's).
@@ -26,6 +28,10 @@ CONNECTIONS_DIR = "/etc/NetworkManager/system-connections"
 SCRIPT_PATH = "/etc/hvbridge-lab/networkmanager.init"
 PIDFILE = "/run/hvbridge-lab/NetworkManager.pid"
 LOG_PATH = "/var/log/NetworkManager.log"
+# Its own (empty) conf.d: this machine's /etc/NetworkManager/conf.d stays out of the lab.
+CONF_DIR = "/etc/hvbridge-lab/NetworkManager.conf.d"
+# In the foreground, logging to stderr (the log file: the host has no syslog).
+DAEMON = f"/usr/sbin/NetworkManager --debug --config-dir={CONF_DIR}"
 # How long `start` waits for NetworkManager to have activated what it will (nm-online).
 START_TIMEOUT = 15
 STOP_TIMEOUT = 10
@@ -67,12 +73,11 @@ system_bus() {{
 start() {{
     if running; then echo "NetworkManager (pid $(cat "$PIDFILE")) is already running"; return 0; fi
     system_bus || {{ echo "cannot start the system bus (dbus-daemon --system)"; return 1; }}
-    mkdir -p "$(dirname "$PIDFILE")" {CONNECTIONS_DIR}
+    mkdir -p "$(dirname "$PIDFILE")" {CONNECTIONS_DIR} {CONF_DIR}
     # Not `setsid -f`: started in the background, setsid execs NetworkManager itself, so
-    # $! is its PID. /sys read-only for it alone: see the module's docstring. `--debug`:
-    # in the foreground, logging to stderr (the log file; the host has no syslog).
+    # $! is its PID. /sys read-only for it alone: see the module's docstring.
     setsid unshare --mount --propagation private -- sh -c \\
-        'mount -o remount,bind,ro /sys && exec /usr/sbin/NetworkManager --debug' \\
+        'mount -o remount,bind,ro /sys && exec {DAEMON}' \\
         < /dev/null >> "$LOG" 2>&1 &
     echo $! > "$PIDFILE"
     if nm-online -s -q -t {START_TIMEOUT}; then echo "NetworkManager started"; return 0; fi

@@ -5,7 +5,14 @@ platform runs them; and NetworkManager as an el7 host has it (installed, not sta
 from __future__ import annotations
 
 from hvbridge.lab import networkmanager
-from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_overlays, host_profile
+from hvbridge.lab.hostfiles import (
+    HostFile,
+    boot_script,
+    host_empty_dirs,
+    host_files,
+    host_overlays,
+    host_profile,
+)
 from hvbridge.lab.topology import Topology, plan
 from hvbridge.lab.units import NETWORKMANAGER, UNITS, VIRTNETWORKD, VIRTQEMUD
 from hvbridge.platforms.nmcli import parse_keyfile
@@ -47,8 +54,11 @@ def test_el8_and_el9_hosts_start_on_a_keyfile_profile_with_their_static_address(
         assert "/etc/init.d/network" not in files
         assert files[networkmanager.CONF_PATH].content == networkmanager.NM_CONF
         assert host_overlays(host) == ["/usr/bin", "/usr/sbin"]
+        # Its NetworkManager reads none of this machine's own profiles.
+        assert host_empty_dirs(host) == [CONNECTIONS]
         # OpenSSH 8.0/8.7 speak the modern algorithms, even in an el6-profile lab.
         assert host_profile("el6", host, el7_hosts=True) == "modern"
+    assert host_empty_dirs(topology.host("hv01")) == []
 
 
 def test_networkmanager_s_conf_keeps_it_to_keyfiles_and_away_from_dns() -> None:
@@ -82,5 +92,6 @@ def test_the_networkmanager_script_starts_it_with_sys_read_only_and_waits() -> N
     assert "dbus-daemon --system --fork" in script
     assert "unshare --mount --propagation private" in script
     assert "mount -o remount,bind,ro /sys && exec /usr/sbin/NetworkManager --debug" in script
+    assert f"--config-dir={networkmanager.CONF_DIR}'" in script
     assert "nm-online -s -q -t 15" in script
     assert f"PIDFILE={networkmanager.PIDFILE}\n" in script
