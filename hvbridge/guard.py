@@ -9,6 +9,9 @@ reconnected and verified. Whoever renames `armed` first wins: the guard
 (`armed` -> `firing`) or the controller (`armed` -> `cancelled`), so the two
 can never both act. EL6 has no systemd, so this is plain POSIX sh; the commands
 that stop, start and restart the network are the platform's (hvbridge.platforms).
+A platform whose network service can undo itself (NetworkManager's checkpoints) adds
+that undo inside the guard: created just before the restart, rolled back first in the
+revert, destroyed before the guard is cancelled.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from hvbridge.hoststate import PROBES, parse_state, probe_command
 from hvbridge.netstate import NetState
 from hvbridge.platforms import Platform
+from hvbridge.platforms.base import Checkpoint
 from hvbridge.remote import run_dir
 from hvbridge.ssh import Connection, SSHError
 
@@ -39,18 +43,22 @@ class Armed:
     # The error of the session that armed it, when that session was lost (under the
     # restart, or before): the first thing to say if the controller never gets back.
     lost: str | None = None
+    # Shell that ends the network service's own undo before the guard is cancelled.
+    destroy_checkpoint: str = ""
 
 
-def revert_script(directory: str, platform: Platform) -> str:
+def revert_script(directory: str, platform: Platform, checkpoint: Checkpoint | None = None) -> str:
     """Every path quoted: the run directory may hold any character a path can, and the
-    files listed in `created` and `saved` are read whole lines (`IFS= read -r`)."""
+    files listed in `created` and `saved` are read whole lines (`IFS= read -r`).
+    `checkpoint`: the network service's own undo, run first (NetworkManager's)."""
     d = shlex.quote(directory)
     stop, start = platform.revert_commands()
+    rollback = f"\n    {checkpoint.rollback}" if checkpoint else ""
     return f"""#!/bin/sh
 # hvbridge: put the files back as they were before this run, and restart the network.
 mv {d}/armed {d}/firing 2>/dev/null || exit 0
 {{
-    echo "revert started $(date '+%F %T')"
+    echo "revert started $(date '+%F %T')"{rollback}
     {stop}
     if [ -f {d}/created ]; then
         while IFS= read -r path; do rm -f -- "$path" && echo "removed $path"; done < {d}/created
@@ -90,17 +98,23 @@ def arm_and_restart(
     survives the restart (the address stays on the host). When the session dies under
     the restart, whether the guard was armed is read after reconnecting (`look`)."""
     directory = run_dir(run_id)
-    armed = Armed(time.time() + seconds, directory)
+    checkpoint = platform.checkpoint(directory, seconds)
+    armed = Armed(
+        time.time() + seconds,
+        directory,
+        destroy_checkpoint=checkpoint.destroy if checkpoint else "",
+    )
     d, q = shlex.quote(directory), shlex.quote
     # The restart holds restart.lock (fd 9) until its status is written: a waiter's
     # shared flock returns when it ends, without polling. The service itself, and what
     # it starts, must not inherit the lock.
     diagnostics = platform.restart_diagnostics
     explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
-    restart = (
-        f"{platform.network_command('restart')} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain}"
-        f" echo $rc > {d}/restart.rc"
-    )
+    apply = platform.network_command("restart")
+    if checkpoint:
+        # No checkpoint, no change: the restart fails, and the guard reverts.
+        apply = f"{{ {checkpoint.create} && {apply}; }}"
+    restart = f"{apply} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain} echo $rc > {d}/restart.rc"
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
     try:
         # Shell builtins where they do: on a busy host each program started costs
@@ -110,7 +124,8 @@ def arm_and_restart(
             # and what the network service writes (resolv.conf, leases) must not change.
             f"[ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
             f'for f in {stale}; do [ -e "$f" ] && rm -f "$f"; done; '
-            f"printf %s {q(revert_script(directory, platform))} > {d}/revert.sh || exit 1; "
+            f"printf %s {q(revert_script(directory, platform, checkpoint))} > {d}/revert.sh"
+            " || exit 1; "
             f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
             # `: > armed || exit` stays a separate command: `a && b &` would background
             # the pair in a subshell that keeps this session's output open until the
@@ -207,10 +222,15 @@ def _kill_guard(armed: Armed) -> str:
 
 
 def cancel(conn: Connection, armed: Armed) -> bool:
-    """Disarm; False when the guard had already started to revert."""
+    """Disarm; False when the guard had already started to revert. The network service's
+    own undo (a checkpoint) ends first: one left behind would undo the change later, and
+    one that cannot end keeps the guard armed."""
     d = shlex.quote(armed.run_dir)
+    destroy = (
+        f"[ -e {d}/armed ] && {armed.destroy_checkpoint} && " if armed.destroy_checkpoint else ""
+    )
     result = conn.run(
-        f"if mv {d}/armed {d}/cancelled 2>/dev/null; then "
+        f"if {destroy}mv {d}/armed {d}/cancelled 2>/dev/null; then "
         f"{_kill_guard(armed)}; echo cancelled; "
         f"else echo firing; fi"
     )

@@ -160,6 +160,17 @@ def keep_commands(directory: str, paths: list[str]) -> list[str]:
     return lines
 
 
+def remove_kept(conn: Connection, paths: list[str], run_id: str) -> None:
+    """Remove files, each kept first (as `write_all_atomic` keeps what it replaces), so
+    that a revert puts them back."""
+    q = shlex.quote
+    script = ["set -e", *keep_commands(run_dir(run_id), paths)]
+    script += ["rm -f -- " + " ".join(q(path) for path in paths), "sync"]
+    result = conn.run("\n".join(script))
+    if not result.ok:
+        raise SSHError(f"{conn.label}: cannot remove {', '.join(paths)}: {result.stderr.strip()}")
+
+
 def _temp_name(path: str) -> str:
     directory, name = posixpath.split(path)
     return posixpath.join(directory, f".{name}{TEMP_SUFFIX}")

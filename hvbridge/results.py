@@ -47,11 +47,13 @@ class Rendered(Said):
 
 @dataclass(frozen=True, repr=False)
 class Pushed(Said):
-    """network.push: the files written (in check mode: that would be), by full path, and
-    temp files a killed push left, removed."""
+    """network.push: the files written (in check mode: that would be), by full path, the
+    files taken out of the way (kept for the revert), and temp files a killed push left,
+    removed."""
 
     written: tuple[str, ...] = ()
     leftovers: tuple[str, ...] = ()
+    displaced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, repr=False)

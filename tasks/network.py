@@ -18,6 +18,7 @@ from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import expected_bridges, mac_mismatches
 from hvbridge.hosttask import files_only, host_task, read_only
 from hvbridge.netstate import verify
+from hvbridge.platforms.base import Preflight
 from hvbridge.results import Applied, Problems, Pushed, Rendered, Said, Steps
 from hvbridge.ssh import SSHError
 
@@ -33,23 +34,31 @@ def render(task: Task, ctx: HostRun) -> Result:
     return Result(host=task.host, result=Rendered(f"rendered {names}", dict(ctx.rendered)))
 
 
-def _diff(path: str, old: str | None, new: str) -> str:
+def _diff(path: str, old: str | None, new: str | None) -> str:
+    """None: the file does not exist (before), or is removed (after)."""
     lines = difflib.unified_diff(
         (old or "").splitlines(keepends=True),
-        new.splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
         fromfile=path if old is not None else "/dev/null",
-        tofile=path,
+        tofile=path if new is not None else "/dev/null",
     )
     return "".join(lines)
 
 
-def _conflicts(task: Task, ctx: HostRun) -> list[str]:
-    """Other files that the network service would also apply to the devices we write."""
+def _existing(task: Task, ctx: HostRun) -> dict[str, str]:
+    """The other files of the platform's config directory that it reads to find conflicts."""
     conn = ctx.connect(task)
     directory = ctx.platform.config_dir
     candidates = ctx.platform.conflict_candidates(ctx.rendered, remote.list_dir(conn, directory))
-    existing = {path: remote.read(conn, path).content or "" for path in candidates}
-    return ctx.platform.conflicts(ctx.rendered, existing)
+    return {path: remote.read(conn, path).content or "" for path in candidates}
+
+
+def _preflight(task: Task, ctx: HostRun, existing: dict[str, str]) -> Preflight:
+    """The platform's view of the host before anything changes (EL7: NetworkManager runs;
+    EL8/9: the profiles that own our ports now)."""
+    command = ctx.platform.preflight_command
+    output = ctx.connect(task).run(command).stdout if command else ""
+    return ctx.platform.preflight(task.host.name, output, ctx.rendered, existing)
 
 
 def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
@@ -74,7 +83,9 @@ def push(task: Task, ctx: HostRun) -> Result:
         return Result(
             host=task.host, failed=True, result=Said("nothing rendered: run network.render first")
         )
-    conflicts = _conflicts(task, ctx)
+    existing = _existing(task, ctx)
+    found = _preflight(task, ctx, existing)
+    conflicts = ctx.platform.conflicts(ctx.rendered, existing) + list(found.problems)
     if conflicts:
         return Result(host=task.host, failed=True, result=Problems.of(conflicts))
     # Before anything changes: a NIC whose MAC is not the inventory's would not come up.
@@ -89,21 +100,29 @@ def push(task: Task, ctx: HostRun) -> Result:
         if current.content != content:
             diffs.append(_diff(path, current.content, content))
             writes[path] = content
+    # Files that would configure our devices besides ours go, kept for the revert.
+    diffs += [_diff(path, remote.read(conn, path).content, None) for path in found.displaced]
     if writes and not ctx.check:
-        remote.write_all_atomic(conn, writes, ctx.run_id)
+        remote.write_all_atomic(conn, writes, ctx.run_id, ctx.platform.file_mode)
+    if found.displaced and not ctx.check:
+        remote.remove_kept(conn, list(found.displaced), ctx.run_id)
     changed = [posixpath.basename(path) for path in writes]
-    ctx.changes.network_files += changed
+    ctx.changes.network_files += changed + [posixpath.basename(p) for p in found.displaced]
     verb = "would write" if ctx.check else "wrote"
     summary = f"{verb} {', '.join(changed)}" if changed else "all files already as rendered"
+    if found.displaced:
+        verb = "would take" if ctx.check else "took"
+        summary += f"; {verb} {', '.join(found.displaced)} out of the way (kept for the revert)"
+    summary += "".join(f"; {note}" for note in found.notes)
     if leftovers:
         names = ", ".join(posixpath.basename(path) for path in leftovers)
         removed = "would remove" if ctx.check else "removed"
         summary += f"; {removed} {names} (left by a push that was interrupted)"
     return Result(
         host=task.host,
-        changed=bool(changed or leftovers),
+        changed=bool(changed or leftovers or found.displaced),
         diff="".join(diffs),
-        result=Pushed(summary, tuple(writes), tuple(leftovers)),
+        result=Pushed(summary, tuple(writes), tuple(leftovers), tuple(found.displaced)),
     )
 
 

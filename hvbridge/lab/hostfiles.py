@@ -3,16 +3,21 @@
 Every hypervisor starts in the seed's state before bridging: its NIC (eth0 on el6, ens3
 on el7) configured by its ifcfg file, libvirt's NAT network `default` active, guest `v1`
 on it. An el7 host also gets EL7's `systemctl`, `journalctl` and `service` (stand-ins,
-in its own copy-on-write /usr/bin and /usr/sbin).
+in its own copy-on-write /usr/bin and /usr/sbin), and NetworkManager installed but not
+started (hvbridge.lab.networkmanager).
 """
 
 from __future__ import annotations
 
 import sys
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from hvbridge.lab import networkmanager
+from hvbridge.lab.fleet import NETWORKMANAGER_PLATFORMS, SYSTEMD_PLATFORMS
 from hvbridge.lab.topology import NAT_NET, LabHost, Port
+from hvbridge.lab.units import LIBVIRT_UNITS, VIRTNETWORKD_INITSCRIPT, VIRTNETWORKD_SCRIPT
 
 # el7 is never chosen: it is what an el7 host's sshd (and a jump host in front of el7
 # hosts under the el6 profile) offers.
@@ -131,6 +136,9 @@ def host_profile(profile: SshProfile, host: LabHost, *, el7_hosts: bool) -> SshP
     profile a jump host in front of el7 hosts does too: hvbridge offers the target host's
     algorithms on every hop, ssh-rsa for an el6 host and rsa-sha2 for an el7 one.
     """
+    if host.platform in NETWORKMANAGER_PLATFORMS:
+        # OpenSSH 8.0 (EL8) and 8.7 (EL9): the modern algorithms.
+        return "modern"
     if host.platform == "el7" or (not host.is_hypervisor and el7_hosts and profile == "el6"):
         return "el7"
     return profile
@@ -316,23 +324,45 @@ def guest_xml(name: str, mac: str, domain_type: str) -> str:
 
 
 def boot_script(host: LabHost, *, libvirt: bool) -> str:
-    # systemd starts an el7 host's services; init scripts an el6 host's.
-    el7 = host.platform == "el7"
-    lines = [
-        "set -e",
-        "ip link set lo up",
-        "systemctl start network.service" if el7 else "service network start",
-        "/usr/sbin/sshd -E /var/log/sshd.log",
-    ]
+    # systemd starts an el7/el8/el9 host's services; init scripts an el6 host's.
+    systemd = host.platform in SYSTEMD_PLATFORMS
+    if host.platform in NETWORKMANAGER_PLATFORMS:
+        network = "systemctl start NetworkManager.service"
+    else:
+        network = "systemctl start network.service" if systemd else "service network start"
+    lines = ["set -e", "ip link set lo up", network, "/usr/sbin/sshd -E /var/log/sshd.log"]
     if libvirt and host.is_hypervisor:
+        units = " ".join(f"{unit}.service" for unit in LIBVIRT_UNITS.get(host.platform, ()))
         lines += [
-            "systemctl start libvirtd.service" if el7 else "service libvirtd start",
+            f"systemctl start {units}" if systemd else "service libvirtd start",
             f"virsh -q net-define {LAB_ETC}/default-network.xml",
             "virsh -q net-autostart default",
             "virsh -q net-start default",
             f"virsh -q define {LAB_ETC}/v1.xml",
         ]
     return "\n".join(lines) + "\n"
+
+
+def keyfile(port: Port, gateway: str | None) -> str:
+    """The NIC's profile as an EL8/EL9 install leaves it: a keyfile, static address."""
+    address = f"{port.address.with_prefixlen}" + (f",{gateway}" if gateway else "")
+    return f"""\
+[connection]
+id={port.name}
+uuid={uuid.uuid5(uuid.NAMESPACE_OID, f"hvbridge-lab/{port.mac}")}
+type=ethernet
+interface-name={port.name}
+
+[ethernet]
+mac-address={port.mac.upper()}
+
+[ipv4]
+method=manual
+address1={address}
+
+[ipv6]
+method=ignore
+"""
 
 
 def host_files(
@@ -371,24 +401,37 @@ def host_files(
         HostFile("/etc/sysconfig/network", "NETWORKING=yes\nHOSTNAME=" + host.name + "\n"),
         HostFile(f"{LAB_ETC}/boot.sh", boot_script(host, libvirt=libvirt), 0o755),
     ]
-    el7 = host.platform == "el7"
-    if el7:
-        python = sys.executable
+    systemd = host.platform in SYSTEMD_PLATFORMS
+    nm = host.platform in NETWORKMANAGER_PLATFORMS
+    python = sys.executable
+    if systemd:
         files += [
-            HostFile("/etc/init.d/network", el7_network_initscript(python), 0o755),
             HostFile("/usr/bin/systemctl", systemd_tool(python, "systemctl"), 0o755),
             HostFile("/usr/bin/journalctl", systemd_tool(python, "journalctl"), 0o755),
+            # el7: installed, not started, as on many EL7 hosts, until someone starts it
+            # (`systemctl start NetworkManager`), which hvbridge must then notice.
+            *networkmanager_files(),
+        ]
+    if host.platform == "el7":
+        files += [
+            HostFile("/etc/init.d/network", el7_network_initscript(python), 0o755),
             HostFile("/usr/sbin/service", el7_service_script(), 0o755),
         ]
-    else:
-        files.append(HostFile("/etc/init.d/network", network_initscript(sys.executable), 0o755))
+    elif not systemd:
+        files.append(HostFile("/etc/init.d/network", network_initscript(python), 0o755))
     for index, port in enumerate(host.ports):
         gateway = str(host.gateway) if host.gateway and index == 0 else None
-        path = f"/etc/sysconfig/network-scripts/ifcfg-{port.name}"
-        files.append(HostFile(path, ifcfg(port, gateway)))
+        if nm:
+            path = f"{networkmanager.CONNECTIONS_DIR}/{port.name}.nmconnection"
+            files.append(HostFile(path, keyfile(port, gateway), 0o600))
+        else:
+            path = f"/etc/sysconfig/network-scripts/ifcfg-{port.name}"
+            files.append(HostFile(path, ifcfg(port, gateway)))
     if with_libvirt and host.guest_mac:
-        # EL7 has no /etc/init.d/libvirtd: libvirtd.service runs the lab's starter.
-        libvirtd = f"{LAB_ETC}/libvirtd.init" if el7 else "/etc/init.d/libvirtd"
+        # EL7 and later have no /etc/init.d/libvirtd: systemctl runs the lab's starter.
+        libvirtd = f"{LAB_ETC}/libvirtd.init" if systemd else "/etc/init.d/libvirtd"
+        if host.platform == "el9":
+            files.append(HostFile(VIRTNETWORKD_SCRIPT, VIRTNETWORKD_INITSCRIPT, 0o755))
         files += [
             HostFile(libvirtd, LIBVIRTD_INITSCRIPT, 0o755),
             HostFile("/etc/libvirt/qemu.conf", QEMU_CONF),
@@ -399,6 +442,20 @@ def host_files(
     return files
 
 
+def networkmanager_files() -> list[HostFile]:
+    """What `systemctl start NetworkManager` needs on a lab host (real NetworkManager)."""
+    return [
+        HostFile(networkmanager.CONF_PATH, networkmanager.NM_CONF),
+        HostFile(networkmanager.SCRIPT_PATH, networkmanager.init_script(), 0o755),
+    ]
+
+
+def host_empty_dirs(host: LabHost) -> list[str]:
+    """Directories the host starts with empty, whatever this machine has there: its
+    NetworkManager must not read this machine's own profiles."""
+    return [networkmanager.CONNECTIONS_DIR] if host.platform in SYSTEMD_PLATFORMS else []
+
+
 def host_overlays(host: LabHost) -> list[str]:
     """Directories the host needs a private view of, beyond every host's."""
-    return list(EL7_OVERLAID) if host.platform == "el7" else []
+    return list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []

@@ -2,7 +2,8 @@
 
 Started by `unshare --net --mount --uts --pid --fork --mount-proc`, it gives the
 host its own hostname, its own `/run`, and copy-on-write `/etc`, `/var`, `/root`
-and `/tmp` (an el7 host also `/usr/bin` and `/usr/sbin`, for its systemctl), writes
+and `/tmp` (an el7 host also `/usr/bin` and `/usr/sbin`, for its systemctl; a host with
+NetworkManager an empty directory of profiles of its own), writes
 the host's files, tells its parent it is ready, and then reaps
 orphans until it is told to stop. When it exits, the kernel kills every other
 process of the host's PID namespace, which is what makes `lab down` complete.
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 # The directories each host owns a private, writable copy of. Copy-on-write, not
@@ -29,7 +31,9 @@ def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True)
 
 
-def make_private_filesystem(extra: list[str]) -> None:
+def make_private_filesystem(extra: list[str], empty: Sequence[str] = ()) -> None:
+    """`extra`: more directories to overlay; `empty`: directories that start empty (a
+    tmpfs over the overlay), where nothing of this machine's may show through."""
     # sysfs shows the network devices of the namespace that mounted it, and
     # brctl, libvirt and the network service all read devices from it.
     _mount("-t", "sysfs", "sysfs", "/sys")
@@ -47,6 +51,9 @@ def make_private_filesystem(extra: list[str]) -> None:
         os.chown(upper, lower.st_uid, lower.st_gid)
         options = f"lowerdir={directory},upperdir={upper},workdir={work}"
         _mount("-t", "overlay", "-o", options, "overlay", directory)
+    for directory in empty:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        _mount("-t", "tmpfs", "-o", "mode=0700", "tmpfs", directory)
 
 
 def write_files(files: list[dict[str, object]]) -> None:
@@ -93,7 +100,7 @@ def _reap_all() -> None:
 def main(argv: list[str]) -> int:
     config = json.loads(Path(argv[0]).read_text())
     socket.sethostname(config["hostname"])
-    make_private_filesystem(config.get("overlays", []))
+    make_private_filesystem(config.get("overlays", []), config.get("empty", []))
     write_files(config["files"])
     # The parent waits for this line before it wires the host to a switch.
     sys.stdout.write("ready\n")

@@ -20,6 +20,7 @@ from hvbridge.lab import preflight
 from hvbridge.lab.fleet import LabPlatform, describe
 from hvbridge.lab.hostfiles import (
     SshProfile,
+    host_empty_dirs,
     host_files,
     host_key_type,
     host_overlays,
@@ -106,7 +107,7 @@ class Lab:
     ) -> LabState:
         """`platforms`: each hypervisor's, hv01 first (default: all el6)."""
         topology = plan(hosts, direct=direct, platforms=platforms)
-        preflight.check(libvirt=libvirt)
+        preflight.check(libvirt=libvirt, networkmanager=topology.has_networkmanager)
         if load(self.paths) is not None:
             raise LabError(
                 f"a lab is already up in {self.paths.root}: run `hvbridge lab down` first"
@@ -170,6 +171,7 @@ class Lab:
                 "hostname": host.name,
                 "files": [asdict(f) for f in files],
                 "overlays": host_overlays(host),
+                "empty": host_empty_dirs(host),
             }
             self.paths.init_config(host.name).write_text(json.dumps(config))
         log(f"starting {len(topology.hosts)} hosts")

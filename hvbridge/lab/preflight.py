@@ -35,8 +35,16 @@ LIBVIRT_NEEDS: tuple[tuple[str, str], ...] = (
     ("iptables", "iptables"),
     ("dnsmasq", "dnsmasq-base"),
 )
+# Real NetworkManager with a private system bus (hvbridge.lab.networkmanager).
+NETWORKMANAGER_NEEDS: tuple[tuple[str, str], ...] = (
+    ("/usr/sbin/NetworkManager", "network-manager"),
+    ("nmcli", "network-manager"),
+    ("nm-online", "network-manager"),
+    ("dbus-daemon", "dbus"),
+    ("busctl", "systemd"),
+)
 # Every Debian package the lab (and so the test suite) can need.
-ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS})
+ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS})
 
 KVM_GET_API_VERSION = 0xAE00
 
@@ -59,16 +67,18 @@ def _present(what: str) -> bool:
     )
 
 
-def missing(*, libvirt: bool) -> list[Missing]:
+def missing(*, libvirt: bool, networkmanager: bool = False) -> list[Missing]:
     needs = BASE_NEEDS + (LIBVIRT_NEEDS if libvirt else ())
+    needs += NETWORKMANAGER_NEEDS if networkmanager else ()
     return [Missing(what, pkg) for what, pkg in needs if not _present(what)]
 
 
-def check(*, libvirt: bool) -> None:
+def check(*, libvirt: bool, networkmanager: bool = False) -> None:
+    """`networkmanager`: some host runs real NetworkManager."""
     problems: list[str] = []
     if os.geteuid() != 0:
         problems.append("the lab needs root (namespaces, veths and bridges): run it as root")
-    absent = missing(libvirt=libvirt)
+    absent = missing(libvirt=libvirt, networkmanager=networkmanager)
     if absent:
         names = ", ".join(f"{m.what} ({m.package})" for m in absent)
         packages = " ".join(sorted({m.package for m in absent}))

@@ -15,7 +15,13 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hvbridge.lab.fleet import DEFAULT_PLATFORM, NIC_NAMES, LabPlatform
+from hvbridge.lab.fleet import (
+    DEFAULT_PLATFORM,
+    NETWORKMANAGER_PLATFORMS,
+    NIC_NAMES,
+    SYSTEMD_PLATFORMS,
+    LabPlatform,
+)
 from hvbridge.lab.fleet import MAX_HOSTS as MAX_HOSTS
 
 OUTER_NET = ipaddress.IPv4Network("198.18.0.0/17")
@@ -76,7 +82,12 @@ class Topology:
 
     @property
     def has_el7(self) -> bool:
-        return any(h.platform == "el7" for h in self.hosts)
+        """Hosts of EL7 or later, whose sshd (OpenSSH 7.4 and newer) speaks rsa-sha2."""
+        return any(h.platform in SYSTEMD_PLATFORMS for h in self.hosts)
+
+    @property
+    def has_networkmanager(self) -> bool:
+        return any(h.platform in NETWORKMANAGER_PLATFORMS for h in self.hosts)
 
     @property
     def hypervisors(self) -> tuple[LabHost, ...]:

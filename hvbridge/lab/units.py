@@ -7,10 +7,14 @@ version EL7 ships; docs/lab-network-service.md says what is emulated.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from hvbridge.lab.networkmanager import PIDFILE as NM_PIDFILE
+from hvbridge.lab.networkmanager import SCRIPT_PATH as NM_SCRIPT
 
 ActiveState = Literal["active", "inactive", "failed"]
 
@@ -58,7 +62,58 @@ LIBVIRTD = Unit(
     identifier="libvirtd",
     pidfile="/run/libvirtd.pid",
 )
-UNITS: dict[str, Unit] = {unit.name: unit for unit in (NETWORK, LIBVIRTD)}
+NETWORKMANAGER = Unit(
+    name="NetworkManager.service",
+    description="Network Manager",
+    loaded="/usr/lib/systemd/system/NetworkManager.service; enabled; vendor preset: enabled",
+    docs=("man:NetworkManager(8)",),
+    # Real NetworkManager, in a mount namespace of its own (hvbridge.lab.networkmanager).
+    script=NM_SCRIPT,
+    exec_start="/usr/sbin/NetworkManager --no-daemon",
+    exec_stop="/bin/kill -TERM $MAINPID",
+    identifier="NetworkManager",
+    pidfile=NM_PIDFILE,
+)
+# EL9 runs libvirt as modular daemons; Debian 12 ships only the monolithic libvirtd. An el9
+# lab host's one libvirtd (both drivers) stands in for both units: `virtqemud` starts and
+# stops it, `virtnetworkd` is active while it runs and starts it when it does not.
+VIRTQEMUD = dataclasses.replace(
+    LIBVIRTD,
+    name="virtqemud.service",
+    description="Virtualization qemu daemon",
+    loaded="/usr/lib/systemd/system/virtqemud.service; enabled; vendor preset: enabled",
+    docs=("man:virtqemud(8)", "https://libvirt.org"),
+    exec_start="/usr/sbin/virtqemud $VIRTQEMUD_ARGS",
+    identifier="virtqemud",
+)
+VIRTNETWORKD_SCRIPT = "/etc/hvbridge-lab/virtnetworkd.init"
+VIRTNETWORKD_INITSCRIPT = f"""#!/bin/sh
+# virtnetworkd of an el9 hvbridge lab host: the lab's libvirtd serves the network driver
+case "$1" in
+    start) exec {LIBVIRTD.script} start ;;
+    stop) exit 0 ;;
+    *) exec {LIBVIRTD.script} "$@" ;;
+esac
+"""
+VIRTNETWORKD = dataclasses.replace(
+    VIRTQEMUD,
+    name="virtnetworkd.service",
+    description="Virtualization network daemon",
+    loaded="/usr/lib/systemd/system/virtnetworkd.service; enabled; vendor preset: enabled",
+    docs=("man:virtnetworkd(8)", "https://libvirt.org"),
+    script=VIRTNETWORKD_SCRIPT,
+    exec_start="/usr/sbin/virtnetworkd $VIRTNETWORKD_ARGS",
+    identifier="virtnetworkd",
+)
+UNITS: dict[str, Unit] = {
+    unit.name: unit for unit in (NETWORK, LIBVIRTD, NETWORKMANAGER, VIRTQEMUD, VIRTNETWORKD)
+}
+# The units that run libvirt on each platform the lab's systemctl serves.
+LIBVIRT_UNITS: dict[str, tuple[str, ...]] = {
+    "el7": ("libvirtd",),
+    "el8": ("libvirtd",),
+    "el9": ("virtqemud", "virtnetworkd"),
+}
 
 
 def unit_name(argument: str) -> str:

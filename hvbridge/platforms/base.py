@@ -9,6 +9,7 @@ values its tools would misread. Tasks do the I/O (hvbridge.remote, hvbridge.guar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -16,6 +17,31 @@ NetworkAction = Literal["restart", "stop", "start"]
 ServiceAction = Literal["restart", "stop", "start", "status"]
 # A field path in the host's data (as pydantic writes it) and what is wrong there.
 Finding = tuple[tuple[str | int, ...], str]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """What a platform makes of a host before its network files change."""
+
+    # Why the host must not be changed, one reason each: the push refuses it.
+    problems: tuple[str, ...] = ()
+    # Files that would configure our devices besides ours (a NetworkManager profile that
+    # owns a port now): the push removes them, kept for the revert like every file it
+    # replaces.
+    displaced: tuple[str, ...] = ()
+    # What is worth saying in the push's message (the version of the network service).
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Shell around the guarded restart for a network service that can undo itself (a
+    NetworkManager checkpoint): the inner undo, inside the guard's own. Each runs on the
+    host with the run directory to keep its handle in."""
+
+    create: str  # just before the restart; its failure fails the restart
+    rollback: str  # first thing in the guard's revert (nothing when there is none)
+    destroy: str  # before the guard is cancelled; its failure keeps the guard armed
 
 
 class Platform(Protocol):
@@ -77,6 +103,31 @@ class Platform(Protocol):
     def restart_diagnostics(self) -> str:
         """Shell printing what explains a failed network restart when the restart's own
         output does not (EL7: the unit's journal); empty when its output says it all."""
+        ...
+
+    @property
+    def file_mode(self) -> int:
+        """The mode of the network files it writes (NetworkManager ignores a keyfile that
+        others may read)."""
+        ...
+
+    @property
+    def preflight_command(self) -> str:
+        """Shell printing what the platform must know of the host before its network files
+        change (EL7: whether NetworkManager runs); empty: nothing to ask, no round trip."""
+        ...
+
+    def preflight(
+        self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
+    ) -> Preflight:
+        """From what `preflight_command` printed, the files this run would own (`files`:
+        path -> content, as rendered) and the other files of `config_dir` it read
+        (`existing`, see `conflict_candidates`)."""
+        ...
+
+    def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
+        """The network service's own undo around a guarded restart whose guard fires after
+        `seconds`; None when it has none."""
         ...
 
     def inventory_problems(self, data: Any) -> list[Finding]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from hvbridge.platforms.base import Finding, NetworkAction, ServiceAction
+from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
 from hvbridge.platforms.ifcfg import IfcfgError, ignored_config_name, parse_ifcfg
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.render import RenderError, render
@@ -44,14 +44,21 @@ def config_path(device: str) -> str:
     return f"{SCRIPTS_DIR}/{PREFIX}{device}"
 
 
-def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
-    """Every ifcfg file the host's bridges and NICs call for: path -> content."""
+def render_files(
+    templates: Path, search: tuple[str, ...], model: Any, *, nm_controlled_key: bool = False
+) -> dict[str, str]:
+    """Every ifcfg file the host's bridges and NICs call for: path -> content.
+
+    `nm_controlled_key`: the bridge's file says NM_CONTROLLED=no (a NIC's always says it, or
+    `nm_controlled: true`): where NetworkManager may run beside initscripts (EL7), it would
+    otherwise take the bridge too."""
     port_of = {port: name for name, bridge in model.bridges.items() for port in bridge.ports}
     files: dict[str, str] = {}
     for name, bridge in model.bridges.items():
         files[config_path(name)] = render(
-            templates, search, "ifcfg-bridge.j2", FILTERS, name=name, bridge=bridge
-        )
+            templates, search, "ifcfg-bridge.j2", FILTERS, name=name, bridge=bridge,
+            nm_controlled_key=nm_controlled_key,
+        )  # fmt: skip
     for name, nic in model.nics.items():
         if name in port_of:
             content = render(
@@ -93,6 +100,34 @@ def conflicts(ours: Iterable[str], existing: Mapping[str, str]) -> list[str]:
     return problems
 
 
+# NetworkManager's ifcfg-rh reads NM_CONTROLLED as a boolean (svParseBoolean).
+_FALSE = frozenset({"no", "n", "false", "0", "off"})
+# What `systemctl is-active` prints for a unit that runs, or is on its way.
+_RUNNING = frozenset({"active", "activating", "reloading", "deactivating"})
+NM_ACTIVE_COMMAND = "systemctl is-active NetworkManager.service 2>/dev/null || true"
+
+
+def networkmanager_problems(host: str, output: str, files: Mapping[str, str]) -> list[str]:
+    """Where NetworkManager runs (`output`: `systemctl is-active NetworkManager`), it reads
+    every ifcfg file through ifcfg-rh and manages each device whose file does not say
+    NM_CONTROLLED=no, while initscripts configure it too: refuse, naming those files."""
+    said = output.split()
+    if not said or said[-1] not in _RUNNING:
+        return []
+    managed = []
+    for path, text in sorted(files.items()):
+        value = parse_ifcfg(text, path).get("NM_CONTROLLED")
+        if value is None or value.strip().lower() not in _FALSE:
+            managed.append(f"{posixpath.basename(path)} (NM_CONTROLLED={value or 'unset'})")
+    if not managed:
+        return []
+    return [
+        f"{host}: NetworkManager is running and would manage {', '.join(managed)} beside"
+        f" initscripts: refusing to change the host. Stop and disable NetworkManager"
+        f" (systemctl disable --now NetworkManager), or set nm_controlled: false"
+    ]
+
+
 def _interface_names(data: Any) -> Iterable[tuple[tuple[str | int, ...], str]]:
     for name in data.nics:
         yield ("nics", name), name
@@ -123,15 +158,35 @@ class Initscripts:
     name: str
     services: Literal["sysv", "systemd"]
     ssh_disabled_algorithms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # NetworkManager may run beside initscripts (EL7 installs it by default): the network
+    # files say NM_CONTROLLED=no, and a host where it runs and would manage one is refused.
+    networkmanager_aware: bool = False
     config_dir: str = SCRIPTS_DIR
     state_command: str = STATE_COMMAND
+    file_mode: int = 0o644
 
     @property
     def template_dirs(self) -> tuple[str, ...]:
         return (self.name, "initscripts")
 
     def render(self, templates: Path, model: Any) -> dict[str, str]:
-        return render_files(templates, self.template_dirs, model)
+        return render_files(
+            templates, self.template_dirs, model, nm_controlled_key=self.networkmanager_aware
+        )
+
+    @property
+    def preflight_command(self) -> str:
+        return NM_ACTIVE_COMMAND if self.networkmanager_aware else ""
+
+    def preflight(
+        self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
+    ) -> Preflight:
+        if not self.networkmanager_aware:
+            return Preflight()
+        return Preflight(problems=tuple(networkmanager_problems(host, output, files)))
+
+    def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
+        return None
 
     def conflict_candidates(self, ours: Iterable[str], names: Iterable[str]) -> list[str]:
         return conflict_candidates(ours, names)

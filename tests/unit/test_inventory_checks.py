@@ -451,11 +451,11 @@ def test_connection_platform_must_match_the_host(tmp_path: Path) -> None:
 
 def test_an_unknown_platform_names_the_registered_ones(tmp_path: Path) -> None:
     host = seed_host()
-    host["platform"] = "el9"
+    host["platform"] = "el10"
     directory = write(tmp_path, {"kvm01": host})
     assert problems(directory) == (
-        f"{directory}/hosts.yaml: host kvm01: platform: unknown platform 'el9':"
-        " expected one of 'el6', 'el7'",
+        f"{directory}/hosts.yaml: host kvm01: platform: unknown platform 'el10':"
+        " expected one of 'el6', 'el7', 'el8', 'el9'",
     )
 
 

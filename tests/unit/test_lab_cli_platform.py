@@ -29,9 +29,11 @@ def test_hosts_disagreeing_with_a_mix_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_an_unknown_platform_is_an_input_error(tmp_path: Path) -> None:
-    code, _, err = invoke(tmp_path, "lab", "up", "--platform", "el8")
+    code, _, err = invoke(tmp_path, "lab", "up", "--platform", "el10")
     assert code == 1
-    assert err == "error: --platform 'el8': unknown platform 'el8' (the lab has el6, el7)\n"
+    assert err == (
+        "error: --platform 'el10': unknown platform 'el10' (the lab has el6, el7, el8, el9)\n"
+    )
 
 
 def test_the_demo_checks_its_platforms_and_its_size(tmp_path: Path) -> None:
@@ -47,7 +49,9 @@ def test_help_describes_the_mix(tmp_path: Path) -> None:
     code, out, _ = invoke(tmp_path, "lab", "up", "--help")
     assert code == 0
     words = " ".join(out.split())
-    assert "--platform TEXT Each hypervisor's platform: one of el6, el7 for all of them" in words
+    assert (
+        "--platform TEXT Each hypervisor's platform: one of el6, el7, el8, el9 for all of" in words
+    )
     assert "[default: 3, or the --platform mix's sum]" in words
 
 

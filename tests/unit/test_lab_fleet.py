@@ -32,8 +32,8 @@ def test_hosts_that_disagree_with_the_mix_are_refused_with_both_numbers() -> Non
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("el8", "unknown platform 'el8' (the lab has el6, el7)"),
-        ("el6:1,el9:1", "unknown platform 'el9'"),
+        ("el10", "unknown platform 'el10' (the lab has el6, el7, el8, el9)"),
+        ("el6:1,el10:1", "unknown platform 'el10'"),
         ("el6,el7:2", "give every platform of a mix its count"),
         ("el6:1,el7", "give every platform of a mix its count"),
         ("el6:0,el7:1", "'0' is not a count of hosts (1 or more)"),

@@ -13,6 +13,7 @@ from hvbridge.lab.preflight import (
     ALL_PACKAGES,
     BASE_NEEDS,
     LIBVIRT_NEEDS,
+    NETWORKMANAGER_NEEDS,
     Missing,
     PreflightError,
     check,
@@ -117,4 +118,17 @@ def test_libvirt_missing_only_matters_with_libvirt(
 def test_all_packages_cover_the_design() -> None:
     assert set(DESIGN_PACKAGES) <= set(ALL_PACKAGES)
     assert sorted(set(ALL_PACKAGES)) == list(ALL_PACKAGES), "sorted, each package once"
-    assert set(ALL_PACKAGES) == {pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS}
+    assert set(ALL_PACKAGES) == {
+        pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS
+    }
+
+
+def test_networkmanager_missing_only_matters_for_networkmanager_hosts(
+    as_root: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preflight, "_present", _absent({"nmcli", "dbus-daemon"}))
+    check(libvirt=False)
+    with pytest.raises(PreflightError) as info:
+        check(libvirt=False, networkmanager=True)
+    assert _install_line(str(info.value)) == ["dbus", "network-manager"]
+    assert "nmcli (network-manager)" in str(info.value)

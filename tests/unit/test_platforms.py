@@ -10,6 +10,7 @@ import pytest
 
 from hvbridge import platforms
 from hvbridge.hoststate import parse_state
+from hvbridge.platforms.base import Preflight
 from hvbridge.platforms.ifcfg import parse_ifcfg
 from hvbridge.platforms.initscripts import SCRIPTS_DIR
 from hvbridge.platforms.iproute import MARK
@@ -32,17 +33,19 @@ def seed_model() -> SimpleNamespace:
 # --- the registry ------------------------------------------------------------------------------
 
 
-def test_the_registry_names_el6_then_el7_and_defaults_to_el6() -> None:
-    assert platforms.names() == ("el6", "el7")
-    assert [platforms.get(name).name for name in platforms.names()] == ["el6", "el7"]
+def test_the_registry_names_el6_to_el9_and_defaults_to_el6() -> None:
+    assert platforms.names() == ("el6", "el7", "el8", "el9")
+    assert [platforms.get(name).name for name in platforms.names()] == ["el6", "el7", "el8", "el9"]
     assert platforms.DEFAULT == "el6"
 
 
-@pytest.mark.parametrize("name", ["el9", "EL6", "", "debian"])
+@pytest.mark.parametrize("name", ["el10", "EL6", "", "debian"])
 def test_an_unknown_name_says_which_exist(name: str) -> None:
     with pytest.raises(platforms.UnknownPlatform) as caught:
         platforms.get(name)
-    assert str(caught.value) == f"unknown platform {name!r}: expected one of 'el6', 'el7'"
+    assert str(caught.value) == (
+        f"unknown platform {name!r}: expected one of 'el6', 'el7', 'el8', 'el9'"
+    )
     assert isinstance(caught.value, ValueError)
 
 
@@ -176,3 +179,46 @@ def test_reverts_stop_the_network_whatever_its_service_manager_thinks() -> None:
 def test_only_el7_reads_the_journal_to_explain_a_failed_restart() -> None:
     assert platforms.get("el6").restart_diagnostics == ""
     assert platforms.get("el7").restart_diagnostics.startswith("journalctl -u network.service ")
+
+
+# --- EL7 and NetworkManager --------------------------------------------------------------------
+
+NM_OFF = {path: f"DEVICE={path[-4:]}\nNM_CONTROLLED=no\n" for path in OURS}
+
+
+def test_el7_asks_whether_networkmanager_runs_and_el6_asks_nothing() -> None:
+    assert EL7.preflight_command == "systemctl is-active NetworkManager.service 2>/dev/null || true"
+    assert EL6.preflight_command == ""
+    assert EL6.preflight("hv01", "active\n", {OURS[0]: "DEVICE=br0\n"}, {}) == Preflight()
+
+
+@pytest.mark.parametrize("said", ["inactive\n", "unknown\n", "failed\n", ""])
+def test_el7_accepts_a_host_where_networkmanager_does_not_run(said: str) -> None:
+    assert EL7.preflight("hv01", said, {OURS[0]: "DEVICE=br0\n"}, {}).problems == ()
+
+
+@pytest.mark.parametrize("said", ["active\n", "activating\n"])
+def test_el7_accepts_networkmanager_when_every_file_says_nm_controlled_no(said: str) -> None:
+    files = {**NM_OFF, OURS[1]: "DEVICE=eth0\nNM_CONTROLLED=False\n"}
+    assert EL7.preflight("hv01", said, files, {}).problems == ()
+
+
+def test_el7_refuses_networkmanager_naming_each_file_it_would_manage() -> None:
+    files = {OURS[0]: "DEVICE=br0\n", OURS[1]: "DEVICE=eth0\nNM_CONTROLLED=yes\n"}
+    assert EL7.preflight("hv01", "active\n", files, {}).problems == (
+        "hv01: NetworkManager is running and would manage ifcfg-br0 (NM_CONTROLLED=unset),"
+        " ifcfg-eth0 (NM_CONTROLLED=yes) beside initscripts: refusing to change the host."
+        " Stop and disable NetworkManager (systemctl disable --now NetworkManager),"
+        " or set nm_controlled: false",
+    )
+
+
+def test_el7_files_as_rendered_pass_with_networkmanager_unless_a_nic_is_nm_controlled() -> None:
+    model = seed_model()
+    files = EL7.render(TEMPLATES, model)
+    assert parse_ifcfg(files[OURS[0]], OURS[0])["NM_CONTROLLED"] == "no"
+    assert EL7.preflight("hv01", "active\n", files, {}).problems == ()
+    model.nics["eth0"].nm_controlled = True
+    (problem,) = EL7.preflight("hv01", "active\n", EL7.render(TEMPLATES, model), {}).problems
+    assert "would manage ifcfg-eth0 (NM_CONTROLLED=yes) beside" in problem
+    assert "NM_CONTROLLED" not in EL6.render(TEMPLATES, seed_model())[OURS[0]]

@@ -1,0 +1,139 @@
+"""Read what NetworkManager's own tools print, without a shell: `nmcli -t` (terse) lines
+and keyfiles (`/etc/NetworkManager/system-connections/*.nmconnection`)."""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass
+
+from hvbridge.errors import ParseError
+
+
+class NmcliError(ParseError, ValueError):
+    pass
+
+
+def terse_fields(line: str) -> list[str]:
+    """One line of `nmcli -t`: fields split at `:`, where a field's own `:` and `\\` are
+    escaped with a backslash (`nmcli -t -f NAME ...` prints `a\\:b` for `a:b`)."""
+    fields, field, escaped = [], [], False
+    for char in line:
+        if escaped:
+            field.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            fields.append("".join(field))
+            field = []
+        else:
+            field.append(char)
+    fields.append("".join(field))
+    return fields
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A row of `nmcli -t -f NAME,UUID,TYPE,DEVICE,FILENAME,ACTIVE connection show`."""
+
+    name: str
+    uuid: str
+    type: str
+    device: str  # empty when not active
+    filename: str  # empty for a profile kept in memory only
+    active: bool
+
+
+PROFILE_FIELDS = "NAME,UUID,TYPE,DEVICE,FILENAME,ACTIVE"
+
+
+def parse_profiles(text: str) -> list[Profile]:
+    profiles = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = terse_fields(line)
+        if len(fields) != 6:
+            raise NmcliError(f"nmcli connection show: cannot read {line!r}")
+        name, uuid, kind, device, filename, active = fields
+        profiles.append(Profile(name, uuid, kind, device, filename, active == "yes"))
+    return profiles
+
+
+@dataclass(frozen=True)
+class General:
+    """`nmcli -t -f RUNNING,VERSION general`."""
+
+    running: bool
+    version: str
+
+
+def parse_general(text: str) -> General | None:
+    """None when nmcli did not print the line (NetworkManager does not answer)."""
+    for line in text.splitlines():
+        fields = terse_fields(line)
+        if len(fields) == 2 and fields[0] in ("running", "starting", "stopped"):
+            return General(fields[0] == "running", fields[1])
+    return None
+
+
+@dataclass(frozen=True)
+class Keyfile:
+    """What hvbridge needs of a keyfile profile."""
+
+    path: str
+    id: str
+    uuid: str
+    type: str
+    interface_name: str
+    mac: str  # [ethernet] mac-address, upper case; empty when unset
+    master: str
+
+
+def parse_keyfile(text: str, path: str) -> Keyfile:
+    """A keyfile as GLib's key file reader sees it (the subset profiles use)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text, source=path)
+    except configparser.Error as exc:
+        raise NmcliError(f"{path}: not a keyfile: {exc}") from None
+
+    def get(group: str, key: str) -> str:
+        return parser.get(group, key, fallback="").strip()
+
+    return Keyfile(
+        path=path,
+        id=get("connection", "id"),
+        uuid=get("connection", "uuid"),
+        type=get("connection", "type"),
+        interface_name=get("connection", "interface-name"),
+        mac=(get("ethernet", "mac-address") or get("802-3-ethernet", "mac-address")).upper(),
+        master=get("connection", "master") or get("connection", "controller"),
+    )
+
+
+@dataclass(frozen=True)
+class Dns:
+    """The DNS servers and search domains a device has now (its profile's)."""
+
+    servers: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+def parse_device_dns(text: str) -> dict[str, Dns]:
+    """`nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show`: a block per device."""
+    servers: dict[str, list[str]] = {}
+    domains: dict[str, list[str]] = {}
+    device = None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        value = "".join(terse_fields(value))
+        if key == "GENERAL.DEVICE":
+            device = value
+            servers[device], domains[device] = [], []
+        elif device is not None and value and key.startswith("IP4.DNS["):
+            servers[device].append(value)
+        elif device is not None and value and key.startswith("IP4.DOMAIN["):
+            domains[device].append(value)
+    return {name: Dns(tuple(servers[name]), tuple(domains[name])) for name in servers}
