@@ -14,7 +14,7 @@ import yaml
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import RUNBOOK, accepted_logins, cli
 
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -27,8 +27,9 @@ def lab(make_lab: LabFactory) -> tuple[Lab, LabState]:
 
 
 @pytest.fixture(scope="module")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("state")
+def state_dir(tmp_path_factory: pytest.TempPathFactory, platform: HostPlatform) -> Path:
+    # One per platform: --retry-failed reads the runs before it from here.
+    return tmp_path_factory.mktemp(f"state-{platform.name}")
 
 
 def on(lab: Lab, host: str, command: str) -> str:
