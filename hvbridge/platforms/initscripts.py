@@ -164,7 +164,7 @@ class Initscripts:
         if self.services != "systemd":
             return ""
         return (
-            "journalctl -q -u network.service -n 200 --no-pager | awk"
+            "journalctl -u network.service -q -n 200 --no-pager | awk"
             " '/ systemd\\[1\\]: Starting /{n=0; next} / systemd\\[1\\]: /{next}"
             ' {sub(/^[^]]*\\]: /, ""); said[n++]=$0} END{for(i=0;i<n;i++) print said[i]}\''
         )

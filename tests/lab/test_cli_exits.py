@@ -84,7 +84,7 @@ def test_an_argument_out_of_its_range_is_refused_before_any_connection(
 
 
 def test_a_budget_stop_writes_reports_lists_hosts_not_run_and_exits_with_bit_16(
-    lab: tuple[Lab, LabState], state_dir: Path, tmp_path: Path
+    lab: tuple[Lab, LabState], state_dir: Path, tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, _ = lab
     # Another file configuring br0: push refuses on hv01, the canary.
@@ -113,7 +113,8 @@ def test_a_budget_stop_writes_reports_lists_hosts_not_run_and_exits_with_bit_16(
     assert summary["stopped"].startswith("batch 1/3")
     run_dir = reports / summary["run"]["id"]
     assert '<tr data-host="hv03" class="status-not-run">' in (run_dir / "report.html").read_text()
-    assert "| [hv02](hosts/hv02.md) | not run |" in (run_dir / "summary.md").read_text()
+    summary_md = (run_dir / "summary.md").read_text()
+    assert f"| [hv02](hosts/hv02.md) | {platform.name} | not run |" in summary_md
     assert not any(bridged(the_lab, host) for host in HOSTS)
 
 
