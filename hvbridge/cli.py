@@ -447,7 +447,25 @@ def _write_reports(
         outcome, _in_project(project, reports_dir or Path(REPORTS_DIR)), inventory=str(inventory),
         templates=project / "templates", planned_steps=outcome.planned_steps,
         started=datetime.fromtimestamp(outcome.started, tz=UTC),
+        platforms=_platforms(inventory),
     )  # fmt: skip
+
+
+def _platforms(inventory: Path) -> dict[str, str]:
+    """Each host's platform, as Nornir resolves it (host, then its groups, then the
+    defaults); a host that names none is the default platform. The run has read and
+    checked this inventory already; if it is gone since, the reports say no platform
+    rather than fail."""
+    from nornir.plugins.inventory.simple import SimpleInventory
+
+    from hvbridge import platforms
+
+    files = {f"{kind}_file": str(inventory / f"{kind}s.yaml") for kind in ("host", "group")}
+    try:
+        loaded = SimpleInventory(**files, defaults_file=str(inventory / "defaults.yaml")).load()
+    except OSError:
+        return {}
+    return {name: host.platform or platforms.DEFAULT for name, host in loaded.hosts.items()}
 
 
 def _in_project(project: Path, path: Path) -> Path:

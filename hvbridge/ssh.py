@@ -414,7 +414,14 @@ class _Transport(paramiko.Transport):
 
     def _parse_kex_init(self, m: paramiko.Message) -> None:
         super()._parse_kex_init(m)  # type: ignore[misc]
-        self.kex_name = str(getattr(self.kex_engine, "name", "?"))
+        # By the name it was agreed under: not every engine says its own (curve25519,
+        # what an EL7 or newer sshd agrees on, does not).
+        engine = type(self.kex_engine)
+        known: dict[str, type] = getattr(self, "_kex_info", {})
+        self.kex_name = next(
+            (name for name, kind in known.items() if kind is engine),
+            str(getattr(self.kex_engine, "name", "?")),
+        )
 
 
 def _negotiated(transport: paramiko.Transport | None) -> str:

@@ -212,10 +212,17 @@ class Initscripts:
     @property
     def restart_diagnostics(self) -> str:
         # `systemctl restart` prints only "Job for network.service failed"; the init
-        # script's own words are in the journal, before systemd's lines about the unit.
+        # script's own words are in the journal, between systemd's "Starting ..." and its
+        # lines about the failed unit. Only the last start's words, without the journal's
+        # prefix (as EL6's `service network restart` prints them): what the stop before it
+        # and earlier starts said (all "[  OK  ]") is not why this restart failed.
         if self.services != "systemd":
             return ""
-        return r"journalctl -u network.service -n 30 --no-pager | grep -v 'systemd\[1\]:'"
+        return (
+            "journalctl -u network.service -q -n 200 --no-pager | awk"
+            " '/ systemd\\[1\\]: Starting /{n=0; next} / systemd\\[1\\]: /{next}"
+            ' {sub(/^[^]]*\\]: /, ""); said[n++]=$0} END{for(i=0;i<n;i++) print said[i]}\''
+        )
 
     def service_command(self, service: str, action: ServiceAction) -> str:
         if self.services == "systemd":

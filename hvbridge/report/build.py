@@ -56,6 +56,7 @@ def host_report(
     *,
     stopped: str | None = None,
     interrupted: str | None = None,
+    platform: str | None = None,
 ) -> HostReport:
     """`planned`: the runbook's step names, so that the steps a failed host never
     reached show as skipped; without it only the steps that ran are listed.
@@ -81,6 +82,7 @@ def host_report(
     return HostReport(
         schema=HOST_SCHEMA,
         host=host.name,
+        platform=platform,
         status=status,
         summary=summary,
         run=run,
@@ -114,6 +116,7 @@ def summary_report(
         counts=Counts.model_validate(counts),
         hosts={
             name: HostLine(
+                platform=report.platform,
                 status=report.status,
                 seconds=report.seconds,
                 summary=report.summary,

@@ -8,6 +8,7 @@ or renamed is a new schema version, not a silent change to a published one.
 Version 2: the statuses `not run` and `interrupted`; counts keyed by identifiers
 (`rolled_back`, `not_run`); `reverted` on each change; `bits`, `stopped` and
 `interrupted` in the summary.
+Version 3: each host's `platform`, in its report and in the summary (a fleet mixes them).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hvbridge.status import Status
 
-HOST_SCHEMA: Final = "hvbridge.report.host/2"
-SUMMARY_SCHEMA: Final = "hvbridge.report.summary/2"
+HOST_SCHEMA: Final = "hvbridge.report.host/3"
+SUMMARY_SCHEMA: Final = "hvbridge.report.summary/3"
 
 # hvbridge.status.Status's words, as `hvbridge run` prints them, so a report and the
 # terminal say the same thing (a Literal, so the JSON Schema lists them).
@@ -28,6 +29,9 @@ StepStatus = Literal["ok", "changed", "failed", "skipped"]
 HOST_STATUSES: tuple[HostStatus, ...] = get_args(HostStatus)
 if set(HOST_STATUSES) != {status.value for status in Status}:
     raise ImportError("report.model.HostStatus and hvbridge.status.Status disagree")
+
+
+PLATFORM = "the host's platform (the inventory's `platform:`); null when not known"
 
 
 class _Document(BaseModel):
@@ -113,8 +117,9 @@ class Facts(_Document):
 
 
 class HostReport(_Document):
-    schema_id: Literal["hvbridge.report.host/2"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.host/3"] = Field(alias="schema")
     host: str
+    platform: str | None = Field(description=PLATFORM)
     status: HostStatus
     summary: str = Field(description="one line for the fleet summary")
     run: Run
@@ -144,6 +149,7 @@ class Counts(_Document):
 class HostLine(_Document):
     """A host as the fleet summary lists it; the paths are relative to summary.json."""
 
+    platform: str | None = Field(description=PLATFORM)
     status: HostStatus
     seconds: float = Field(ge=0)
     summary: str
@@ -152,7 +158,7 @@ class HostLine(_Document):
 
 
 class SummaryReport(_Document):
-    schema_id: Literal["hvbridge.report.summary/2"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.summary/3"] = Field(alias="schema")
     run: Run
     exit_code: int = Field(
         ge=0, description="what `hvbridge run` exits with: `bits`, or 130/143 after a signal"

@@ -10,7 +10,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +49,7 @@ def write_reports(
     templates: Path | None = None,
     planned_steps: Sequence[str] = (),
     started: datetime | None = None,
+    platforms: Mapping[str, str] | None = None,
 ) -> ReportPaths:
     """Write every report of `outcome` under `directory/<run-id>/`.
 
@@ -56,7 +57,8 @@ def write_reports(
     `report/`, then in the shipped templates' (by default only those).
     `planned_steps`: the runbook's step names, to list the steps a failed host
     skipped. `started`: when the run began; by default the run is taken to have
-    ended just now, as reports are written right after it.
+    ended just now, as reports are written right after it. `platforms`: each host's
+    platform, as the inventory says (a host left out is reported without one).
     """
     if not _RUN_ID.fullmatch(outcome.run_id):
         raise ValueError(f"run id {outcome.run_id!r} cannot name a report directory")
@@ -73,6 +75,7 @@ def write_reports(
             planned_steps,
             stopped=outcome.stopped,
             interrupted=outcome.interrupted,
+            platform=(platforms or {}).get(name),
         )
         for name in sorted(outcome.hosts)
     }

@@ -26,7 +26,7 @@ from hvbridge.runner import (
     run,
 )
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT, RUNBOOK
 
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -62,8 +62,9 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("state")
+def state_dir(tmp_path_factory: pytest.TempPathFactory, platform: HostPlatform) -> Path:
+    # One per platform: --retry-failed reads the runs before it from here.
+    return tmp_path_factory.mktemp(f"state-{platform.name}")
 
 
 def steps_of(runbook: Path) -> list[Any]:

@@ -13,7 +13,7 @@ from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.runner import EXIT_CHANGED, EXIT_FAILED
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT, copy_inventory, edit_yaml, rollout
 from .test_lab_hypervisors import brctl_ports
 
@@ -73,7 +73,7 @@ def _one_host(inventory: Path, name: str, change: Any) -> None:
     ],
 )
 def test_preflight_failures_change_nothing(
-    lab: tuple[Lab, LabState], tmp_path: Path, case: str, expected: str
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform, case: str, expected: str
 ) -> None:
     the_lab, _ = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
@@ -101,7 +101,7 @@ def test_preflight_failures_change_nothing(
         )
     else:
         with the_lab.connect("hv01") as conn:
-            assert conn.run("service libvirtd stop").ok
+            assert conn.run(platform.service("libvirtd", "stop")).ok
         _one_host(inventory, "hv01", lambda d: None)
     before = host_state(the_lab, "hv01") if case != "libvirtd stopped" else None
     try:
@@ -109,7 +109,7 @@ def test_preflight_failures_change_nothing(
     finally:
         if case == "libvirtd stopped":
             with the_lab.connect("hv01") as conn:
-                assert conn.run("service libvirtd start").ok
+                assert conn.run(platform.service("libvirtd", "start")).ok
     host = outcome.hosts["hv01"]
     assert outcome.exit_code == EXIT_FAILED
     assert [s.name for s in host.steps] == ["check libvirt and guests"]
@@ -148,8 +148,8 @@ def _full_inventory(the_lab: Lab, tmp_path: Path) -> Path:
     return inventory
 
 
-def test_full_procedure_puts_v1_on_br0_beside_eth0(
-    lab: tuple[Lab, LabState], tmp_path: Path
+def test_full_procedure_puts_v1_on_br0_beside_the_nic(
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, state = lab
     for name in HOSTS:
@@ -167,11 +167,11 @@ def test_full_procedure_puts_v1_on_br0_beside_eth0(
                 ("bridge", "br0", state.hosts[name].guest_mac, "virtio")
             ]
             assert conn.run("virsh domstate v1").stdout.strip() == "running"
-            # The seed's final `brctl show`: br0 with eth0 and the guest's tap, no virbr0. The
+            # The seed's final `brctl show`: br0 with the NIC and the guest's tap, no virbr0. The
             # tap is vnet1 here, not the seed's vnet0: v1 was started once before, on NAT.
             tap = conn.run("virsh domiflist v1").stdout.split("\n")[2].split()[0]
             assert re.fullmatch(r"vnet\d+", tap)
-            assert brctl_ports(conn.run("brctl show").stdout) == {"br0": ["eth0", tap]}
+            assert brctl_ports(conn.run("brctl show").stdout) == {"br0": [platform.nic, tap]}
     assert "libvirtd restarted" in step(outcome, "hv03", "restart libvirtd").message
     with the_lab.connect("hv03") as conn:
         on_disk = conn.run("cat /etc/libvirt/qemu/v1.xml").stdout

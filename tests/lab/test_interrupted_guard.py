@@ -20,7 +20,7 @@ from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.ssh import CommandResult
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT, cli, copy_inventory, edit_yaml
 from .test_lab_hypervisors import brctl_ports, ipv4_of
 
@@ -32,12 +32,16 @@ NETWORK = PROJECT / "runbooks" / "bridge-network.yaml"
 DEAD_GATEWAY = "198.18.128.9"
 
 
-def restart_once(does: str) -> str:
-    """Shell: /etc/init.d/network wrapped so that its next `restart` first `does` (shell);
+def restart_once(does: str, *, before_stop: bool = False) -> str:
+    """Shell: /etc/init.d/network wrapped so that, next time, it first `does` (shell) where
+    the restart brings the network up: el6's `service network restart` runs it once
+    (`restart`), el7's `systemctl restart network` twice (`stop`, then `start`).
+    `before_stop`: before the restart takes the network down instead (el7: at `stop`).
     `unwrap()` puts the real one back."""
+    actions = "restart|stop" if before_stop else "restart|start"
     wrapper = (
-        '#!/bin/sh\nif [ "$1" = restart ] && [ -e /tmp/restart-once ]; then'
-        f' rm -f /tmp/restart-once; {does}; fi\nexec /etc/init.d/network.real "$@"\n'
+        f'#!/bin/sh\ncase "$1" in {actions}) if [ -e /tmp/restart-once ]; then'
+        f' rm -f /tmp/restart-once; {does}; fi;; esac\nexec /etc/init.d/network.real "$@"\n'
     )
     return (
         "mv /etc/init.d/network /etc/init.d/network.real"
@@ -88,13 +92,13 @@ def armed_guards(lab: Lab, host: str) -> list[str]:
     return on(lab, host, f"ls -d {RUNS}/*/armed 2>/dev/null").stdout.split()
 
 
-def assert_bridged(lab: Lab, state: LabState, host: str) -> None:
-    """br0 over eth0 with the address, v1 on br0, no NAT network, no guard armed."""
+def assert_bridged(lab: Lab, state: LabState, host: str, nic: str) -> None:
+    """br0 over the NIC with the address, v1 on br0, no NAT network, no guard armed."""
     rec = state.hosts[host]
     with lab.connect(host) as conn:
-        assert brctl_ports(conn.run("brctl show").stdout).get("br0") == ["eth0"]
+        assert brctl_ports(conn.run("brctl show").stdout).get("br0") == [nic]
         assert ipv4_of(conn, "br0") == [f"{rec.address}/17"]
-        assert ipv4_of(conn, "eth0") == []
+        assert ipv4_of(conn, nic) == []
         assert conn.run(f"test -e {SCRIPTS}/ifcfg-br0").ok
         v1 = [i for i in interfaces(conn.run("virsh dumpxml --inactive v1").stdout) if i.mac]
         assert [(i.type, i.source) for i in v1] == [("bridge", "br0")]
@@ -107,7 +111,7 @@ def assert_bridged(lab: Lab, state: LabState, host: str) -> None:
     ("host", "break_lock"), [("hv01", True), ("hv02", False)], ids=["break-lock", "stale-lock"]
 )
 def test_a_killed_controllers_guard_is_resolved_by_the_rerun(
-    lab: tuple[Lab, LabState], tmp_path: Path, host: str, break_lock: bool
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform, host: str, break_lock: bool
 ) -> None:
     """SIGKILL in the guarded restart; the rerun (with --break-lock, or taking the lock of
     the gone process by itself) fires the old guard first, then applies from the restored
@@ -120,16 +124,25 @@ def test_a_killed_controllers_guard_is_resolved_by_the_rerun(
         "-i", str(inventory), "--limit", host, "--state-dir", str(tmp_path / "state"),
         "--reports-dir", str(tmp_path / "reports"),
     ]  # fmt: skip
-    # The restart sleeps first (once): the run stays in the guarded restart for a while.
-    assert on(the_lab, host, restart_once("sleep 8")).ok
+    # The restart sleeps first (once): the run stays in the guarded restart for a while,
+    # the host still up.
+    assert on(the_lab, host, restart_once("sleep 8", before_stop=True)).ok
     try:
-        _kill_in_the_guarded_restart_and_rerun(the_lab, state, tmp_path, host, break_lock, argv)
+        _kill_in_the_guarded_restart_and_rerun(
+            the_lab, state, tmp_path, host, break_lock, argv, platform.nic
+        )
     finally:
         on(the_lab, host, unwrap())
 
 
 def _kill_in_the_guarded_restart_and_rerun(
-    the_lab: Lab, state: LabState, tmp_path: Path, host: str, break_lock: bool, argv: list[str]
+    the_lab: Lab,
+    state: LabState,
+    tmp_path: Path,
+    host: str,
+    break_lock: bool,
+    argv: list[str],
+    nic: str,
 ) -> None:
     inventory, runbook = tmp_path / "inventory", tmp_path / "bridge.yaml"
     with (tmp_path / "killed.out").open("w") as out:
@@ -165,18 +178,18 @@ def _kill_in_the_guarded_restart_and_rerun(
     notes = json.loads(report.read_text())["notes"]
     assert any(f"the host was reverted by run {old_run}" in note for note in notes), notes
     # Re-applied from the restored state: the files written again and the network restarted.
-    assert "wrote ifcfg-br0, ifcfg-eth0" in rerun.stdout
+    assert f"wrote ifcfg-br0, ifcfg-{nic}" in rerun.stdout
     assert "network restarted and verified" in rerun.stdout
     assert on(the_lab, host, f"cat {RUNS}/{old_run}/revert.log").stdout.count("restored") == 1
-    assert_bridged(the_lab, state, host)
+    assert_bridged(the_lab, state, host, nic)
 
     now = int(on(the_lab, host, "date +%s").stdout)
     time.sleep(max(0, deadline - now) + 5)
-    assert_bridged(the_lab, state, host)
+    assert_bridged(the_lab, state, host, nic)
 
 
 def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     """A run that stopped between push and apply left the new files on the old network;
     the next run restarts because the host does not run its files, and says so."""
@@ -188,8 +201,8 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
     first = run_cli(tmp_path, pushed_only, inventory, "--limit", "hv03")
     assert first.returncode == 2, first.stdout + first.stderr
     with the_lab.connect("hv03") as conn:
-        assert "BRIDGE=br0" in conn.run(f"cat {SCRIPTS}/ifcfg-eth0").stdout
-        assert ipv4_of(conn, "eth0") == [f"{state.hosts['hv03'].address}/17"]
+        assert "BRIDGE=br0" in conn.run(f"cat {platform.ifcfg()}").stdout
+        assert ipv4_of(conn, platform.nic) == [f"{state.hosts['hv03'].address}/17"]
 
     network = runbook_copy(NETWORK, tmp_path / "net.yaml", 20)
     checked = run_cli(tmp_path, network, inventory, "--limit", "hv03", "--check")
@@ -199,14 +212,14 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
         " network files: br0: bridge is missing" in checked.stdout
     ), checked.stdout
     # A push killed before its rename leaves its temp file: the next run removes it.
-    leftover = f"{SCRIPTS}/.ifcfg-eth0.hvbridge-tmp"
-    assert on(the_lab, "hv03", f"echo DEVICE=eth0 > {leftover}").ok
+    leftover = f"{SCRIPTS}/.ifcfg-{platform.nic}.hvbridge-tmp"
+    assert on(the_lab, "hv03", f"echo DEVICE={platform.nic} > {leftover}").ok
 
     rerun = run_cli(tmp_path, network, inventory, "--limit", "hv03")
     assert rerun.returncode == 2, rerun.stdout + rerun.stderr
     assert (
-        "all files already as rendered; removed .ifcfg-eth0.hvbridge-tmp (left by a push that"
-        " was interrupted)" in rerun.stdout
+        f"all files already as rendered; removed .ifcfg-{platform.nic}.hvbridge-tmp (left by a"
+        " push that was interrupted)" in rerun.stdout
     ), rerun.stdout
     assert not on(the_lab, "hv03", f"test -e {leftover}").ok
     # The live display's wait: said with its deadline, then cleared.
@@ -220,7 +233,7 @@ def test_files_pushed_but_never_applied_converge_on_a_plain_rerun(
         rerun.stdout
     )
     with the_lab.connect("hv03") as conn:
-        assert brctl_ports(conn.run("brctl show").stdout).get("br0") == ["eth0"]
+        assert brctl_ports(conn.run("brctl show").stdout).get("br0") == [platform.nic]
         assert ipv4_of(conn, "br0") == [f"{state.hosts['hv03'].address}/17"]
     again = run_cli(tmp_path, tmp_path / "net.yaml", inventory, "--limit", "hv03")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -267,7 +280,7 @@ def test_a_guard_still_reverting_is_waited_for_and_reported(
 
 
 def test_a_rollback_after_a_domain_file_edit_restores_each_file_where_it_was(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     """edit_mode: file edits /etc/libvirt/qemu/v1.xml before the restart fails: the revert
     puts v1.xml back in its place, and network-scripts holds only what it held."""
@@ -296,17 +309,14 @@ def test_a_rollback_after_a_domain_file_edit_restores_each_file_where_it_was(
         on(the_lab, "hv04", unwrap())
     assert done.returncode & 8, done.stdout + done.stderr
     assert "== hv04: rolled back" in done.stdout
-    assert (
-        "rolled back: service network restart failed (exit 3): injected restart failure;"
-        " reverted: addresses and default route are as before" in done.stdout
-    ), done.stdout
+    assert platform.restart_failed(3, "injected restart failure") in done.stdout, done.stdout
     with the_lab.connect("hv04") as conn:
         assert conn.run(f"ls -A {SCRIPTS}").stdout == scripts_before
         assert conn.run("cat /etc/libvirt/qemu/v1.xml").stdout == domain_before
 
 
 def test_a_host_that_reverted_by_itself_reports_the_restarts_own_failure(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     """The failed restart also cut the host off: the controller never got back before the
     deadline, the host reverted by itself, and the reason is the restart's status and log
@@ -314,46 +324,46 @@ def test_a_host_that_reverted_by_itself_reports_the_restarts_own_failure(
     the_lab, state = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
     runbook = runbook_copy(NETWORK, tmp_path / "net.yaml", 15)
-    cut_off = "ip addr flush dev eth0; echo address flushed; exit 4"
+    cut_off = f"ip addr flush dev {platform.nic}; echo address flushed; exit 4"
     assert on(the_lab, "hv06", restart_once(cut_off)).ok
     try:
         done = run_cli(tmp_path, runbook, inventory, "--limit", "hv06")
     finally:
         on(the_lab, "hv06", unwrap())
     assert done.returncode & 8, done.stdout + done.stderr
-    assert (
-        "rolled back: service network restart failed (exit 4): address flushed; reverted:"
-        " addresses and default route are as before" in done.stdout
-    ), done.stdout
+    assert platform.restart_failed(4, "address flushed") in done.stdout, done.stdout
     with the_lab.connect("hv06") as conn:
-        assert ipv4_of(conn, "eth0") == [f"{state.hosts['hv06'].address}/17"]
+        assert ipv4_of(conn, platform.nic) == [f"{state.hosts['hv06'].address}/17"]
 
 
 def test_a_nic_whose_mac_is_not_the_inventorys_is_refused_before_any_change(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, state = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
     edit_yaml(
         inventory / "hosts.yaml",
-        lambda hosts: hosts["hv05"]["data"]["nics"]["eth0"].update(hwaddr="02:48:56:00:00:99"),
+        lambda hosts: hosts["hv05"]["data"]["nics"][platform.nic].update(
+            hwaddr="02:48:56:00:00:99"
+        ),
     )
     real = state.hosts["hv05"].mac.lower()
     said = (
-        f"hv05: NIC eth0 has MAC {real}, the inventory's hwaddr is 02:48:56:00:00:99:"
+        f"hv05: NIC {platform.nic} has MAC {real}, the inventory's hwaddr is 02:48:56:00:00:99:"
         " refusing to change the host"
     )
-    before = on(the_lab, "hv05", f"ls -A {SCRIPTS}; cat {SCRIPTS}/ifcfg-eth0").stdout
+    files = f"ls -A {SCRIPTS}; cat {platform.ifcfg()}"
+    before = on(the_lab, "hv05", files).stdout
     for check in (["--check"], []):
         done = run_cli(tmp_path, NETWORK, inventory, "--limit", "hv05", *check)
         assert done.returncode & 4, done.stdout + done.stderr
         assert said in done.stdout, done.stdout
         assert "wrote" not in done.stdout and "would write" not in done.stdout
-        assert on(the_lab, "hv05", f"ls -A {SCRIPTS}; cat {SCRIPTS}/ifcfg-eth0").stdout == before
+        assert on(the_lab, "hv05", files).stdout == before
 
 
 def test_a_dead_planned_gateway_fails_and_reverts_unless_not_verified(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     """The old gateway answered before: the planned one must answer after. With
     verify_gateway: false it passes, and the step's message warns."""
@@ -374,7 +384,7 @@ def test_a_dead_planned_gateway_fails_and_reverts_unless_not_verified(
         " addresses and default route are as before" in done.stdout
     ), done.stdout
     with the_lab.connect("hv05") as conn:
-        assert ipv4_of(conn, "eth0") == [f"{state.hosts['hv05'].address}/17"]
+        assert ipv4_of(conn, platform.nic) == [f"{state.hosts['hv05'].address}/17"]
         assert not conn.run(f"test -e {SCRIPTS}/ifcfg-br0").ok
 
     edit_yaml(

@@ -19,7 +19,7 @@ import yaml
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT, RUNBOOK
 
 SCRIPTS = "/etc/sysconfig/network-scripts"
@@ -106,7 +106,7 @@ def state_of(run_dir: Path) -> dict[str, Any]:
 
 
 def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
-    lab: tuple[Lab, LabState], project: Path, tmp_path: Path
+    lab: tuple[Lab, LabState], project: Path, tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, _ = lab
     hold = tmp_path / "hold"
@@ -147,12 +147,12 @@ def test_sigkill_during_push_then_retry_runs_the_unfinished_hosts(
     assert "restarted because the host does not run its network files" in done.stdout
     assert "== hv03" not in done.stdout and "== hv04" not in done.stdout
     for host in ("hv01", "hv02"):
-        assert "eth0" in on(the_lab, host, "brctl show br0")
+        assert platform.nic in on(the_lab, host, "brctl show br0")
         assert on(the_lab, host, f"test -d {LOCK} || echo free") == "free\n"
 
 
 def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, state = lab
     proc = start(PROJECT, the_lab, RUNBOOK, tmp_path, "--limit", "hv03,hv04", "--serial", "1")
@@ -200,7 +200,7 @@ def test_sigint_in_the_guarded_restart_finishes_it_releases_locks_and_exits_130(
     done = retry(PROJECT, the_lab, RUNBOOK, tmp_path)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "== hv03: ok" in done.stdout and "== hv04: changed" in done.stdout
-    assert "eth0" in on(the_lab, "hv04", "brctl show br0")
+    assert platform.nic in on(the_lab, "hv04", "brctl show br0")
 
 
 def holding_runbook(tmp_path: Path, hold: Path) -> Path:

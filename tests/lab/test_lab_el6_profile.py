@@ -12,7 +12,15 @@ from hvbridge import platforms
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
+
+
+@pytest.fixture(scope="module")
+def platform() -> HostPlatform:
+    """el6 hosts only: the el6 profile is what EL6's OpenSSH 5.3 offers; an el7 host's sshd
+    (OpenSSH 7.4) offers more whatever the lab's profile (test_trace.py and
+    test_rollout_el6_and_jump.py run the el6 profile on el7 hosts too)."""
+    return HostPlatform("el6")
 
 
 @pytest.fixture(scope="module")

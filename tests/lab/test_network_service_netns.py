@@ -2,6 +2,10 @@
 
 Needs root, iproute2, bridge-utils and util-linux's unshare; without them these tests fail
 rather than skip, so a lab machine that lost them does not pass silently.
+
+Not run per platform: no lab host is built, and el6 and el7 hosts run this same initscripts
+emulation (el7's systemctl runs it for network.service: test_lab_el7.py, and every lab test
+on el7 hosts).
 """
 
 from __future__ import annotations

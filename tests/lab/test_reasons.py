@@ -22,7 +22,7 @@ from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.report.render import md_cell
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT, cli, copy_inventory, edit_yaml
 
 BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
@@ -248,15 +248,17 @@ def test_lock_held(lab: tuple[Lab, LabState], tmp_path: Path) -> None:
     failure.check_reports("lock host", reason)
 
 
-def test_libvirtd_stopped(lab: tuple[Lab, LabState], tmp_path: Path) -> None:
+def test_libvirtd_stopped(
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
+) -> None:
     the_lab, state = lab
     with the_lab.connect(HOST, state) as conn:
-        assert conn.run("service libvirtd stop").ok
+        assert conn.run(platform.service("libvirtd", "stop")).ok
     try:
         failure = run_cli(tmp_path, the_lab.paths.inventory)
     finally:
         with the_lab.connect(HOST, state) as conn:
-            assert conn.run("service libvirtd start").ok
+            assert conn.run(platform.service("libvirtd", "start")).ok
     reason = failure.reason("check libvirt and guests")
     assert reason.startswith(f"{label(state)}: libvirtd does not answer ("), reason
     assert reason.endswith("nothing was changed on this host"), reason

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hvbridge import guard, platforms, remote
+from hvbridge import guard, remote
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.platforms.ifcfg import parse_ifcfg
@@ -17,7 +17,7 @@ from hvbridge.remote import run_dir
 from hvbridge.runbook import load_tasks_module
 from hvbridge.runner import EXIT_CHANGED, EXIT_ROLLED_BACK
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import (
     PROJECT,
     RUNBOOK,
@@ -44,9 +44,12 @@ def remote_ifcfg(lab: Lab, host: str, name: str) -> dict[str, str] | None:
     return parse_ifcfg(result.stdout, name) if result.ok else None
 
 
-def test_check_mode_shows_diffs_and_changes_nothing(lab: tuple[Lab, LabState]) -> None:
+def test_check_mode_shows_diffs_and_changes_nothing(
+    lab: tuple[Lab, LabState], platform: HostPlatform
+) -> None:
     the_lab, _ = lab
-    before = {h: remote_ifcfg(the_lab, h, "ifcfg-eth0") for h in ("hv01", "hv02", "hv03")}
+    nic_file = f"ifcfg-{platform.nic}"
+    before = {h: remote_ifcfg(the_lab, h, nic_file) for h in ("hv01", "hv02", "hv03")}
     outcome = rollout(the_lab.paths.inventory, check=True)
     assert outcome.exit_code == EXIT_CHANGED
     for name, host in outcome.hosts.items():
@@ -55,11 +58,14 @@ def test_check_mode_shows_diffs_and_changes_nothing(lab: tuple[Lab, LabState]) -
         apply = next(s for s in host.steps if s.name == "restart network (guarded)")
         assert apply.message.startswith("check mode: would restart")
         assert remote_ifcfg(the_lab, name, "ifcfg-br0") is None
-        assert remote_ifcfg(the_lab, name, "ifcfg-eth0") == before[name]
+        assert remote_ifcfg(the_lab, name, nic_file) == before[name]
 
 
-def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
+def test_rollout_bridges_every_hypervisor(
+    lab: tuple[Lab, LabState], platform: HostPlatform
+) -> None:
     the_lab, state = lab
+    nic = platform.nic
     outcome = rollout(the_lab.paths.inventory)
     assert outcome.exit_code == EXIT_CHANGED, [h.steps for h in outcome.hosts.values()]
     for name in ("hv01", "hv02", "hv03"):
@@ -70,19 +76,17 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
             "IPADDR": rec.address, "NETMASK": "255.255.128.0", "GATEWAY": "198.18.128.1",
             "DEFROUTE": "yes",
         }  # fmt: skip
-        assert remote_ifcfg(the_lab, name, "ifcfg-eth0") == {
-            "DEVICE": "eth0", "TYPE": "Ethernet", "HWADDR": rec.mac.upper(), "ONBOOT": "yes",
+        assert remote_ifcfg(the_lab, name, f"ifcfg-{nic}") == {
+            "DEVICE": nic, "TYPE": "Ethernet", "HWADDR": rec.mac.upper(), "ONBOOT": "yes",
             "NM_CONTROLLED": "no", "BOOTPROTO": "none", "BRIDGE": "br0",
         }  # fmt: skip
         with the_lab.connect(name, state) as conn:
-            assert brctl_ports(conn.run("brctl show").stdout)["br0"] == ["eth0"]
+            assert brctl_ports(conn.run("brctl show").stdout)["br0"] == [nic]
             assert ipv4_of(conn, "br0") == [f"{rec.address}/17"]
-            assert ipv4_of(conn, "eth0") == []
+            assert ipv4_of(conn, nic) == []
             mode = conn.run(f"stat -c %a {SCRIPTS}/ifcfg-br0").stdout.strip()
             assert mode == "644"
-            kept = conn.run(
-                f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before{SCRIPTS}/ifcfg-eth0"
-            )
+            kept = conn.run(f"cat /var/lib/hvbridge/runs/{outcome.run_id}/before{platform.ifcfg()}")
             assert kept.ok and "IPADDR=" in kept.stdout
             assert conn.run("pgrep -f guard.sh").exit_status == 1, "revert still armed"
             # Cancelling kills the guard's whole group: no `sleep 120` left behind, and
@@ -104,10 +108,10 @@ def test_rollout_bridges_every_hypervisor(lab: tuple[Lab, LabState]) -> None:
         )
         facts = outcome.hosts[name].facts
         assert facts is not None
-        assert facts["bridges"]["br0"]["ports"] == ["eth0"]
+        assert facts["bridges"]["br0"]["ports"] == [nic]
         assert facts["addresses"]["br0"] == [f"{rec.address}/17"]
         collected = next(s for s in outcome.hosts[name].steps if s.name == "collect facts")
-        assert f"br0 [eth0] {rec.address}/17" in collected.message
+        assert f"br0 [{nic}] {rec.address}/17" in collected.message
         assert "; default via 198.18.128.1 dev br0; networks: default; guests: v1 shut off" in (
             collected.message
         )
@@ -191,26 +195,27 @@ def test_a_change_on_one_host_restarts_only_that_host(
 
 
 def test_bad_inventory_is_refused_before_any_connection(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, _ = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
 
     def inject(hosts: dict) -> None:
-        hosts["hv01"]["data"]["nics"]["eth0"]["name"] = "x$(reboot)"
+        hosts["hv01"]["data"]["nics"][platform.nic]["name"] = "x$(reboot)"
         hosts["hv02"]["data"]["bridges"]["br0"]["gateway"] = "10.9.9.9"
 
     edit_yaml(inventory / "hosts.yaml", inject)
     logins = accepted_logins(the_lab, "jump")
     done = cli("run", str(RUNBOOK), "-i", str(inventory))
     assert done.returncode == 1
-    assert "hosts.yaml" in done.stderr and "hv01" in done.stderr and "nics.eth0.name" in done.stderr
+    assert "hosts.yaml" in done.stderr and "hv01" in done.stderr
+    assert f"nics.{platform.nic}.name" in done.stderr
     assert "hv02" in done.stderr and "bridges.br0.gateway" in done.stderr
     assert accepted_logins(the_lab, "jump") == logins
 
 
 def test_unknown_host_key_and_unreachable_host_fail_alone(
-    lab: tuple[Lab, LabState], tmp_path: Path
+    lab: tuple[Lab, LabState], tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, state = lab
     inventory = copy_inventory(the_lab, tmp_path / "inventory")
@@ -231,7 +236,7 @@ def test_unknown_host_key_and_unreachable_host_fail_alone(
         }  # fmt: skip
         ghost = dict(hosts["hv02"])
         ghost["hostname"] = "198.18.129.200"
-        ghost["data"] = {"nics": {"eth0": {"hwaddr": "02:48:56:00:00:C8"}}, "bridges": {}}
+        ghost["data"] = {"nics": {platform.nic: {"hwaddr": "02:48:56:00:00:C8"}}, "bridges": {}}
         hosts["hv99"] = ghost
 
     edit_yaml(inventory / "hosts.yaml", change)
@@ -269,17 +274,21 @@ def test_another_file_for_the_same_device_is_refused_before_writing(
             conn.run(f"rm -f {SCRIPTS}/ifcfg-bridge-old")
 
 
-def test_a_run_that_never_armed_a_guard_is_seen_as_such(lab: tuple[Lab, LabState]) -> None:
+def test_a_run_that_never_armed_a_guard_is_seen_as_such(
+    lab: tuple[Lab, LabState], platform: HostPlatform
+) -> None:
     """What a controller sees when its session died before arming: no guard, no restart."""
     the_lab, state = lab
     with the_lab.connect("hv01", state) as conn:
         seen = guard.look(
-            conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [], platforms.get("el6")
+            conn, guard.Armed(time.time(), run_dir("never-armed")), 1.0, [], platform.seam
         )
     assert (seen.guard, seen.restart_rc, seen.state) == (guard.NOT_ARMED, None, None)
 
 
-def test_libvirt_facts_only_where_libvirtd_answers(lab: tuple[Lab, LabState]) -> None:
+def test_libvirt_facts_only_where_libvirtd_answers(
+    lab: tuple[Lab, LabState], platform: HostPlatform
+) -> None:
     """A host without a libvirt socket has no libvirt facts, and starts no virsh for it."""
     the_lab, state = lab
     libvirt_facts = load_tasks_module(PROJECT / "tasks", "facts").libvirt_facts
@@ -287,7 +296,7 @@ def test_libvirt_facts_only_where_libvirtd_answers(lab: tuple[Lab, LabState]) ->
         assert remote.is_socket(conn, "/var/run/libvirt/libvirt-sock")
         found = libvirt_facts(conn)
         assert found is not None and "v1" in found["domains"]
-        assert conn.run("service libvirtd stop").ok
+        assert conn.run(platform.service("libvirtd", "stop")).ok
         # A virsh of this host's own (a bind mount in its mount namespace) that says
         # whenever it is started.
         fake = "printf '#!/bin/sh\\necho started >> /tmp/virsh-started\\nexit 1\\n' > /tmp/virsh"
@@ -301,7 +310,7 @@ def test_libvirt_facts_only_where_libvirtd_answers(lab: tuple[Lab, LabState]) ->
             assert conn.run("cat /tmp/virsh-started").stdout == "started\n"
         finally:
             conn.run("umount $(command -v virsh); rm -f /tmp/virsh /tmp/virsh-started")
-            assert conn.run("service libvirtd start").ok
+            assert conn.run(platform.service("libvirtd", "start")).ok
         assert libvirt_facts(conn) is not None
 
 
@@ -317,8 +326,11 @@ def test_a_restart_slower_than_the_wait_is_waited_for_after_reconnecting(
             step["args"] = {"timeout": 20, "force": True}  # waits 10 s on the old session
     runbook = tmp_path / "runbook.yaml"
     runbook.write_text(yaml.safe_dump(steps, sort_keys=False))
+    # Slow to bring the network up: el6's `service network restart` runs the script once
+    # (restart), el7's `systemctl restart network` twice (stop, then start).
     slow = (
-        "mv /etc/init.d/network /etc/init.d/network.real && printf '#!/bin/sh\\nsleep 12\\n"
+        "mv /etc/init.d/network /etc/init.d/network.real && printf '#!/bin/sh\\n"
+        '[ "$1" = stop ] || sleep 12\\n'
         'exec /etc/init.d/network.real "$@"\\n\' > /etc/init.d/network'
         " && chmod 755 /etc/init.d/network"
     )

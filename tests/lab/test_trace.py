@@ -15,7 +15,7 @@ import yaml
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT
 
 PASSWORD = "pw-Trace-7c1e"
@@ -35,6 +35,12 @@ def complain(task: Task, ctx: HostRun) -> Result:
 def crash(task: Task, ctx: HostRun) -> Result:
     return Result(host=task.host, result={}["no such key"])
 """
+# What both hops agree on under the el6 profile: EL6's OpenSSH 5.3 offers only ssh-rsa and
+# SHA-1 Diffie-Hellman; EL7's 7.4 (and a jump host in front of el7 hosts) its modern ones.
+EL6_PROFILE_KEX = {
+    "el6": (r"diffie-hellman-\S+", "ssh-rsa"),
+    "el7": (r"curve25519-\S+", "ssh-ed25519"),
+}
 STEPS = [
     {"task": "network.render"},
     {"task": "network.push"},
@@ -79,7 +85,7 @@ def run(
 
 
 def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
-    lab: tuple[Lab, LabState], project: Path, tmp_path: Path
+    lab: tuple[Lab, LabState], project: Path, tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, state = lab
     done, text = run(the_lab, project, tmp_path)
@@ -87,10 +93,11 @@ def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
         f"hv01 (root@{state.hosts['hv01'].address} via root@{state.hosts['jump'].address}:22)"
     )
     # Both hops, with what the EL6 profile let them agree on.
+    kex, host_key = EL6_PROFILE_KEX[platform.name]
     for hop in (1, 2):
         assert re.search(
-            rf"{where}: hop {hop}/2 \S+ connected in \d+\.\d{{3}}s: kex diffie-hellman-\S+,"
-            r" host key ssh-rsa,"
+            rf"{where}: hop {hop}/2 \S+ connected in \d+\.\d{{3}}s: kex {kex},"
+            rf" host key {host_key},"
             r" cipher \S+, mac \S+, server SSH-2\.0-OpenSSH",
             text,
         ), text
@@ -102,9 +109,7 @@ def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
         text,
     ), text
     # network.push reads the current files over SFTP.
-    assert re.search(
-        rf"{where}: sftp open\('/etc/sysconfig/network-scripts/ifcfg-eth0', 'r'\) in \d", text
-    )
+    assert re.search(rf"{where}: sftp open\('{re.escape(platform.ifcfg())}', 'r'\) in \d", text)
     # The crash: one line for the operator, its traceback in the trace only.
     assert "KeyError: 'no such key' (traceback in the run's trace.log)" in done.stdout
     assert "Traceback" not in done.stdout
@@ -116,12 +121,12 @@ def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
 
 
 def test_debug_shows_the_trace_on_stderr(
-    lab: tuple[Lab, LabState], project: Path, tmp_path: Path
+    lab: tuple[Lab, LabState], project: Path, tmp_path: Path, platform: HostPlatform
 ) -> None:
     the_lab, _ = lab
     done, text = run(the_lab, project, tmp_path, "--debug")
     assert "run rc=3 in " in done.stderr and "  stderr: first complaint" in done.stderr
-    assert "sftp open('/etc/sysconfig/network-scripts/ifcfg-eth0', 'r')" in done.stderr
+    assert f"sftp open('{platform.ifcfg()}', 'r')" in done.stderr
     assert "Traceback (most recent call last):" in done.stderr
     assert "hop 2/2" in done.stderr
     assert PASSWORD not in done.stderr and PASSWORD not in text

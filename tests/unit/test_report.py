@@ -273,6 +273,7 @@ def test_summary_counts_durations_and_exit_code(paths: ReportPaths) -> None:
     assert summary["run"]["seconds"] == 41.25
     assert list(summary["hosts"]) == ["hv01", "hv02", "hv03", "hv04"]
     assert summary["hosts"]["hv02"] == {
+        "platform": None,
         "status": "rolled back",
         "seconds": 25.938,
         "summary": "rolled back: verification failed after restart:"
@@ -349,7 +350,23 @@ def test_summary_markdown_has_a_row_per_host(paths: ReportPaths) -> None:
     ) in text
     rows = [line for line in text.splitlines() if line.startswith("| [")]
     assert [row.split("]")[0] for row in rows] == ["| [hv01", "| [hv02", "| [hv03", "| [hv04"]
-    assert "| [hv02](hosts/hv02.md) | rolled back | 25.9 s | rolled back:" in text
+    assert "| [hv02](hosts/hv02.md) | - | rolled back | 25.9 s | rolled back:" in text
+
+
+def test_each_host_s_platform_is_in_every_report(tmp_path: Path) -> None:
+    paths = write(tmp_path, platforms={"hv01": "el6", "hv02": "el7"})
+    assert load(paths.hosts["hv02"].json)["platform"] == "el7"
+    assert load(paths.hosts["hv03"].json)["platform"] is None
+    summary = load(paths.summary_json)
+    assert {name: line["platform"] for name, line in summary["hosts"].items()} == {
+        "hv01": "el6", "hv02": "el7", "hv03": None, "hv04": None,
+    }  # fmt: skip
+    assert "- Platform: el7\n" in paths.hosts["hv02"].markdown.read_text()
+    assert "| [hv02](hosts/hv02.md) | el7 | rolled back |" in paths.summary_markdown.read_text()
+    html = paths.html.read_text()
+    assert re.search(r'<tr data-host="hv02"[^>]*>\s*<td class="name">.*?</td>\s*'
+                     r'<td class="platform">el7</td>', html)  # fmt: skip
+    assert '<h2>hv01 <span class="platform">el6</span>' in html
 
 
 def test_check_mode_says_so(tmp_path: Path) -> None:
