@@ -43,8 +43,16 @@ NETWORKMANAGER_NEEDS: tuple[tuple[str, str], ...] = (
     ("dbus-daemon", "dbus"),
     ("busctl", "systemd"),
 )
+# The real ifupdown (hvbridge.lab.ifupdown), with bridge-utils' hooks.
+IFUPDOWN_NEEDS: tuple[tuple[str, str], ...] = (
+    ("/sbin/ifup", "ifupdown"),
+    ("/sbin/ifquery", "ifupdown"),
+    ("/etc/network/if-pre-up.d/bridge", "bridge-utils"),
+)
 # Every Debian package the lab (and so the test suite) can need.
-ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS})
+ALL_PACKAGES = sorted(
+    {pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS + IFUPDOWN_NEEDS}
+)
 
 KVM_GET_API_VERSION = 0xAE00
 
@@ -67,18 +75,21 @@ def _present(what: str) -> bool:
     )
 
 
-def missing(*, libvirt: bool, networkmanager: bool = False) -> list[Missing]:
+def missing(
+    *, libvirt: bool, networkmanager: bool = False, ifupdown: bool = False
+) -> list[Missing]:
     needs = BASE_NEEDS + (LIBVIRT_NEEDS if libvirt else ())
     needs += NETWORKMANAGER_NEEDS if networkmanager else ()
+    needs += IFUPDOWN_NEEDS if ifupdown else ()
     return [Missing(what, pkg) for what, pkg in needs if not _present(what)]
 
 
-def check(*, libvirt: bool, networkmanager: bool = False) -> None:
-    """`networkmanager`: some host runs real NetworkManager."""
+def check(*, libvirt: bool, networkmanager: bool = False, ifupdown: bool = False) -> None:
+    """`networkmanager`: some host runs real NetworkManager; `ifupdown`: the real ifupdown."""
     problems: list[str] = []
     if os.geteuid() != 0:
         problems.append("the lab needs root (namespaces, veths and bridges): run it as root")
-    absent = missing(libvirt=libvirt, networkmanager=networkmanager)
+    absent = missing(libvirt=libvirt, networkmanager=networkmanager, ifupdown=ifupdown)
     if absent:
         names = ", ".join(f"{m.what} ({m.package})" for m in absent)
         packages = " ".join(sorted({m.package for m in absent}))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from hvbridge.lab.fleet import (
     DEFAULT_PLATFORM,
+    IFUPDOWN_PLATFORMS,
     NETWORKMANAGER_PLATFORMS,
     NIC_NAMES,
     SYSTEMD_PLATFORMS,
@@ -88,6 +89,10 @@ class Topology:
     @property
     def has_networkmanager(self) -> bool:
         return any(h.platform in NETWORKMANAGER_PLATFORMS for h in self.hosts)
+
+    @property
+    def has_ifupdown(self) -> bool:
+        return any(h.platform in IFUPDOWN_PLATFORMS for h in self.hosts)
 
     @property
     def hypervisors(self) -> tuple[LabHost, ...]:

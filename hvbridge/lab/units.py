@@ -113,6 +113,8 @@ LIBVIRT_UNITS: dict[str, tuple[str, ...]] = {
     "el7": ("libvirtd",),
     "el8": ("libvirtd",),
     "el9": ("virtqemud", "virtnetworkd"),
+    # Debian 12 runs the monolithic libvirtd.
+    "debian": ("libvirtd",),
 }
 
 
