@@ -18,6 +18,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hvbridge.errors import ParseError
+
 INTERFACES = "/etc/network/interfaces"
 MARK = "@@hvbridge-ifupdown@@"
 STANZA_WORDS = frozenset(
@@ -57,7 +59,7 @@ dump() {{
 dump {INTERFACES}"""
 
 
-class InterfacesError(ValueError):
+class InterfacesError(ParseError, ValueError):
     pass
 
 
@@ -66,7 +68,7 @@ class Stanza:
     path: str
     word: str  # iface, auto, source, ...
     args: tuple[str, ...]  # iface: name, family, method; auto: the names; source: the path
-    options: tuple[tuple[str, str], ...]  # an iface stanza's option lines: name, value
+    options: tuple[tuple[str, str], ...]  # an iface stanza's option lines: name, words
     lines: tuple[int, ...]  # the physical lines it takes up, 0-based (comments not)
 
     @property
@@ -138,8 +140,8 @@ def parse_stanzas(path: str, text: str) -> list[Stanza]:
                 close()
                 current = None
         elif current is not None:
-            name, _, value = line.strip().partition(" ")
-            current[2].append((name, value.strip()))
+            # Its words, one space apart: a value continued on the next line reads as one.
+            current[2].append((word, " ".join(args)))
             current[3].extend(spans)
         else:
             raise InterfacesError(f"{path}: option {word!r} outside an iface stanza")

@@ -1,0 +1,59 @@
+"""What a debian lab host is made of: eth0 on a static stanza in /etc/network/interfaces
+(beside another NIC's stanza and comments) that the real ifupdown brings up at boot,
+libvirtd under the lab's systemctl, a modern sshd."""
+
+from __future__ import annotations
+
+from hvbridge.lab import ifupdown
+from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_profile
+from hvbridge.lab.topology import Topology, plan
+from hvbridge.platforms.interfaces import parse_stanzas, sources
+
+
+def _mixed() -> Topology:
+    return plan(2, direct=False, platforms=("el6", "debian"))
+
+
+def _files(topology: Topology, name: str) -> dict[str, HostFile]:
+    host = topology.host(name)
+    files = host_files(
+        host,
+        profile=host_profile("el6", host, el7_hosts=topology.has_el7),
+        libvirt=True,
+        authorized_key="ssh-ed25519 AAAA controller\n",
+        host_key=("key\n", "ssh-ed25519 AAAA hv\n"),
+        domain_type="qemu",
+    )
+    return {f.path: f for f in files}
+
+
+def test_a_debian_host_starts_on_a_static_eth0_stanza_beside_another_nic_s() -> None:
+    topology = _mixed()
+    host = topology.host("hv02")
+    files = _files(topology, "hv02")
+    text = files[ifupdown.INTERFACES].content
+    stanzas = {(s.word, s.args): dict(s.options) for s in parse_stanzas(ifupdown.INTERFACES, text)}
+    assert stanzas[("iface", ("eth0", "inet", "static"))] == {
+        "address": host.management.address.with_prefixlen,
+        "gateway": str(host.gateway),
+        "dns-nameservers": ifupdown.NAMESERVER,
+        "dns-search": ifupdown.SEARCH,
+    }
+    assert ("auto", ("eth0",)) in stanzas
+    assert ifupdown.FOREIGN_STANZA in text
+    assert sources({ifupdown.INTERFACES: text}, "/etc/network/interfaces.d/hvbridge")
+    assert not any("network-scripts" in path or "NetworkManager/system" in path for path in files)
+    assert "/usr/bin/systemctl" in files
+    # The el6 host beside it keeps its ifcfg file and no interfaces file of its own.
+    el6 = _files(topology, "hv01")
+    assert ifupdown.INTERFACES not in el6
+    assert "/etc/sysconfig/network-scripts/ifcfg-eth0" in el6
+
+
+def test_boot_brings_the_network_up_with_ifupdown_then_libvirtd_under_systemctl() -> None:
+    topology = _mixed()
+    lines = boot_script(topology.host("hv02"), libvirt=True).splitlines()
+    assert lines[2] == "mkdir -p /run/network && ifup -a"
+    assert "systemctl start libvirtd.service" in lines
+    assert host_profile("el6", topology.host("hv02"), el7_hosts=topology.has_el7) == "modern"
+    assert topology.has_ifupdown and not plan(1, direct=False).has_ifupdown
