@@ -7,6 +7,7 @@ from __future__ import annotations
 from hvbridge.lab import ifupdown
 from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_profile
 from hvbridge.lab.topology import Topology, plan
+from hvbridge.platforms.ifupdown import UP
 from hvbridge.platforms.interfaces import parse_stanzas, sources
 
 
@@ -39,7 +40,7 @@ def test_a_debian_host_starts_on_a_static_eth0_stanza_beside_another_nic_s() -> 
         "dns-nameservers": ifupdown.NAMESERVER,
         "dns-search": ifupdown.SEARCH,
     }
-    assert ("auto", ("eth0",)) in stanzas
+    assert ("allow-hotplug", ("eth0",)) in stanzas
     assert ifupdown.FOREIGN_STANZA in text
     assert sources({ifupdown.INTERFACES: text}, "/etc/network/interfaces.d/hvbridge")
     assert not any("network-scripts" in path or "NetworkManager/system" in path for path in files)
@@ -53,7 +54,7 @@ def test_a_debian_host_starts_on_a_static_eth0_stanza_beside_another_nic_s() -> 
 def test_boot_brings_the_network_up_with_ifupdown_then_libvirtd_under_systemctl() -> None:
     topology = _mixed()
     lines = boot_script(topology.host("hv02"), libvirt=True).splitlines()
-    assert lines[2] == "mkdir -p /run/network && ifup -a"
+    assert lines[2] == f"mkdir -p /run/network && {{ {UP}; }}"
     assert "systemctl start libvirtd.service" in lines
     assert host_profile("el6", topology.host("hv02"), el7_hosts=topology.has_el7) == "modern"
     assert topology.has_ifupdown and not plan(1, direct=False).has_ifupdown
