@@ -52,9 +52,9 @@ def inventory(lab_dir: Path, tmp_path: Path, *keep: str) -> Path:
     return target
 
 
-def run(runbook: Path, inv: Path, tmp_path: Path) -> tuple[int, str]:
+def run(runbook: Path, inv: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
     done = cli("run", str(runbook), "-i", str(inv), "--state-dir", str(tmp_path / "state"),
-               "--reports-dir", str(tmp_path / "reports"))  # fmt: skip
+               "--reports-dir", str(tmp_path / "reports"), *extra)  # fmt: skip
     return done.returncode, done.stdout + done.stderr
 
 
@@ -70,6 +70,15 @@ def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     inv = inventory(lab_dir, tmp_path, "hv01")
     before = on(lab_dir, "hv01", f"cat {INTERFACES}").stdout
     assert "iface eth0 inet static" in before and ifupdown.FOREIGN_STANZA in before
+
+    # Check mode: the diffs, nothing changed.
+    code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
+    assert code == 2, output
+    assert "-iface eth0 inet static" in output and "+iface br0 inet static" in output, output
+    assert "-allow-hotplug eth1" not in output, output
+    assert on(lab_dir, "hv01", f"cat {INTERFACES}").stdout == before
+    assert not on(lab_dir, "hv01", f"test -e {OURS}").ok
+    assert not on(lab_dir, "hv01", "ip link show br0").ok
 
     code, output = run(BRIDGE, inv, tmp_path)
 
