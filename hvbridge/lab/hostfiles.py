@@ -14,8 +14,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from hvbridge.lab import ifupdown, networkmanager
-from hvbridge.lab.fleet import IFUPDOWN_PLATFORMS, NETWORKMANAGER_PLATFORMS, SYSTEMD_PLATFORMS
+from hvbridge.lab import ifupdown, ifupdown2, networkmanager
+from hvbridge.lab.fleet import (
+    IFUPDOWN2_PLATFORMS,
+    IFUPDOWN_PLATFORMS,
+    NETWORKMANAGER_PLATFORMS,
+    SYSTEMD_PLATFORMS,
+)
 from hvbridge.lab.topology import NAT_NET, LabHost, Port
 from hvbridge.lab.units import LIBVIRT_UNITS, VIRTNETWORKD_INITSCRIPT, VIRTNETWORKD_SCRIPT
 
@@ -328,6 +333,8 @@ def boot_script(host: LabHost, *, libvirt: bool) -> str:
     systemd = host.platform in SYSTEMD_PLATFORMS
     if host.platform in NETWORKMANAGER_PLATFORMS:
         network = "systemctl start NetworkManager.service"
+    elif host.platform in IFUPDOWN2_PLATFORMS:
+        network = ifupdown2.BOOT
     elif host.platform in IFUPDOWN_PLATFORMS:
         network = ifupdown.BOOT
     else:
@@ -425,7 +432,9 @@ def host_files(
         gateway = str(host.gateway) if host.gateway and index == 0 else None
         if host.platform in IFUPDOWN_PLATFORMS:
             if index == 0:
-                text = ifupdown.interfaces(port.name, port.address.with_prefixlen, gateway)
+                # Proxmox's installer says `auto`, Debian's `allow-hotplug`.
+                allow = "auto" if host.platform in IFUPDOWN2_PLATFORMS else "allow-hotplug"
+                text = ifupdown.interfaces(port.name, port.address.with_prefixlen, gateway, allow)
                 files.append(HostFile(ifupdown.INTERFACES, text))
         elif nm:
             path = f"{networkmanager.CONNECTIONS_DIR}/{port.name}.nmconnection"
@@ -458,4 +467,5 @@ def networkmanager_files() -> list[HostFile]:
 
 def host_overlays(host: LabHost) -> list[str]:
     """Directories the host needs a private view of, beyond every host's."""
-    return list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []
+    extra = list(ifupdown2.OVERLAID) if host.platform in IFUPDOWN2_PLATFORMS else []
+    return (list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []) + extra

@@ -31,7 +31,7 @@ SEARCH = "lab.example"
 BOOT = f"mkdir -p /run/network && {{ {UP}; }}"
 
 
-def interfaces(port: str, address: str, gateway: str | None) -> str:
+def interfaces(port: str, address: str, gateway: str | None, allow: str = "allow-hotplug") -> str:
     """`/etc/network/interfaces` as a Debian install leaves it, with a second NIC's stanza."""
     route = f"\tgateway {gateway}\n" if gateway else ""
     return f"""\
@@ -45,7 +45,7 @@ auto lo
 iface lo inet loopback
 
 # The primary network interface
-allow-hotplug {port}
+{allow} {port}
 iface {port} inet static
 \taddress {address}
 {route}\t# dns-* options are implemented by the resolvconf package, if installed

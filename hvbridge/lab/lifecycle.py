@@ -110,6 +110,7 @@ class Lab:
             libvirt=libvirt,
             networkmanager=topology.has_networkmanager,
             ifupdown=topology.has_ifupdown,
+            ifupdown2=topology.has_ifupdown2,
         )
         if load(self.paths) is not None:
             raise LabError(

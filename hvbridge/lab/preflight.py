@@ -49,6 +49,10 @@ IFUPDOWN_NEEDS: tuple[tuple[str, str], ...] = (
     ("/sbin/ifquery", "ifupdown"),
     ("/etc/network/if-pre-up.d/bridge", "bridge-utils"),
 )
+# ifupdown2, unpacked by scripts/install from its .deb, never installed (it would replace
+# ifupdown): hvbridge.lab.ifupdown2.
+IFUPDOWN2_ROOT = "/opt/hvbridge-lab/ifupdown2"
+IFUPDOWN2_UNPACKED = f"{IFUPDOWN2_ROOT}/usr/share/ifupdown2/__main__.py"
 # Every Debian package the lab (and so the test suite) can need.
 ALL_PACKAGES = sorted(
     {pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS + IFUPDOWN_NEEDS}
@@ -84,9 +88,17 @@ def missing(
     return [Missing(what, pkg) for what, pkg in needs if not _present(what)]
 
 
-def check(*, libvirt: bool, networkmanager: bool = False, ifupdown: bool = False) -> None:
-    """`networkmanager`: some host runs real NetworkManager; `ifupdown`: the real ifupdown."""
+def check(
+    *, libvirt: bool, networkmanager: bool = False, ifupdown: bool = False, ifupdown2: bool = False
+) -> None:
+    """`networkmanager`: some host runs real NetworkManager; `ifupdown`: the real ifupdown;
+    `ifupdown2`: ifupdown2 unpacked."""
     problems: list[str] = []
+    if ifupdown2 and not Path(IFUPDOWN2_UNPACKED).exists():
+        problems.append(
+            f"missing on this machine: ifupdown2 unpacked ({IFUPDOWN2_UNPACKED}): run"
+            " scripts/install (it unpacks the .deb; installing it would replace ifupdown)"
+        )
     if os.geteuid() != 0:
         problems.append("the lab needs root (namespaces, veths and bridges): run it as root")
     absent = missing(libvirt=libvirt, networkmanager=networkmanager, ifupdown=ifupdown)

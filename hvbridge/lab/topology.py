@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from hvbridge.lab.fleet import (
     DEFAULT_PLATFORM,
+    IFUPDOWN2_PLATFORMS,
     IFUPDOWN_PLATFORMS,
     NETWORKMANAGER_PLATFORMS,
     NIC_NAMES,
@@ -92,7 +93,14 @@ class Topology:
 
     @property
     def has_ifupdown(self) -> bool:
-        return any(h.platform in IFUPDOWN_PLATFORMS for h in self.hosts)
+        return any(
+            h.platform in IFUPDOWN_PLATFORMS and h.platform not in IFUPDOWN2_PLATFORMS
+            for h in self.hosts
+        )
+
+    @property
+    def has_ifupdown2(self) -> bool:
+        return any(h.platform in IFUPDOWN2_PLATFORMS for h in self.hosts)
 
     @property
     def hypervisors(self) -> tuple[LabHost, ...]:

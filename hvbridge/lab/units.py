@@ -115,6 +115,7 @@ LIBVIRT_UNITS: dict[str, tuple[str, ...]] = {
     "el9": ("virtqemud", "virtnetworkd"),
     # Debian 12 runs the monolithic libvirtd.
     "debian": ("libvirtd",),
+    "proxmox": ("libvirtd",),
 }
 
 

@@ -97,8 +97,8 @@ def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[s
     return {OWN_FILE: render(templates, search, "interfaces.j2", FILTERS, bridges=bridges)}
 
 
-def preflight_command() -> str:
-    return f"ifup -V 2>&1 | head -n 1; echo {MARK}; {DUMP_COMMAND}"
+def preflight_command(version_command: str = "ifup -V") -> str:
+    return f"{{ {version_command}; }} 2>&1 | head -n 1; echo {MARK}; {DUMP_COMMAND}"
 
 
 def _ours(files: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
@@ -109,7 +109,9 @@ def _ours(files: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         for stanza in parse_stanzas(path, text):
             if stanza.word != "iface":
                 continue
-            ports = dict(stanza.options).get("bridge_ports")
+            # ifupdown2 reads `bridge-ports` and `bridge_ports` alike.
+            options = {name.replace("-", "_"): value for name, value in stanza.options}
+            ports = options.get("bridge_ports")
             if ports is not None:
                 bridges[stanza.name] = stanza.method
                 port_of.update(dict.fromkeys(ports.split(), stanza.name))
@@ -123,14 +125,24 @@ def _dns(stanzas: Iterable[Stanza]) -> list[tuple[str, str]]:
     return found
 
 
-def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
-    """ifupdown 0.8 installed; /etc/network/interfaces sourcing our file; no other stanza
-    for our bridges; the stanzas that configure our ports now taken out of their files."""
+@dataclass(frozen=True)
+class Tool:
+    """The ifupdown that applies the files, and how it answers for itself."""
+
+    name: str = "ifupdown"
+    version_command: str = "ifup -V"
+    # What the first line of its version says when it is this tool.
+    version_says: str = "ifup version"
+
+
+def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Tool()) -> Preflight:
+    """The tool installed; /etc/network/interfaces sourcing our file; no other stanza for
+    our bridges; the stanzas that configure our ports now taken out of their files."""
     version, sep, dump = output.partition(f"{MARK}\n")
-    if not sep or "ifup version" not in version:
+    if not sep or tool.version_says not in version:
         said = version.strip() or "no output"
         return Preflight(
-            problems=(f"{host}: ifupdown does not answer (ifup -V: {said}): is it installed?",)
+            problems=(f"{host}: {tool.name} does not answer ({said}): is it installed?",)
         )
     try:
         read = parse_dump(dump)
@@ -216,6 +228,11 @@ class Ifupdown:
     state_command: str = STATE_COMMAND
     file_mode: int = 0o644
     restart_diagnostics: str = ""
+    tool: Tool = Tool()
+    # Shell that applies the files (restart), and the guard's revert: stop with the files
+    # as they are, then start on the restored ones.
+    restart: str = RESTART
+    revert: tuple[str, str] = (REVERT_STOP, UP)
 
     @property
     def template_dirs(self) -> tuple[str, ...]:
@@ -233,21 +250,22 @@ class Ifupdown:
 
     @property
     def preflight_command(self) -> str:
-        return preflight_command()
+        return preflight_command(self.tool.version_command)
 
     def preflight(
         self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
     ) -> Preflight:
-        return preflight(host, output, files)
+        return preflight(host, output, files, self.tool)
 
     def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
         return None
 
     def network_command(self, action: NetworkAction) -> str:
-        return {"restart": RESTART, "stop": DOWN, "start": UP}[action]
+        stop, start = self.revert
+        return {"restart": self.restart, "stop": stop, "start": start}[action]
 
     def revert_commands(self) -> tuple[str, str]:
-        return REVERT_STOP, UP
+        return self.revert
 
     def service_command(self, service: str, action: ServiceAction) -> str:
         units = self.libvirt_units if service == "libvirtd" else (service,)

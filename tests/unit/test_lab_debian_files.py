@@ -1,11 +1,12 @@
-"""What a debian lab host is made of: eth0 on a static stanza in /etc/network/interfaces
+"""What debian and proxmox lab hosts are made of: eth0 on a static stanza in /etc/network/interfaces
 (beside another NIC's stanza and comments) that the real ifupdown brings up at boot,
 libvirtd under the lab's systemctl, a modern sshd."""
 
 from __future__ import annotations
 
 from hvbridge.lab import ifupdown
-from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_profile
+from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_overlays, host_profile
+from hvbridge.lab.preflight import IFUPDOWN2_ROOT
 from hvbridge.lab.topology import Topology, plan
 from hvbridge.platforms.ifupdown import UP
 from hvbridge.platforms.interfaces import parse_stanzas, sources
@@ -58,3 +59,17 @@ def test_boot_brings_the_network_up_with_ifupdown_then_libvirtd_under_systemctl(
     assert "systemctl start libvirtd.service" in lines
     assert host_profile("el6", topology.host("hv02"), el7_hosts=topology.has_el7) == "modern"
     assert topology.has_ifupdown and not plan(1, direct=False).has_ifupdown
+
+
+def test_a_proxmox_host_has_ifupdown2_linked_into_its_own_usr_and_starts_on_eno1() -> None:
+    topology = plan(1, direct=False, platforms=("proxmox",))
+    host = topology.host("hv01")
+    assert host.management.name == "eno1"
+    text = _files(topology, "hv01")[ifupdown.INTERFACES].content
+    assert "auto eno1\niface eno1 inet static\n" in text and ifupdown.FOREIGN_STANZA in text
+    assert "/usr/share" in host_overlays(host) and "/usr/sbin" in host_overlays(host)
+    boot = boot_script(host, libvirt=True).splitlines()[2]
+    assert boot.startswith(f"ln -sfn {IFUPDOWN2_ROOT}/usr/share/ifupdown2 /usr/share/ifupdown2")
+    assert "ln -sf /usr/share/ifupdown2/ifupdown2 /usr/sbin/ifreload" in boot
+    assert boot.endswith(" && ifreload -a")
+    assert topology.has_ifupdown2 and not topology.has_ifupdown

@@ -293,7 +293,7 @@ def test_what_ifupdown_would_read_wrong_is_refused(files: dict[str, str], proble
 def test_a_host_without_ifupdown_is_refused() -> None:
     found = DEBIAN.preflight("hv01", f"sh: 1: ifup: not found\n{MARK}\n", rendered(), {})
     assert found.problems == (
-        "hv01: ifupdown does not answer (ifup -V: sh: 1: ifup: not found): is it installed?",
+        "hv01: ifupdown does not answer (sh: 1: ifup: not found): is it installed?",
     )
 
 
@@ -309,7 +309,9 @@ def test_the_network_goes_down_by_the_files_as_they_are_then_up_hotplug_ones_too
     assert start == DEBIAN.network_command("start")
     assert DEBIAN.checkpoint("/var/lib/hvbridge/runs/x", 30) is None
     assert DEBIAN.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
-    assert DEBIAN.preflight_command.startswith("ifup -V 2>&1 | head -n 1; echo @@hvbridge-ifup@@;")
+    assert DEBIAN.preflight_command.startswith(
+        "{ ifup -V; } 2>&1 | head -n 1; echo @@hvbridge-ifup@@;"
+    )
     assert DEBIAN.template_dirs == ("debian", "ifupdown")
     assert DEBIAN.ssh_disabled_algorithms == {}
 
@@ -325,3 +327,45 @@ def test_what_is_not_written_on_ifupdown_yet_is_said_in_the_inventory() -> None:
         (("bridges", "br0", "defroute"), "ifupdown takes the DHCP server's default route:"
          " defroute: false is not written for dhcp"),
     ]  # fmt: skip
+
+
+# --- proxmox: ifupdown2 ------------------------------------------------------------------
+
+PROXMOX = platforms.get("proxmox")
+
+
+def test_proxmox_writes_the_same_file_with_ifupdown2_s_attribute_names() -> None:
+    text = PROXMOX.render(TEMPLATES, model())[OWN_FILE]
+    assert text == (
+        RENDERED.replace("bridge_ports", "bridge-ports")
+        .replace("bridge_hw", "hwaddress")
+        .replace("bridge_stp", "bridge-stp")
+        .replace("bridge_fd", "bridge-fd")
+    )
+    assert PROXMOX.template_dirs == ("proxmox", "ifupdown")
+
+
+def test_proxmox_finds_its_bridges_by_either_spelling_and_carries_dns() -> None:
+    files = PROXMOX.render(TEMPLATES, model())
+    output = f"ifupdown2:3.2.0-1+pmx9\n{MARK}\n{dump({INTERFACES: INSTALLED})}"
+    found = PROXMOX.preflight("hv01", output, files, {})
+    assert found.problems == ()
+    assert found.rewritten[INTERFACES] == WITHOUT_ETH0
+    assert found.rewritten[OWN_FILE].endswith(
+        "    bridge-fd 0\n    dns-nameservers 198.18.0.53 198.18.0.54\n    dns-search lab.example\n"
+    )
+    assert found.notes[0] == "ifupdown2:3.2.0-1+pmx9"
+
+
+def test_proxmox_applies_and_reverts_with_ifreload_and_explains_with_ifquery() -> None:
+    assert PROXMOX.network_command("restart") == "ifreload -a"
+    assert PROXMOX.revert_commands() == ("true", "ifreload -a")
+    assert PROXMOX.restart_diagnostics == "ifquery -a -c"
+    assert PROXMOX.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
+    # ifupdown (Debian's) is not ifupdown2: a debian host refused as proxmox, and back.
+    found = PROXMOX.preflight("hv01", f"ifup version 0.8.41\n{MARK}\n", rendered(), {})
+    assert found.problems == (
+        "hv01: ifupdown2 does not answer (ifup version 0.8.41): is it installed?",
+    )
+    found = DEBIAN.preflight("hv01", f"ifupdown2:3.0.0\n{MARK}\n", rendered(), {})
+    assert found.problems == ("hv01: ifupdown does not answer (ifupdown2:3.0.0): is it installed?",)
