@@ -1,5 +1,6 @@
-"""A fleet of an el6 host (initscripts), an el9 host (NetworkManager) and a debian host
-(ifupdown) in one lab, bridged by one run of the whole seed procedure, in one report."""
+"""A fleet of an el6 host (initscripts), an el9 host (NetworkManager), a debian host
+(ifupdown) and a proxmox host (ifupdown2) in one lab, bridged by one run of the whole seed
+procedure, in one report."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from .rollout_support import PROJECT, cli
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     directory = tmp_path_factory.mktemp("fleet") / "lab"
-    up = cli("--lab-dir", str(directory), "lab", "up", "--platform", "el6:1,el9:1,debian:1")
+    up = cli(
+        "--lab-dir", str(directory), "lab", "up", "--platform", "el6:1,el9:1,debian:1,proxmox:1"
+    )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         yield directory
@@ -33,11 +36,12 @@ def on(lab_dir: Path, host: str, command: str) -> CommandResult:
         return conn.run(command, timeout=120)
 
 
-def test_el6_el9_and_debian_hosts_are_bridged_in_one_run_and_one_report(
+def test_el6_el9_debian_and_proxmox_hosts_are_bridged_in_one_run_and_one_report(
     lab_dir: Path, tmp_path: Path
 ) -> None:
     hosts = (lab_dir / "inventory" / "hosts.yaml").read_text()
     assert "platform: el9" in hosts and "platform: debian" in hosts
+    assert "platform: proxmox" in hosts
 
     done = cli("run", str(PROJECT / "runbooks" / "bridge.yaml"),
                "-i", str(lab_dir / "inventory"), "--state-dir", str(tmp_path / "state"),
@@ -50,6 +54,7 @@ def test_el6_el9_and_debian_hosts_are_bridged_in_one_run_and_one_report(
         "hv01": "changed",
         "hv02": "changed",
         "hv03": "changed",
+        "hv04": "changed",
     }
     assert (
         "TYPE=Bridge" in on(lab_dir, "hv01", "cat /etc/sysconfig/network-scripts/ifcfg-br0").stdout
@@ -59,11 +64,13 @@ def test_el6_el9_and_debian_hosts_are_bridged_in_one_run_and_one_report(
     ours = on(lab_dir, "hv03", "cat /etc/network/interfaces.d/hvbridge").stdout
     assert "bridge_ports eth0" in ours, ours
     assert ifupdown.FOREIGN_STANZA in on(lab_dir, "hv03", "cat /etc/network/interfaces").stdout
+    checked = on(lab_dir, "hv04", "ifquery -a -c")
+    assert checked.ok and "bridge-ports eno1" in checked.stdout, checked.stdout
     # Debian restarts its one libvirtd through systemctl.
     debian = on(lab_dir, "hv03", "journalctl -u libvirtd").stdout
     assert "Stopping Virtualization daemon..." in debian, debian
-    for host in ("hv01", "hv02", "hv03"):
-        assert "master br0" in on(lab_dir, host, "ip -o link show eth0").stdout
+    for host, nic in (("hv01", "eth0"), ("hv02", "eth0"), ("hv03", "eth0"), ("hv04", "eno1")):
+        assert "master br0" in on(lab_dir, host, f"ip -o link show {nic}").stdout
         assert on(lab_dir, host, "virsh start v1").ok
         assert "vnet0" in on(lab_dir, host, "ls /sys/class/net/br0/brif").stdout.split()
         assert "default" not in on(lab_dir, host, "virsh net-list --all --name").stdout

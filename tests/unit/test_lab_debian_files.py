@@ -1,6 +1,6 @@
-"""What debian and proxmox lab hosts are made of: eth0 on a static stanza in /etc/network/interfaces
-(beside another NIC's stanza and comments) that the real ifupdown brings up at boot,
-libvirtd under the lab's systemctl, a modern sshd."""
+"""What debian and proxmox lab hosts are made of: the NIC on a static stanza in
+/etc/network/interfaces (beside another NIC's stanza and comments) that the real ifupdown
+(or ifupdown2) brings up at boot, libvirtd under the lab's systemctl, a modern sshd."""
 
 from __future__ import annotations
 
