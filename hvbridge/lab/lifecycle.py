@@ -111,6 +111,7 @@ class Lab:
             networkmanager=topology.has_networkmanager,
             ifupdown=topology.has_ifupdown,
             ifupdown2=topology.has_ifupdown2,
+            netplan=topology.has_netplan,
         )
         if load(self.paths) is not None:
             raise LabError(

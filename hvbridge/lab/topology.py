@@ -19,6 +19,7 @@ from hvbridge.lab.fleet import (
     DEFAULT_PLATFORM,
     IFUPDOWN2_PLATFORMS,
     IFUPDOWN_PLATFORMS,
+    NETPLAN_PLATFORMS,
     NETWORKMANAGER_PLATFORMS,
     NIC_NAMES,
     SYSTEMD_PLATFORMS,
@@ -97,6 +98,10 @@ class Topology:
             h.platform in IFUPDOWN_PLATFORMS and h.platform not in IFUPDOWN2_PLATFORMS
             for h in self.hosts
         )
+
+    @property
+    def has_netplan(self) -> bool:
+        return any(h.platform in NETPLAN_PLATFORMS for h in self.hosts)
 
     @property
     def has_ifupdown2(self) -> bool:

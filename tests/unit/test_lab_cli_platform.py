@@ -33,7 +33,7 @@ def test_an_unknown_platform_is_an_input_error(tmp_path: Path) -> None:
     assert code == 1
     assert err == (
         "error: --platform 'el10': unknown platform 'el10'"
-        " (the lab has el6, el7, el8, el9, debian, proxmox)\n"
+        " (the lab has el6, el7, el8, el9, debian, proxmox, ubuntu)\n"
     )
 
 
@@ -51,7 +51,7 @@ def test_help_describes_the_mix(tmp_path: Path) -> None:
     assert code == 0
     words = " ".join(out.split())
     assert (
-        "--platform TEXT Each hypervisor's platform: one of el6, el7, el8, el9, debian, proxmox"
+        "--platform TEXT Each hypervisor's platform: one of el6, el7, el8, el9, debian, proxmox,"
         in words
     )
     assert "[default: 3, or the --platform mix's sum]" in words
