@@ -157,7 +157,10 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
     said = head.split("\n")
     if not sep or not said[0].startswith("netplan.io "):
         return Preflight(
-            problems=(f"{host}: netplan does not answer ({head.strip()}): is it installed?",)
+            problems=(
+                f"{host}: netplan does not answer ({said[0].strip() or 'no output'}):"
+                " is it installed?",
+            )
         )
     active = said[1].strip() if len(said) > 1 else ""
     if active not in ("active", "activating", "reloading"):

@@ -1,13 +1,17 @@
-"""What debian and proxmox lab hosts are made of: the NIC on a static stanza in
-/etc/network/interfaces (beside another NIC's stanza and comments) that the real ifupdown
-(or ifupdown2) brings up at boot, libvirtd under the lab's systemctl, a modern sshd."""
+"""What debian, proxmox and ubuntu lab hosts are made of: the NIC static in its platform's
+file (a stanza in /etc/network/interfaces, or cloud-init's netplan file), beside another
+NIC's, brought up at boot by the real ifupdown, ifupdown2 or netplan and systemd-networkd;
+libvirtd under the lab's systemctl; a modern sshd."""
 
 from __future__ import annotations
 
-from hvbridge.lab import ifupdown
+import yaml
+
+from hvbridge.lab import ifupdown, networkd
 from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_overlays, host_profile
 from hvbridge.lab.preflight import IFUPDOWN2_ROOT
 from hvbridge.lab.topology import Topology, plan
+from hvbridge.lab.units import UNITS
 from hvbridge.platforms.ifupdown import UP
 from hvbridge.platforms.interfaces import parse_stanzas, sources
 
@@ -73,3 +77,22 @@ def test_a_proxmox_host_has_ifupdown2_linked_into_its_own_usr_and_starts_on_eno1
     assert "ln -sf /usr/share/ifupdown2/ifupdown2 /usr/sbin/ifreload" in boot
     assert boot.endswith(" && ifreload -a")
     assert topology.has_ifupdown2 and not topology.has_ifupdown
+
+
+def test_an_ubuntu_host_starts_on_cloud_init_s_netplan_file_with_networkd() -> None:
+    topology = plan(1, direct=False, platforms=("ubuntu",))
+    host = topology.host("hv01")
+    assert host.management.name == "enp1s0"
+    files = _files(topology, "hv01")
+    old = yaml.safe_load(files[networkd.NETPLAN_FILE].content)["network"]["ethernets"]["enp1s0"]
+    assert old["addresses"] == [host.management.address.with_prefixlen]
+    assert old["nameservers"] == {"addresses": [networkd.NAMESERVER], "search": [networkd.SEARCH]}
+    assert files[networkd.NETPLAN_FILE].mode == 0o600
+    assert files[networkd.FOREIGN_FILE].content == networkd.FOREIGN
+    assert files[networkd.UDEVADM_PATH].mode == 0o755
+    assert ifupdown.INTERFACES not in files
+    assert boot_script(host, libvirt=True).splitlines()[2] == (
+        "netplan generate && systemctl start systemd-networkd.service"
+    )
+    assert UNITS["systemd-networkd.service"].script == networkd.SCRIPT_PATH
+    assert topology.has_netplan and not topology.has_ifupdown
