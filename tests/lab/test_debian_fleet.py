@@ -1,6 +1,6 @@
 """A fleet of an el6 host (initscripts), an el9 host (NetworkManager), a debian host
-(ifupdown) and a proxmox host (ifupdown2) in one lab, bridged by one run of the whole seed
-procedure, in one report."""
+(ifupdown), a proxmox host (ifupdown2) and an ubuntu host (netplan, systemd-networkd) in one
+lab, bridged by one run of the whole seed procedure, in one report."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ from .rollout_support import PROJECT, cli
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     directory = tmp_path_factory.mktemp("fleet") / "lab"
     up = cli(
-        "--lab-dir", str(directory), "lab", "up", "--platform", "el6:1,el9:1,debian:1,proxmox:1"
+        "--lab-dir",
+        str(directory),
+        "lab",
+        "up",
+        "--platform",
+        "el6:1,el9:1,debian:1,proxmox:1,ubuntu:1",
     )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -36,12 +41,12 @@ def on(lab_dir: Path, host: str, command: str) -> CommandResult:
         return conn.run(command, timeout=120)
 
 
-def test_el6_el9_debian_and_proxmox_hosts_are_bridged_in_one_run_and_one_report(
+def test_el6_el9_debian_proxmox_and_ubuntu_hosts_are_bridged_in_one_run_and_one_report(
     lab_dir: Path, tmp_path: Path
 ) -> None:
     hosts = (lab_dir / "inventory" / "hosts.yaml").read_text()
     assert "platform: el9" in hosts and "platform: debian" in hosts
-    assert "platform: proxmox" in hosts
+    assert "platform: proxmox" in hosts and "platform: ubuntu" in hosts
 
     done = cli("run", str(PROJECT / "runbooks" / "bridge.yaml"),
                "-i", str(lab_dir / "inventory"), "--state-dir", str(tmp_path / "state"),
@@ -55,6 +60,7 @@ def test_el6_el9_debian_and_proxmox_hosts_are_bridged_in_one_run_and_one_report(
         "hv02": "changed",
         "hv03": "changed",
         "hv04": "changed",
+        "hv05": "changed",
     }
     assert (
         "TYPE=Bridge" in on(lab_dir, "hv01", "cat /etc/sysconfig/network-scripts/ifcfg-br0").stdout
@@ -66,10 +72,13 @@ def test_el6_el9_debian_and_proxmox_hosts_are_bridged_in_one_run_and_one_report(
     assert ifupdown.FOREIGN_STANZA in on(lab_dir, "hv03", "cat /etc/network/interfaces").stdout
     checked = on(lab_dir, "hv04", "ifquery -a -c")
     assert checked.ok and "bridge-ports eno1" in checked.stdout, checked.stdout
+    netplan = on(lab_dir, "hv05", "cat /etc/netplan/90-hvbridge.yaml").stdout
+    assert "interfaces: [enp1s0]" in netplan, netplan
     # Debian restarts its one libvirtd through systemctl.
     debian = on(lab_dir, "hv03", "journalctl -u libvirtd").stdout
     assert "Stopping Virtualization daemon..." in debian, debian
-    for host, nic in (("hv01", "eth0"), ("hv02", "eth0"), ("hv03", "eth0"), ("hv04", "eno1")):
+    nics = {"hv01": "eth0", "hv02": "eth0", "hv03": "eth0", "hv04": "eno1", "hv05": "enp1s0"}
+    for host, nic in nics.items():
         assert "master br0" in on(lab_dir, host, f"ip -o link show {nic}").stdout
         assert on(lab_dir, host, "virsh start v1").ok
         assert "vnet0" in on(lab_dir, host, "ls /sys/class/net/br0/brif").stdout.split()
