@@ -19,6 +19,7 @@ the bridge the restored files no longer define.
 
 from __future__ import annotations
 
+import fnmatch
 import ipaddress
 import posixpath
 import re
@@ -133,7 +134,10 @@ def _names_port(device_id: str, definition: Mapping[str, Any], port: str, mac: s
     if not isinstance(match, dict):
         return device_id == port
     macaddress = str(match.get("macaddress", "")).lower()
-    return match.get("name") == port or (bool(macaddress) and macaddress == mac)
+    # netplan matches names with shell wildcards (`en*` takes every onboard NIC).
+    name = match.get("name")
+    by_name = isinstance(name, str) and fnmatch.fnmatchcase(port, name)
+    return by_name or (bool(macaddress) and macaddress == mac)
 
 
 def _with_nameservers(text: str, bridge: str, nameservers: Mapping[str, Any]) -> str:

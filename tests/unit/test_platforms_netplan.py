@@ -127,12 +127,17 @@ def test_the_port_s_file_goes_whole_and_its_nameservers_go_to_the_bridge() -> No
     assert found.notes == ("netplan.io 0.106-2+deb12u1",)
 
 
-def test_a_file_matching_the_port_by_mac_is_the_port_s() -> None:
+def test_a_file_matching_the_port_by_mac_or_a_wildcard_is_the_port_s() -> None:
     by_mac = (
         "network:\n  ethernets:\n    nic0:\n      match:\n        macaddress: 02:48:56:00:00:01\n"
         "      set-name: enp1s0\n      dhcp4: true\n"
     )
     found = UBUNTU.preflight("hv01", output({OLD: by_mac}), rendered(), {})
+    assert (found.problems, found.displaced) == ((), (OLD,))
+    wildcard = (
+        "network:\n  ethernets:\n    all:\n      match:\n        name: en*\n      dhcp4: true\n"
+    )
+    found = UBUNTU.preflight("hv01", output({OLD: wildcard}), rendered(), {})
     assert (found.problems, found.displaced) == ((), (OLD,))
 
 
