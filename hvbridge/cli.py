@@ -576,10 +576,12 @@ def lab() -> None:
 PLATFORM_HELP = (
     # Literal, not from hvbridge.lab.fleet: the run path must not import the lab
     # (tests/unit/test_lab_cli_platform.py checks the text against the lab's own lists).
-    "Each hypervisor's platform: one of el6, el7, el8, el9 for all of them, or a"
-    " mix in host order, e.g. el6:2,el7:2 (hv01-hv02 el6, hv03-hv04 el7; --hosts may then"
-    " be left out, or must equal the sum). el7 hosts have ens3 and EL7's systemctl; el8"
-    " and el9 hosts real NetworkManager, eth0 on a keyfile profile."
+    "Each hypervisor's platform: one of el6, el7, el8, el9, debian, proxmox, ubuntu for all of"
+    " them, or a mix in host order, e.g. el6:2,el7:2 (hv01-hv02 el6, hv03-hv04 el7; --hosts"
+    " may then be left out, or must equal the sum). el7 hosts have ens3 and EL7's systemctl; el8"
+    " and el9 hosts real NetworkManager, eth0 on a keyfile profile; debian hosts the real"
+    " ifupdown, eth0 on a stanza in /etc/network/interfaces; proxmox hosts ifupdown2, eno1"
+    " likewise; ubuntu hosts netplan with systemd-networkd, enp1s0 in a netplan file."
 )
 
 

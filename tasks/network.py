@@ -95,7 +95,9 @@ def push(task: Task, ctx: HostRun) -> Result:
     leftovers = _leftover_temps(task, ctx)
     conn = ctx.connect(task)
     diffs, writes = [], {}
-    for path, content in sorted(ctx.rendered.items()):
+    # What the platform rewrites besides (a file less a port's old stanza) is written,
+    # and kept for the revert, as what it renders.
+    for path, content in sorted({**ctx.rendered, **found.rewritten}.items()):
         current = remote.read(conn, path)
         if current.content != content:
             diffs.append(_diff(path, current.content, content))

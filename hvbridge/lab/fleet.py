@@ -10,19 +10,31 @@ from typing import Literal
 
 from hvbridge.errors import InputError
 
-LabPlatform = Literal["el6", "el7", "el8", "el9"]
-LAB_PLATFORMS: tuple[LabPlatform, ...] = ("el6", "el7", "el8", "el9")
+LabPlatform = Literal["el6", "el7", "el8", "el9", "debian", "proxmox", "ubuntu"]
+LAB_PLATFORMS: tuple[LabPlatform, ...] = (
+    "el6", "el7", "el8", "el9", "debian", "proxmox", "ubuntu"
+)  # fmt: skip
 # Hosts whose network is NetworkManager's (real NetworkManager in the lab host).
 NETWORKMANAGER_PLATFORMS: tuple[LabPlatform, ...] = ("el8", "el9")
 # Hosts whose services systemd starts (the lab's systemctl stand-in).
-SYSTEMD_PLATFORMS: tuple[LabPlatform, ...] = ("el7", "el8", "el9")
+SYSTEMD_PLATFORMS: tuple[LabPlatform, ...] = ("el7", "el8", "el9", "debian", "proxmox", "ubuntu")
+# Hosts whose network is netplan for systemd-networkd (both real).
+NETPLAN_PLATFORMS: tuple[LabPlatform, ...] = ("ubuntu",)
+# Hosts whose network is in interfaces(5) files: applied by the real ifupdown (debian, with
+# bridge-utils' hooks) or ifupdown2 (proxmox, unpacked from its .deb).
+IFUPDOWN_PLATFORMS: tuple[LabPlatform, ...] = ("debian", "proxmox")
+IFUPDOWN2_PLATFORMS: tuple[LabPlatform, ...] = ("proxmox",)
 DEFAULT_PLATFORM: LabPlatform = "el6"
 DEFAULT_HOSTS = 3
 MAX_HOSTS = 1000
 # The management NIC's name inside a hypervisor, as each platform names a first NIC:
 # EL6's udev rules give ethN; EL7's predictable names give a virtio NIC in slot 3 `ens3`;
-# el8/el9 hosts keep `eth0` (as cloud images boot with net.ifnames=0).
-NIC_NAMES: dict[LabPlatform, str] = {"el6": "eth0", "el7": "ens3", "el8": "eth0", "el9": "eth0"}
+# el8/el9 and debian hosts keep `eth0` (as cloud images boot with net.ifnames=0); a
+# proxmox host's onboard NIC is `eno1`; an ubuntu host's (a VM's virtio NIC) `enp1s0`.
+NIC_NAMES: dict[LabPlatform, str] = {
+    "el6": "eth0", "el7": "ens3", "el8": "eth0", "el9": "eth0", "debian": "eth0",
+    "proxmox": "eno1", "ubuntu": "enp1s0",
+}  # fmt: skip
 
 _PART = re.compile(r"(?P<name>[^:]+)(?::(?P<count>.*))?")
 

@@ -14,8 +14,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from hvbridge.lab import networkmanager
-from hvbridge.lab.fleet import NETWORKMANAGER_PLATFORMS, SYSTEMD_PLATFORMS
+from hvbridge.lab import ifupdown, ifupdown2, networkd, networkmanager
+from hvbridge.lab.fleet import (
+    IFUPDOWN2_PLATFORMS,
+    IFUPDOWN_PLATFORMS,
+    NETPLAN_PLATFORMS,
+    NETWORKMANAGER_PLATFORMS,
+    SYSTEMD_PLATFORMS,
+)
 from hvbridge.lab.topology import NAT_NET, LabHost, Port
 from hvbridge.lab.units import LIBVIRT_UNITS, VIRTNETWORKD_INITSCRIPT, VIRTNETWORKD_SCRIPT
 
@@ -136,8 +142,8 @@ def host_profile(profile: SshProfile, host: LabHost, *, el7_hosts: bool) -> SshP
     profile a jump host in front of el7 hosts does too: hvbridge offers the target host's
     algorithms on every hop, ssh-rsa for an el6 host and rsa-sha2 for an el7 one.
     """
-    if host.platform in NETWORKMANAGER_PLATFORMS:
-        # OpenSSH 8.0 (EL8) and 8.7 (EL9): the modern algorithms.
+    if host.platform in NETWORKMANAGER_PLATFORMS + IFUPDOWN_PLATFORMS + NETPLAN_PLATFORMS:
+        # OpenSSH 8.0 (EL8), 8.7 (EL9), 9.2 (Debian 12) and later: the modern algorithms.
         return "modern"
     if host.platform == "el7" or (not host.is_hypervisor and el7_hosts and profile == "el6"):
         return "el7"
@@ -328,6 +334,12 @@ def boot_script(host: LabHost, *, libvirt: bool) -> str:
     systemd = host.platform in SYSTEMD_PLATFORMS
     if host.platform in NETWORKMANAGER_PLATFORMS:
         network = "systemctl start NetworkManager.service"
+    elif host.platform in NETPLAN_PLATFORMS:
+        network = networkd.BOOT
+    elif host.platform in IFUPDOWN2_PLATFORMS:
+        network = ifupdown2.BOOT
+    elif host.platform in IFUPDOWN_PLATFORMS:
+        network = ifupdown.BOOT
     else:
         network = "systemctl start network.service" if systemd else "service network start"
     lines = ["set -e", "ip link set lo up", network, "/usr/sbin/sshd -E /var/log/sshd.log"]
@@ -421,7 +433,23 @@ def host_files(
         files.append(HostFile("/etc/init.d/network", network_initscript(python), 0o755))
     for index, port in enumerate(host.ports):
         gateway = str(host.gateway) if host.gateway and index == 0 else None
-        if nm:
+        if host.platform in NETPLAN_PLATFORMS:
+            if index == 0:
+                text = networkd.netplan_file(port.name, port.address.with_prefixlen, gateway)
+                files += [
+                    HostFile(networkd.NETPLAN_FILE, text, 0o600),
+                    HostFile(networkd.FOREIGN_FILE, networkd.FOREIGN, 0o600),
+                    HostFile(networkd.SCRIPT_PATH, networkd.init_script(), 0o755),
+                    HostFile(networkd.NOOP_SCRIPT, networkd.NOOP, 0o755),
+                    HostFile(networkd.UDEVADM_PATH, networkd.UDEVADM, 0o755),
+                ]
+        elif host.platform in IFUPDOWN_PLATFORMS:
+            if index == 0:
+                # Proxmox's installer says `auto`, Debian's `allow-hotplug`.
+                allow = "auto" if host.platform in IFUPDOWN2_PLATFORMS else "allow-hotplug"
+                text = ifupdown.interfaces(port.name, port.address.with_prefixlen, gateway, allow)
+                files.append(HostFile(ifupdown.INTERFACES, text))
+        elif nm:
             path = f"{networkmanager.CONNECTIONS_DIR}/{port.name}.nmconnection"
             files.append(HostFile(path, keyfile(port, gateway), 0o600))
         else:
@@ -458,4 +486,5 @@ def host_empty_dirs(host: LabHost) -> list[str]:
 
 def host_overlays(host: LabHost) -> list[str]:
     """Directories the host needs a private view of, beyond every host's."""
-    return list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []
+    extra = list(ifupdown2.OVERLAID) if host.platform in IFUPDOWN2_PLATFORMS else []
+    return (list(EL7_OVERLAID) if host.platform in SYSTEMD_PLATFORMS else []) + extra

@@ -107,7 +107,13 @@ class Lab:
     ) -> LabState:
         """`platforms`: each hypervisor's, hv01 first (default: all el6)."""
         topology = plan(hosts, direct=direct, platforms=platforms)
-        preflight.check(libvirt=libvirt, networkmanager=topology.has_networkmanager)
+        preflight.check(
+            libvirt=libvirt,
+            networkmanager=topology.has_networkmanager,
+            ifupdown=topology.has_ifupdown,
+            ifupdown2=topology.has_ifupdown2,
+            netplan=topology.has_netplan,
+        )
         if load(self.paths) is not None:
             raise LabError(
                 f"a lab is already up in {self.paths.root}: run `hvbridge lab down` first"

@@ -43,8 +43,35 @@ NETWORKMANAGER_NEEDS: tuple[tuple[str, str], ...] = (
     ("dbus-daemon", "dbus"),
     ("busctl", "systemd"),
 )
+# The real ifupdown (hvbridge.lab.ifupdown), with bridge-utils' hooks.
+IFUPDOWN_NEEDS: tuple[tuple[str, str], ...] = (
+    ("/sbin/ifup", "ifupdown"),
+    ("/sbin/ifquery", "ifupdown"),
+    ("/etc/network/if-pre-up.d/bridge", "bridge-utils"),
+)
+# Real systemd-networkd and netplan (hvbridge.lab.networkd).
+NETPLAN_NEEDS: tuple[tuple[str, str], ...] = (
+    ("netplan", "netplan.io"),
+    ("/lib/systemd/systemd-networkd", "systemd"),
+    ("networkctl", "systemd"),
+    ("busctl", "systemd"),
+    ("dbus-daemon", "dbus"),
+)
+# ifupdown2, unpacked by scripts/install from its .deb, never installed (it would replace
+# ifupdown): hvbridge.lab.ifupdown2.
+IFUPDOWN2_ROOT = "/opt/hvbridge-lab/ifupdown2"
+IFUPDOWN2_UNPACKED = f"{IFUPDOWN2_ROOT}/usr/share/ifupdown2/__main__.py"
 # Every Debian package the lab (and so the test suite) can need.
-ALL_PACKAGES = sorted({pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS})
+ALL_PACKAGES = sorted(
+    {
+        pkg
+        for _, pkg in BASE_NEEDS
+        + LIBVIRT_NEEDS
+        + NETWORKMANAGER_NEEDS
+        + IFUPDOWN_NEEDS
+        + NETPLAN_NEEDS
+    }
+)
 
 KVM_GET_API_VERSION = 0xAE00
 
@@ -67,18 +94,37 @@ def _present(what: str) -> bool:
     )
 
 
-def missing(*, libvirt: bool, networkmanager: bool = False) -> list[Missing]:
+def missing(
+    *, libvirt: bool, networkmanager: bool = False, ifupdown: bool = False, netplan: bool = False
+) -> list[Missing]:
     needs = BASE_NEEDS + (LIBVIRT_NEEDS if libvirt else ())
     needs += NETWORKMANAGER_NEEDS if networkmanager else ()
+    needs += IFUPDOWN_NEEDS if ifupdown else ()
+    needs += NETPLAN_NEEDS if netplan else ()
     return [Missing(what, pkg) for what, pkg in needs if not _present(what)]
 
 
-def check(*, libvirt: bool, networkmanager: bool = False) -> None:
-    """`networkmanager`: some host runs real NetworkManager."""
+def check(
+    *,
+    libvirt: bool,
+    networkmanager: bool = False,
+    ifupdown: bool = False,
+    ifupdown2: bool = False,
+    netplan: bool = False,
+) -> None:
+    """`networkmanager`: some host runs real NetworkManager; `ifupdown`: the real ifupdown;
+    `ifupdown2`: ifupdown2 unpacked."""
     problems: list[str] = []
+    if ifupdown2 and not Path(IFUPDOWN2_UNPACKED).exists():
+        problems.append(
+            f"missing on this machine: ifupdown2 unpacked ({IFUPDOWN2_UNPACKED}): run"
+            " scripts/install (it unpacks the .deb; installing it would replace ifupdown)"
+        )
     if os.geteuid() != 0:
         problems.append("the lab needs root (namespaces, veths and bridges): run it as root")
-    absent = missing(libvirt=libvirt, networkmanager=networkmanager)
+    absent = missing(
+        libvirt=libvirt, networkmanager=networkmanager, ifupdown=ifupdown, netplan=netplan
+    )
     if absent:
         names = ", ".join(f"{m.what} ({m.package})" for m in absent)
         packages = " ".join(sorted({m.package for m in absent}))

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import dataclasses
 import fcntl
+import fnmatch
 import json
 import os
 import selectors
@@ -139,6 +140,13 @@ def systemctl(args: Sequence[str], layout: Layout, out: TextIO, err: TextIO) -> 
 
 
 def _jobs(verb: str, names: Sequence[str], layout: Layout, err: TextIO) -> int:
+    # A pattern names the units it matches, none at all being no error (netplan stops
+    # `netplan-wpa-*.service`), as systemd matches patterns against its loaded units.
+    names = [
+        match
+        for name in names
+        for match in (fnmatch.filter(UNITS, name) if _is_pattern(name) else [name])
+    ]
     missing = [name for name in names if name not in UNITS]
     if missing:
         err.write(
@@ -152,6 +160,10 @@ def _jobs(verb: str, names: Sequence[str], layout: Layout, err: TextIO) -> int:
             err.write(job_failed(name) + "\n")
             rc = 1
     return rc
+
+
+def _is_pattern(name: str) -> bool:
+    return any(char in name for char in "*?[")
 
 
 def _status(names: Sequence[str], layout: Layout, lines: int, out: TextIO, err: TextIO) -> int:

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 from hvbridge.lab.fleet import (
     DEFAULT_PLATFORM,
+    IFUPDOWN2_PLATFORMS,
+    IFUPDOWN_PLATFORMS,
+    NETPLAN_PLATFORMS,
     NETWORKMANAGER_PLATFORMS,
     NIC_NAMES,
     SYSTEMD_PLATFORMS,
@@ -88,6 +91,21 @@ class Topology:
     @property
     def has_networkmanager(self) -> bool:
         return any(h.platform in NETWORKMANAGER_PLATFORMS for h in self.hosts)
+
+    @property
+    def has_ifupdown(self) -> bool:
+        return any(
+            h.platform in IFUPDOWN_PLATFORMS and h.platform not in IFUPDOWN2_PLATFORMS
+            for h in self.hosts
+        )
+
+    @property
+    def has_netplan(self) -> bool:
+        return any(h.platform in NETPLAN_PLATFORMS for h in self.hosts)
+
+    @property
+    def has_ifupdown2(self) -> bool:
+        return any(h.platform in IFUPDOWN2_PLATFORMS for h in self.hosts)
 
     @property
     def hypervisors(self) -> tuple[LabHost, ...]:

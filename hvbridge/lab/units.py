@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from hvbridge.lab import networkd
 from hvbridge.lab.networkmanager import PIDFILE as NM_PIDFILE
 from hvbridge.lab.networkmanager import SCRIPT_PATH as NM_SCRIPT
 
@@ -105,14 +106,46 @@ VIRTNETWORKD = dataclasses.replace(
     exec_start="/usr/sbin/virtnetworkd $VIRTNETWORKD_ARGS",
     identifier="virtnetworkd",
 )
+# Real systemd-networkd, in a mount namespace of its own (hvbridge.lab.networkd).
+SYSTEMD_NETWORKD = Unit(
+    name="systemd-networkd.service",
+    description="Network Configuration",
+    loaded="/lib/systemd/system/systemd-networkd.service; enabled; preset: enabled",
+    docs=("man:systemd-networkd.service(8)",),
+    script=networkd.SCRIPT_PATH,
+    exec_start="/lib/systemd/systemd-networkd",
+    exec_stop="/bin/kill -TERM $MAINPID",
+    identifier="systemd-networkd",
+    pidfile=networkd.PIDFILE,
+)
+# What `netplan apply` starts after networkd: Open vSwitch's cleanup, nothing to do without
+# Open vSwitch (its unit's condition fails on Ubuntu too).
+NETPLAN_OVS_CLEANUP = Unit(
+    name="netplan-ovs-cleanup.service",
+    description="OpenVSwitch configuration for cleanup",
+    loaded="/run/systemd/system/netplan-ovs-cleanup.service; enabled-runtime; preset: enabled",
+    docs=(),
+    script=networkd.NOOP_SCRIPT,
+    exec_start="/usr/sbin/netplan apply --only-ovs-cleanup",
+    exec_stop="",
+    identifier="netplan",
+)
 UNITS: dict[str, Unit] = {
-    unit.name: unit for unit in (NETWORK, LIBVIRTD, NETWORKMANAGER, VIRTQEMUD, VIRTNETWORKD)
-}
+    unit.name: unit
+    for unit in (
+        NETWORK, LIBVIRTD, NETWORKMANAGER, VIRTQEMUD, VIRTNETWORKD, SYSTEMD_NETWORKD,
+        NETPLAN_OVS_CLEANUP,
+    )
+}  # fmt: skip
 # The units that run libvirt on each platform the lab's systemctl serves.
 LIBVIRT_UNITS: dict[str, tuple[str, ...]] = {
     "el7": ("libvirtd",),
     "el8": ("libvirtd",),
     "el9": ("virtqemud", "virtnetworkd"),
+    # Debian 12 runs the monolithic libvirtd.
+    "debian": ("libvirtd",),
+    "proxmox": ("libvirtd",),
+    "ubuntu": ("libvirtd",),
 }
 
 

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from hvbridge.errors import InputError
 from hvbridge.platforms.base import Platform
+from hvbridge.platforms.debian import DEBIAN
 from hvbridge.platforms.el6 import EL6
 from hvbridge.platforms.el7 import EL7
 from hvbridge.platforms.el8 import EL8
 from hvbridge.platforms.el9 import EL9
+from hvbridge.platforms.proxmox import PROXMOX
+from hvbridge.platforms.ubuntu import UBUNTU
 
 __all__ = ["DEFAULT", "Platform", "UnknownPlatform", "check_name", "get", "names"]
 
-_PLATFORMS: dict[str, Platform] = {platform.name: platform for platform in (EL6, EL7, EL8, EL9)}
+_PLATFORMS: dict[str, Platform] = {
+    platform.name: platform for platform in (EL6, EL7, EL8, EL9, DEBIAN, PROXMOX, UBUNTU)
+}
 # What a host without `platform:` is: the seed's hosts are EL6.
 DEFAULT = "el6"
 

@@ -9,7 +9,7 @@ values its tools would misread. Tasks do the I/O (hvbridge.remote, hvbridge.guar
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -29,6 +29,12 @@ class Preflight:
     # owns a port now): the push removes them, kept for the revert like every file it
     # replaces.
     displaced: tuple[str, ...] = ()
+    # Files to write with other content (path -> content): a file that also configures
+    # other devices, less the part about ours (ifupdown's /etc/network/interfaces without
+    # a port's stanza), or one of ours with what the host has now added (the DNS servers
+    # of a port's old stanza). The push writes them, kept for the revert like every file
+    # it replaces; one of ours here takes the place of its rendered content.
+    rewritten: Mapping[str, str] = field(default_factory=dict)
     # What is worth saying in the push's message (the version of the network service).
     notes: tuple[str, ...] = ()
 

@@ -455,7 +455,7 @@ def test_an_unknown_platform_names_the_registered_ones(tmp_path: Path) -> None:
     directory = write(tmp_path, {"kvm01": host})
     assert problems(directory) == (
         f"{directory}/hosts.yaml: host kvm01: platform: unknown platform 'el10':"
-        " expected one of 'el6', 'el7', 'el8', 'el9'",
+        " expected one of 'el6', 'el7', 'el8', 'el9', 'debian', 'proxmox', 'ubuntu'",
     )
 
 

@@ -32,7 +32,8 @@ def test_an_unknown_platform_is_an_input_error(tmp_path: Path) -> None:
     code, _, err = invoke(tmp_path, "lab", "up", "--platform", "el10")
     assert code == 1
     assert err == (
-        "error: --platform 'el10': unknown platform 'el10' (the lab has el6, el7, el8, el9)\n"
+        "error: --platform 'el10': unknown platform 'el10'"
+        " (the lab has el6, el7, el8, el9, debian, proxmox, ubuntu)\n"
     )
 
 
@@ -50,7 +51,8 @@ def test_help_describes_the_mix(tmp_path: Path) -> None:
     assert code == 0
     words = " ".join(out.split())
     assert (
-        "--platform TEXT Each hypervisor's platform: one of el6, el7, el8, el9 for all of" in words
+        "--platform TEXT Each hypervisor's platform: one of el6, el7, el8, el9, debian, proxmox,"
+        in words
     )
     assert "[default: 3, or the --platform mix's sum]" in words
 

@@ -32,7 +32,10 @@ def test_hosts_that_disagree_with_the_mix_are_refused_with_both_numbers() -> Non
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("el10", "unknown platform 'el10' (the lab has el6, el7, el8, el9)"),
+        (
+            "el10",
+            "unknown platform 'el10' (the lab has el6, el7, el8, el9, debian, proxmox, ubuntu)",
+        ),
         ("el6:1,el10:1", "unknown platform 'el10'"),
         ("el6,el7:2", "give every platform of a mix its count"),
         ("el6:1,el7", "give every platform of a mix its count"),

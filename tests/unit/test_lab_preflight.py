@@ -12,7 +12,9 @@ from hvbridge.lab import preflight
 from hvbridge.lab.preflight import (
     ALL_PACKAGES,
     BASE_NEEDS,
+    IFUPDOWN_NEEDS,
     LIBVIRT_NEEDS,
+    NETPLAN_NEEDS,
     NETWORKMANAGER_NEEDS,
     Missing,
     PreflightError,
@@ -119,7 +121,12 @@ def test_all_packages_cover_the_design() -> None:
     assert set(DESIGN_PACKAGES) <= set(ALL_PACKAGES)
     assert sorted(set(ALL_PACKAGES)) == list(ALL_PACKAGES), "sorted, each package once"
     assert set(ALL_PACKAGES) == {
-        pkg for _, pkg in BASE_NEEDS + LIBVIRT_NEEDS + NETWORKMANAGER_NEEDS
+        pkg
+        for _, pkg in BASE_NEEDS
+        + LIBVIRT_NEEDS
+        + NETWORKMANAGER_NEEDS
+        + IFUPDOWN_NEEDS
+        + NETPLAN_NEEDS
     }
 
 

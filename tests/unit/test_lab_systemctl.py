@@ -257,6 +257,14 @@ def test_unknown_units_and_verbs(root: Root) -> None:
     assert root.systemctl("start").stderr == "Too few arguments.\n"
 
 
+def test_a_pattern_names_the_units_it_matches_none_being_no_error(root: Root) -> None:
+    """netplan apply stops `netplan-wpa-*.service`, which match no unit in the lab."""
+    stop = root.systemctl("stop", "--no-block", "netplan-wpa-*.service")
+    assert (stop.returncode, stop.stderr) == (0, "")
+    assert root.systemctl("start", "netplan-wpa-[0-9].service").returncode == 0
+    assert root.systemctl("stop", "frob-*").returncode == 0
+
+
 def test_is_enabled_asks_chkconfig_for_a_sysv_service(root: Root) -> None:
     network = root.systemctl("is-enabled", "network")
     assert (network.returncode, network.stdout) == (0, "enabled\n")

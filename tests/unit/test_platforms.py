@@ -33,18 +33,19 @@ def seed_model() -> SimpleNamespace:
 # --- the registry ------------------------------------------------------------------------------
 
 
-def test_the_registry_names_el6_to_el9_and_defaults_to_el6() -> None:
-    assert platforms.names() == ("el6", "el7", "el8", "el9")
-    assert [platforms.get(name).name for name in platforms.names()] == ["el6", "el7", "el8", "el9"]
+def test_the_registry_names_el6_to_el9_debian_proxmox_ubuntu_and_defaults_to_el6() -> None:
+    assert platforms.names() == ("el6", "el7", "el8", "el9", "debian", "proxmox", "ubuntu")
+    assert [platforms.get(name).name for name in platforms.names()] == list(platforms.names())
     assert platforms.DEFAULT == "el6"
 
 
-@pytest.mark.parametrize("name", ["el10", "EL6", "", "debian"])
+@pytest.mark.parametrize("name", ["el10", "EL6", "", "suse"])
 def test_an_unknown_name_says_which_exist(name: str) -> None:
     with pytest.raises(platforms.UnknownPlatform) as caught:
         platforms.get(name)
     assert str(caught.value) == (
-        f"unknown platform {name!r}: expected one of 'el6', 'el7', 'el8', 'el9'"
+        f"unknown platform {name!r}: expected one of 'el6', 'el7', 'el8', 'el9', 'debian',"
+        " 'proxmox', 'ubuntu'"
     )
     assert isinstance(caught.value, ValueError)
 

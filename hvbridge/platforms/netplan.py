@@ -1,0 +1,316 @@
+"""The network files of netplan rendered for systemd-networkd (Ubuntu server): YAML in
+/etc/netplan, applied by `netplan apply`.
+
+hvbridge writes a file of its own, `/etc/netplan/90-hvbridge.yaml` (mode 0600, as netplan
+wants): each port by name (netplan matches a MAC as networkd's PermanentMACAddress=, which
+a virtual NIC does not have; the push refuses a port whose MAC is not the inventory's before
+anything changes), each bridge with EL6's values (STP off, forward
+delay 0, the default route, the port's MAC). netplan merges every file it reads, so a
+file that configures a port now must go: hvbridge takes whole files out of the way (kept
+for the revert) and never rewrites YAML it does not own, so a file that also configures
+other interfaces is refused with a reason. The port's `nameservers` go to its bridge.
+NetworkManager-rendered netplan (desktops) is refused: out of scope.
+
+`netplan try` refuses bridges with parameters ("reverting custom parameters for bridges
+and bonds is not supported"): the host guard is the only undo. Its revert keeps the new
+files aside as netplan's previous state (`netplan apply --state`), so that netplan deletes
+the bridge the restored files no longer define.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import posixpath
+import re
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
+from hvbridge.platforms.interfaces import MARK as DUMP_MARK
+from hvbridge.platforms.interfaces import InterfacesError, parse_dump
+from hvbridge.platforms.iproute import STATE_COMMAND
+from hvbridge.render import RenderError, render
+
+CONFIG_DIR = "/etc/netplan"
+# Read in this order; a file of the same name in a later one hides the earlier one's.
+DIRS = ("/lib/netplan", "/etc/netplan", "/run/netplan")
+OWN_FILE = f"{CONFIG_DIR}/90-hvbridge.yaml"
+MARK = "@@hvbridge-netplan@@"
+DEVICE_KINDS = ("ethernets", "bridges", "bonds", "vlans", "tunnels", "wifis", "vrfs", "modems")
+_SAFE = re.compile(r"^[A-Za-z0-9_.:/,@+-]+$")
+# netplan's previous configuration for the revert: the files as this run left them.
+STATE = "/run/hvbridge-netplan"
+REVERT_STOP = f"rm -rf {STATE} && mkdir -p {STATE}/etc && cp -a {CONFIG_DIR} {STATE}/etc/"
+APPLY = "netplan apply"
+REVERT_START = f"netplan apply --state {STATE}"
+
+
+def netplan_value(value: Any) -> str:
+    """A value as a double-quoted YAML scalar: only what needs no escape."""
+    text = str(value)
+    if _SAFE.match(text):
+        return f'"{text}"'
+    raise RenderError(f"value {text!r} cannot be written safely to a netplan file")
+
+
+FILTERS = (("netplan_value", netplan_value),)
+
+
+def _address(bridge: Any) -> str | None:
+    if bridge.bootproto != "static":
+        return None
+    length = bridge.prefix if bridge.prefix is not None else bridge.netmask
+    return ipaddress.IPv4Interface(f"{bridge.ipaddr}/{length}").with_prefixlen
+
+
+def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
+    bridges = [
+        {
+            "name": name,
+            "bridge": bridge,
+            "address": _address(bridge),
+            "mac": model.nics[bridge.ports[0]].hwaddr.lower(),
+        }
+        for name, bridge in model.bridges.items()
+    ]
+    ports = [port for bridge in model.bridges.values() for port in bridge.ports]
+    return {
+        OWN_FILE: render(
+            templates, search, "netplan.yaml.j2", FILTERS, bridges=bridges, ports=ports
+        )
+    }
+
+
+def preflight_command() -> str:
+    files = " ".join(f"{d}/*.yaml" for d in DIRS)
+    return (
+        "dpkg-query -W -f 'netplan.io ${Version}\\n' netplan.io 2>/dev/null"
+        f" || echo 'no netplan.io'; systemctl is-active systemd-networkd.service 2>&1;"
+        f' echo {MARK}; m={DUMP_MARK}; for f in {files}; do [ -f "$f" ] || continue;'
+        ' printf \'%s file %s\\n\' "$m" "$f"; cat -- "$f"; printf \'\\n%s end\\n\' "$m"; done'
+    )
+
+
+def effective(files: Mapping[str, str]) -> dict[str, str]:
+    """The files netplan reads, path -> content: one per name, the last directory's."""
+    by_name: dict[str, tuple[int, str]] = {}
+    for path in files:
+        directory, name = posixpath.split(path)
+        if directory in DIRS:
+            rank = DIRS.index(directory)
+            if name not in by_name or by_name[name][0] < rank:
+                by_name[name] = (rank, path)
+    return {path: files[path] for _, (_, path) in sorted(by_name.items())}
+
+
+def _network(path: str, text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InterfacesError(f"{path}: not YAML netplan reads: {exc}") from exc
+    network = data.get("network") if isinstance(data, dict) else None
+    return network if isinstance(network, dict) else {}
+
+
+def _devices(network: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every device the file defines, id -> its definition (with `kind`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind in DEVICE_KINDS:
+        section = network.get(kind)
+        if isinstance(section, dict):
+            for name, definition in section.items():
+                found[str(name)] = {"kind": kind, **(definition or {})}
+    return found
+
+
+def _names_port(device_id: str, definition: Mapping[str, Any], port: str, mac: str) -> bool:
+    match = definition.get("match")
+    if not isinstance(match, dict):
+        return device_id == port
+    macaddress = str(match.get("macaddress", "")).lower()
+    # netplan matches names with shell wildcards (`en*` takes every onboard NIC).
+    name = match.get("name")
+    by_name = isinstance(name, str) and fnmatch.fnmatchcase(port, name)
+    return by_name or (bool(macaddress) and macaddress == mac)
+
+
+def _with_nameservers(text: str, bridge: str, nameservers: Mapping[str, Any]) -> str:
+    """Our rendered YAML with `nameservers` under the bridge (its key line, 4 spaces in)."""
+    lines = []
+    for key in ("addresses", "search"):
+        values = [netplan_value(v) for v in nameservers.get(key) or []]
+        if values:
+            lines.append(f"        {key}: [{', '.join(values)}]\n")
+    if not lines:
+        return text
+    anchor = f"    {bridge}:\n"
+    at = text.index(anchor) + len(anchor)
+    return text[:at] + "      nameservers:\n" + "".join(lines) + text[at:]
+
+
+def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
+    """netplan installed and rendering for systemd-networkd, which runs; the files that
+    configure our ports now taken out of the way whole; no other file for our bridges."""
+    head, sep, dump = output.partition(f"{MARK}\n")
+    said = head.split("\n")
+    if not sep or not said[0].startswith("netplan.io "):
+        return Preflight(
+            problems=(
+                f"{host}: netplan does not answer ({said[0].strip() or 'no output'}):"
+                " is it installed?",
+            )
+        )
+    active = said[1].strip() if len(said) > 1 else ""
+    if active not in ("active", "activating", "reloading"):
+        return Preflight(
+            problems=(
+                f"{host}: systemd-networkd is not running (systemctl is-active:"
+                f" {active or 'no answer'}): refusing to change the host",
+            )
+        )
+    try:
+        read = effective(parse_dump(dump))
+        networks = {path: _network(path, text) for path, text in read.items()}
+        ours = {path: _network(path, text) for path, text in files.items()}
+    except InterfacesError as exc:
+        return Preflight(problems=(f"{host}: {exc}",))
+    own_devices = {d: v for network in ours.values() for d, v in _devices(network).items()}
+    bridges = {d: v for d, v in own_devices.items() if v["kind"] == "bridges"}
+    port_bridge = {p: b for b, v in bridges.items() for p in v.get("interfaces", [])}
+    # A port's MAC, to find an old file that matches it by MAC (cloud-init's do): the
+    # bridge's own is its first port's.
+    first = {v["interfaces"][0]: b for b, v in bridges.items() if v.get("interfaces")}
+    ports = {
+        port: str(bridges[first[port]].get("macaddress", "")).lower() if port in first else ""
+        for port, v in own_devices.items()
+        if v["kind"] == "ethernets"
+    }
+    problems: list[str] = []
+    displaced: list[str] = []
+    nameservers: dict[str, dict[str, Any]] = {}
+    for path, network in networks.items():
+        if path in files:
+            continue
+        devices = _devices(network)
+        if network.get("renderer") == "NetworkManager" or any(
+            d.get("renderer") == "NetworkManager" for d in devices.values()
+        ):
+            problems.append(
+                f"{host}: {path} hands devices to NetworkManager (renderer: NetworkManager):"
+                " netplan rendered for NetworkManager is not supported, only for networkd"
+            )
+            continue
+        mine = {
+            d: (port, v)
+            for d, v in devices.items()
+            for port, mac in ports.items()
+            if v["kind"] == "ethernets" and _names_port(d, v, port, mac)
+        }
+        for d in devices:
+            if d in bridges:
+                problems.append(
+                    f"{host}: {path} also defines {d}: remove it, hvbridge writes its own"
+                )
+        if not mine:
+            continue
+        others = sorted(set(devices) - set(mine))
+        if others:
+            problems.append(
+                f"{host}: {path} configures {', '.join(sorted(mine))} and also"
+                f" {', '.join(others)}: move {', '.join(sorted(mine))} to a file of its own"
+                " first (hvbridge takes whole netplan files out of the way, never rewrites"
+                " YAML it does not own)"
+            )
+        elif posixpath.dirname(path) == "/lib/netplan":
+            problems.append(f"{host}: {path} comes with the system: override it in /etc/netplan")
+        else:
+            displaced.append(path)
+            for port, definition in mine.values():
+                if isinstance(definition.get("nameservers"), dict):
+                    nameservers.setdefault(port_bridge.get(port, ""), definition["nameservers"])
+    if problems:
+        return Preflight(problems=tuple(problems))
+    rewritten: dict[str, str] = {}
+    for path, text in files.items():
+        new = text
+        for bridge in bridges:
+            dns = nameservers.get(bridge)
+            if dns is None and path in networks:
+                # A rerun: the old file is gone, our file carries them.
+                current = _devices(networks[path]).get(bridge, {}).get("nameservers")
+                dns = current if isinstance(current, dict) else None
+            if dns:
+                new = _with_nameservers(new, bridge, dns)
+        if new != text:
+            rewritten[path] = new
+    return Preflight(displaced=tuple(displaced), rewritten=rewritten, notes=(said[0].strip(),))
+
+
+def inventory_problems(data: Any) -> list[Finding]:
+    found: list[Finding] = []
+    ports = {port for bridge in data.bridges.values() for port in bridge.ports}
+    for name, nic in data.nics.items():
+        if name not in ports:
+            found.append((("nics", name), f"{name!r}: a NIC outside a bridge is not written"
+                          " on netplan platforms yet"))  # fmt: skip
+        if nic.mtu is not None:
+            found.append((("nics", name, "mtu"), "mtu is not written to netplan files yet"))
+    for name, bridge in data.bridges.items():
+        if bridge.mtu is not None:
+            found.append((("bridges", name, "mtu"), "mtu is not written to netplan files yet"))
+    return found
+
+
+@dataclass(frozen=True, eq=False)
+class Netplan:
+    name: str
+    libvirt_units: Sequence[str] = ("libvirtd",)
+    ssh_disabled_algorithms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    config_dir: str = CONFIG_DIR
+    state_command: str = STATE_COMMAND
+    file_mode: int = 0o600
+    restart_diagnostics: str = "networkctl list --no-pager"
+
+    @property
+    def template_dirs(self) -> tuple[str, ...]:
+        return (self.name, "netplan")
+
+    def render(self, templates: Path, model: Any) -> dict[str, str]:
+        return render_files(templates, self.template_dirs, model)
+
+    def conflict_candidates(self, ours: Iterable[str], names: Iterable[str]) -> list[str]:
+        return []
+
+    def conflicts(self, ours: Iterable[str], existing: Mapping[str, str]) -> list[str]:
+        return []
+
+    @property
+    def preflight_command(self) -> str:
+        return preflight_command()
+
+    def preflight(
+        self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
+    ) -> Preflight:
+        return preflight(host, output, files)
+
+    def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
+        return None
+
+    def network_command(self, action: NetworkAction) -> str:
+        return {"restart": APPLY, "stop": REVERT_STOP, "start": REVERT_START}[action]
+
+    def revert_commands(self) -> tuple[str, str]:
+        return REVERT_STOP, REVERT_START
+
+    def service_command(self, service: str, action: ServiceAction) -> str:
+        units = self.libvirt_units if service == "libvirtd" else (service,)
+        return f"systemctl {action} {' '.join(shlex.quote(unit) for unit in units)}"
+
+    def inventory_problems(self, data: Any) -> list[Finding]:
+        return inventory_problems(data)

@@ -1,0 +1,24 @@
+"""Proxmox VE (Debian with ifupdown2): the same interfaces(5) files, written the way Proxmox
+writes them (`bridge-ports`, `hwaddress`), applied by `ifreload -a`, which brings up what
+the files now say and down what they no longer do; the guard's revert is the same
+`ifreload -a` on the restored files. `ifquery -a -c` says, attribute by attribute, what
+does not run as written: the explanation of a failed apply."""
+
+from __future__ import annotations
+
+from hvbridge.platforms.ifupdown import Ifupdown, Tool
+
+RELOAD = "ifreload -a"
+# ifupdown2 asks dpkg for its version: where it is not installed as a package (a lab host)
+# it still answers, with no version.
+VERSION = (
+    "ifreload --version 2>/dev/null | grep -m 1 ifupdown2 || { command -v ifreload"
+    " >/dev/null && echo 'ifupdown2 (ifreload; no package version)'; }"
+)
+PROXMOX = Ifupdown(
+    name="proxmox",
+    tool=Tool(name="ifupdown2", version_command=VERSION, version_says="ifupdown2"),
+    restart=RELOAD,
+    revert=("true", RELOAD),
+    restart_diagnostics="ifquery -a -c",
+)

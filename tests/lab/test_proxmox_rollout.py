@@ -1,0 +1,159 @@
+"""proxmox hosts with ifupdown2 (3.0, unpacked from its .deb), through the jump host and
+the CLI: bridged (br0 holds eno1, the address and the default route, the guest's vnet0
+under it), a rerun changes nothing; a host cut off by its new address reverts by itself
+while another converges; the stanza of another NIC, and every comment, byte for byte
+intact after the rollout and after the revert."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hvbridge.lab import ifupdown
+from hvbridge.lab.lifecycle import Lab
+from hvbridge.ssh import CommandResult
+
+from .rollout_support import PROJECT, cli, edit_yaml, runbook_with_timeout
+
+BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
+INTERFACES = "/etc/network/interfaces"
+OURS = "/etc/network/interfaces.d/hvbridge"
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("proxmox") / "lab"
+    up = cli("--lab-dir", str(directory), "lab", "up", "--platform", "proxmox", "--hosts", "3")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield directory
+    finally:
+        down = cli("--lab-dir", str(directory), "lab", "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def on(lab_dir: Path, host: str, command: str) -> CommandResult:
+    with Lab(lab_dir).connect(host) as conn:
+        return conn.run(command, timeout=120)
+
+
+def inventory(lab_dir: Path, tmp_path: Path, *keep: str) -> Path:
+    """The lab's inventory, with only `keep` (each test has hosts of its own)."""
+    target = tmp_path / "inventory"
+    target.mkdir()
+    for name in ("groups.yaml", "defaults.yaml", "hosts.yaml"):
+        (target / name).write_text((lab_dir / "inventory" / name).read_text())
+    edit_yaml(
+        target / "hosts.yaml", lambda hosts: [hosts.pop(h) for h in list(hosts) if h not in keep]
+    )
+    return target
+
+
+def run(runbook: Path, inv: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    done = cli("run", str(runbook), "-i", str(inv), "--state-dir", str(tmp_path / "state"),
+               "--reports-dir", str(tmp_path / "reports"), *extra)  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def host_report(tmp_path: Path, host: str) -> dict[str, object]:
+    (report,) = sorted((tmp_path / "reports").glob(f"*/hosts/{host}.json"))[-1:]
+    return dict(json.loads(report.read_text()))
+
+
+def test_proxmox_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_nothing(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    address = Lab(lab_dir).require_state().hosts["hv01"].address
+    inv = inventory(lab_dir, tmp_path, "hv01")
+    before = on(lab_dir, "hv01", f"cat {INTERFACES}").stdout
+    assert "iface eno1 inet static" in before and ifupdown.FOREIGN_STANZA in before
+
+    # Check mode: the diffs, nothing changed.
+    code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
+    assert code == 2, output
+    assert "-iface eno1 inet static" in output and "+iface br0 inet static" in output, output
+    assert "-allow-hotplug eth1" not in output, output
+    assert on(lab_dir, "hv01", f"cat {INTERFACES}").stdout == before
+    assert not on(lab_dir, "hv01", f"test -e {OURS}").ok
+    assert not on(lab_dir, "hv01", "ip link show br0").ok
+
+    code, output = run(BRIDGE, inv, tmp_path)
+
+    assert code == 2, output
+    assert f"the stanza of eno1 out of {INTERFACES}" in output
+    assert "ifupdown2 (ifreload; no package version)" in output
+    # Checked apart from hvbridge: bridge-utils and iproute2 on the host.
+    brctl = on(lab_dir, "hv01", "brctl show br0").stdout
+    assert brctl.splitlines()[1].split()[2:] == ["no", "eno1"], brctl
+    assert "master br0" in on(lab_dir, "hv01", "ip -o link show eno1").stdout
+    assert f"inet {address}/17" in on(lab_dir, "hv01", "ip -4 -o addr show dev br0").stdout
+    assert "inet " not in on(lab_dir, "hv01", "ip -4 -o addr show dev eno1").stdout
+    assert "dev br0" in on(lab_dir, "hv01", "ip -4 route show default").stdout
+    assert on(lab_dir, "hv01", "cat /sys/class/net/br0/bridge/stp_state").stdout.strip() == "0"
+    assert on(lab_dir, "hv01", "cat /sys/class/net/br0/bridge/forward_delay").stdout.strip() == "0"
+    # ifupdown2's own view (ifquery -c): br0 as its files say; the old stanza gone, DNS kept.
+    checked = on(lab_dir, "hv01", "ifquery -a -c")
+    assert checked.ok and "[fail]" not in checked.stdout, checked.stdout
+    assert "bridge-ports eno1" in checked.stdout and "[pass]" in checked.stdout, checked.stdout
+    after = on(lab_dir, "hv01", f"cat {INTERFACES}").stdout
+    assert "iface eno1" not in after and ifupdown.FOREIGN_STANZA in after
+    assert after == _without_eno1_stanza(before)
+    ours = on(lab_dir, "hv01", f"cat {OURS}").stdout
+    assert f"dns-nameservers {ifupdown.NAMESERVER}" in ours, ours
+    assert f"dns-search {ifupdown.SEARCH}" in ours, ours
+    kept = on(lab_dir, "hv01", f"cat /var/lib/hvbridge/runs/*/before{INTERFACES}")
+    assert kept.stdout == before
+    assert on(lab_dir, "hv01", "virsh start v1").ok
+    assert "vnet0" in on(lab_dir, "hv01", "ls /sys/class/net/br0/brif").stdout.split()
+
+    code, output = run(BRIDGE, inv, tmp_path)
+
+    assert code == 0, output
+    assert "all files already as rendered" in output
+    assert "no network file changed: not restarted" in output
+    assert on(lab_dir, "hv01", f"cat {INTERFACES}").stdout == after
+
+
+def _without_eno1_stanza(text: str) -> str:
+    """`text` less the lines of eno1's stanza (the lab's: its first line and five lines
+    after it); the comment among them stays."""
+    lines = text.splitlines(keepends=True)
+    start = lines.index("iface eno1 inet static\n")
+    gone = {n for n in range(start, start + 6) if not lines[n].lstrip().startswith("#")}
+    assert len(gone) == 5
+    return "".join(line for n, line in enumerate(lines) if n not in gone)
+
+
+def test_a_host_cut_off_by_its_new_address_reverts_by_itself_and_another_converges(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    state = Lab(lab_dir).require_state()
+    inv = inventory(lab_dir, tmp_path, "hv02", "hv03")
+    # hv02's bridge takes another address of its subnet: the controller, which connects to
+    # the old one, never gets back in.
+    edit_yaml(
+        inv / "hosts.yaml",
+        lambda hosts: hosts["hv02"]["data"]["bridges"]["br0"].update(ipaddr="198.18.129.200"),
+    )
+    before = on(lab_dir, "hv02", f"cat {INTERFACES}").stdout
+
+    code, output = run(runbook_with_timeout(tmp_path / "net.yaml", 20), inv, tmp_path)
+
+    assert code == 2 | 8, output
+    assert "== hv02: rolled back" in output and "== hv03: changed" in output
+    reason = host_report(tmp_path, "hv02")["rollback"]["reason"]  # type: ignore[index]
+    assert reason.startswith("could not reconnect and verify in time: "), reason
+    address = state.hosts["hv02"].address
+    assert f"inet {address}/17" in on(lab_dir, "hv02", "ip -4 -o addr show dev eno1").stdout
+    assert "dev eno1" in on(lab_dir, "hv02", "ip -4 route show default").stdout
+    assert not on(lab_dir, "hv02", "ip link show br0").ok
+    assert on(lab_dir, "hv02", f"cat {INTERFACES}").stdout == before
+    assert not on(lab_dir, "hv02", f"test -e {OURS}").ok
+    assert "[fail]" not in on(lab_dir, "hv02", "ifquery -a -c").stdout
+    revert_log = on(lab_dir, "hv02", "cat /var/lib/hvbridge/runs/*/revert.log").stdout
+    assert f"restored {INTERFACES}" in revert_log and f"removed {OURS}" in revert_log, revert_log
+    assert "master br0" in on(lab_dir, "hv03", "ip -o link show eno1").stdout
+    assert ifupdown.FOREIGN_STANZA in on(lab_dir, "hv03", f"cat {INTERFACES}").stdout

@@ -1,0 +1,132 @@
+"""ubuntu hosts with real netplan (0.106) and systemd-networkd (252), through the jump host
+and the CLI: bridged (br0 holds the NIC, the address and the default route, the guest's
+vnet0 under it), a rerun changes nothing; a host cut off by its new address reverts by
+itself while another converges; another NIC's netplan file byte for byte intact after the
+rollout and after the revert."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hvbridge.lab import networkd
+from hvbridge.lab.lifecycle import Lab
+from hvbridge.ssh import CommandResult
+
+from .rollout_support import PROJECT, cli, edit_yaml, runbook_with_timeout
+
+BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
+OURS = "/etc/netplan/90-hvbridge.yaml"
+OLD = networkd.NETPLAN_FILE
+NIC = "enp1s0"
+
+
+@pytest.fixture(scope="module")
+def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    directory = tmp_path_factory.mktemp("ubuntu") / "lab"
+    up = cli("--lab-dir", str(directory), "lab", "up", "--platform", "ubuntu", "--hosts", "3")
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield directory
+    finally:
+        down = cli("--lab-dir", str(directory), "lab", "down")
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def on(lab_dir: Path, host: str, command: str) -> CommandResult:
+    with Lab(lab_dir).connect(host) as conn:
+        return conn.run(command, timeout=120)
+
+
+def inventory(lab_dir: Path, tmp_path: Path, *keep: str) -> Path:
+    target = tmp_path / "inventory"
+    target.mkdir()
+    for name in ("groups.yaml", "defaults.yaml", "hosts.yaml"):
+        (target / name).write_text((lab_dir / "inventory" / name).read_text())
+    edit_yaml(
+        target / "hosts.yaml", lambda hosts: [hosts.pop(h) for h in list(hosts) if h not in keep]
+    )
+    return target
+
+
+def run(runbook: Path, inv: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    done = cli("run", str(runbook), "-i", str(inv), "--state-dir", str(tmp_path / "state"),
+               "--reports-dir", str(tmp_path / "reports"), *extra)  # fmt: skip
+    return done.returncode, done.stdout + done.stderr
+
+
+def host_report(tmp_path: Path, host: str) -> dict[str, object]:
+    (report,) = sorted((tmp_path / "reports").glob(f"*/hosts/{host}.json"))[-1:]
+    return dict(json.loads(report.read_text()))
+
+
+def test_ubuntu_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_nothing(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    address = Lab(lab_dir).require_state().hosts["hv01"].address
+    inv = inventory(lab_dir, tmp_path, "hv01")
+    before = on(lab_dir, "hv01", f"cat {OLD}").stdout
+    assert f"inet {address}/17" in on(lab_dir, "hv01", f"ip -4 -o addr show dev {NIC}").stdout
+
+    code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
+    assert code == 2, output
+    assert f"would take {OLD} out of the way" in output, output
+    assert not on(lab_dir, "hv01", f"test -e {OURS}").ok
+
+    code, output = run(BRIDGE, inv, tmp_path)
+
+    assert code == 2, output
+    assert f"took {OLD} out of the way (kept for the revert)" in output, output
+    assert "netplan.io 0.106" in output
+    brctl = on(lab_dir, "hv01", "brctl show br0").stdout
+    assert brctl.splitlines()[1].split()[2:] == ["no", NIC], brctl
+    assert f"inet {address}/17" in on(lab_dir, "hv01", "ip -4 -o addr show dev br0").stdout
+    assert "inet " not in on(lab_dir, "hv01", f"ip -4 -o addr show dev {NIC}").stdout
+    assert "dev br0" in on(lab_dir, "hv01", "ip -4 route show default").stdout
+    assert on(lab_dir, "hv01", "cat /sys/class/net/br0/bridge/stp_state").stdout.strip() == "0"
+    assert on(lab_dir, "hv01", "cat /sys/class/net/br0/bridge/forward_delay").stdout.strip() == "0"
+    ours = on(lab_dir, "hv01", f"cat {OURS}").stdout
+    assert f'addresses: ["{networkd.NAMESERVER}"]' in ours, ours
+    assert f'search: ["{networkd.SEARCH}"]' in ours, ours
+    assert on(lab_dir, "hv01", f"cat {networkd.FOREIGN_FILE}").stdout == networkd.FOREIGN
+    assert on(lab_dir, "hv01", f"cat /var/lib/hvbridge/runs/*/before{OLD}").stdout == before
+    assert on(lab_dir, "hv01", "virsh start v1").ok
+    assert "vnet0" in on(lab_dir, "hv01", "ls /sys/class/net/br0/brif").stdout.split()
+
+    code, output = run(BRIDGE, inv, tmp_path)
+
+    assert code == 0, output
+    assert "all files already as rendered" in output
+    assert "no network file changed: not restarted" in output
+
+
+def test_a_host_cut_off_by_its_new_address_reverts_by_itself_and_another_converges(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    state = Lab(lab_dir).require_state()
+    inv = inventory(lab_dir, tmp_path, "hv02", "hv03")
+    edit_yaml(
+        inv / "hosts.yaml",
+        lambda hosts: hosts["hv02"]["data"]["bridges"]["br0"].update(ipaddr="198.18.129.200"),
+    )
+    before = on(lab_dir, "hv02", f"cat {OLD}").stdout
+
+    code, output = run(runbook_with_timeout(tmp_path / "net.yaml", 20), inv, tmp_path)
+
+    assert code == 2 | 8, output
+    assert "== hv02: rolled back" in output and "== hv03: changed" in output
+    reason = host_report(tmp_path, "hv02")["rollback"]["reason"]  # type: ignore[index]
+    assert reason.startswith("could not reconnect and verify in time: "), reason
+    address = state.hosts["hv02"].address
+    assert f"inet {address}/17" in on(lab_dir, "hv02", f"ip -4 -o addr show dev {NIC}").stdout
+    assert f"dev {NIC}" in on(lab_dir, "hv02", "ip -4 route show default").stdout
+    assert not on(lab_dir, "hv02", "ip link show br0").ok
+    assert on(lab_dir, "hv02", f"cat {OLD}").stdout == before
+    assert not on(lab_dir, "hv02", f"test -e {OURS}").ok
+    assert on(lab_dir, "hv02", f"cat {networkd.FOREIGN_FILE}").stdout == networkd.FOREIGN
+    revert_log = on(lab_dir, "hv02", "cat /var/lib/hvbridge/runs/*/revert.log").stdout
+    assert f"restored {OLD}" in revert_log and f"removed {OURS}" in revert_log, revert_log
+    assert "master br0" in on(lab_dir, "hv03", f"ip -o link show {NIC}").stdout
