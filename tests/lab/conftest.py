@@ -12,6 +12,7 @@ from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 from hvbridge.lab.units import job_failed
 from hvbridge.platforms.base import NetworkAction, Platform, ServiceAction
+from hvbridge.platforms.initscripts import Initscripts
 
 LabFactory = Callable[..., tuple[Lab, LabState]]
 
@@ -37,6 +38,14 @@ class HostPlatform:
     def scripts(self) -> str:
         """The directory of the network files."""
         return self.seam.config_dir
+
+    @property
+    def bridge_nm_controlled(self) -> dict[str, str]:
+        """What the bridge's ifcfg file says of NetworkManager: `NM_CONTROLLED=no` where it
+        may run beside initscripts (el7), nothing on el6."""
+        seam = self.seam
+        aware = isinstance(seam, Initscripts) and seam.networkmanager_aware
+        return {"NM_CONTROLLED": "no"} if aware else {}
 
     def ifcfg(self, device: str | None = None) -> str:
         """The path of `device`'s ifcfg file (default: the NIC's)."""

@@ -19,7 +19,7 @@ import pytest
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.state import LabState
 
-from .conftest import LabFactory
+from .conftest import HostPlatform, LabFactory
 from .rollout_support import PROJECT
 from .test_lab_hypervisors import brctl_ports, ipv4_of
 
@@ -29,6 +29,15 @@ SCRIPTS = "/etc/sysconfig/network-scripts"
 # What a copy of the repository to build from leaves out.
 NOT_SOURCE = (".git", ".venv", ".lab", ".wheelhouse", ".hvbridge", "build", "reports",
               "artifacts", "*.egg-info", "__pycache__", ".*_cache")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def platform() -> HostPlatform:
+    """el6 hosts only: this module proves the installed library (the wheel, a plain Nornir
+    script, the installed CLI), which is the same code on every platform; each platform's
+    own rollout is proven by the platform-parametrized and per-platform modules. Its
+    script's expectations (eth0, ifcfg files) are el6's."""
+    return HostPlatform("el6")
 
 
 @pytest.fixture(scope="module")
