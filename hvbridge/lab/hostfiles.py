@@ -447,7 +447,10 @@ def host_files(
             if index == 0:
                 # Proxmox's installer says `auto`, Debian's `allow-hotplug`.
                 allow = "auto" if host.platform in IFUPDOWN2_PLATFORMS else "allow-hotplug"
-                text = ifupdown.interfaces(port.name, port.address.with_prefixlen, gateway, allow)
+                text = ifupdown.interfaces(
+                    port.name, port.address.with_prefixlen, gateway, allow,
+                    ipv6=host.platform not in IFUPDOWN2_PLATFORMS,
+                )  # fmt: skip
                 files.append(HostFile(ifupdown.INTERFACES, text))
         elif nm:
             path = f"{networkmanager.CONNECTIONS_DIR}/{port.name}.nmconnection"

@@ -6,7 +6,8 @@ its own, so /etc/network and /run/network (ifupdown's state) are the host's own,
 install leaves it: eth0 on a static `iface eth0` stanza (`allow-hotplug eth0`) in
 /etc/network/interfaces, which sources /etc/network/interfaces.d/*, beside a stanza
 hvbridge must leave alone (a second NIC's, not present, as on a host whose other port is
-unplugged) and comments.
+unplugged) and comments; on debian, eth0's `inet6 auto` stanza too (proxmox hosts have none:
+ifupdown2's IPv6 methods are not exercised in the lab).
 """
 
 from __future__ import annotations
@@ -25,15 +26,25 @@ iface eth1 inet static
 # resolvconf's options: nothing reads them in the lab, hvbridge must carry them over.
 NAMESERVER = "198.18.0.53"
 SEARCH = "lab.example"
+# eth0 takes router advertisements even with forwarding on (`accept_ra 2`, not the
+# kernel's default 1): what a lab test reads on br0 after the rollout to see that the
+# port's IPv6 stanza went to the bridge. No lab host has a global IPv6 address.
+ACCEPT_RA = "2"
+INET6_STANZA = "iface {port} inet6 auto\n\taccept_ra " + ACCEPT_RA + "\n"
 # As Debian's networking service starts: `auto` interfaces, then the `allow-hotplug` ones
 # whose device exists (udev would bring them up on a real host); eth0 is one, as a Debian
 # installer leaves it.
 BOOT = f"mkdir -p /run/network && {{ {UP}; }}"
 
 
-def interfaces(port: str, address: str, gateway: str | None, allow: str = "allow-hotplug") -> str:
-    """`/etc/network/interfaces` as a Debian install leaves it, with a second NIC's stanza."""
+def interfaces(
+    port: str, address: str, gateway: str | None, allow: str = "allow-hotplug", ipv6: bool = False
+) -> str:
+    """`/etc/network/interfaces` as a Debian install leaves it, with a second NIC's stanza;
+    `ipv6`: the port's `inet6 auto` stanza too (SLAAC, as an installer writes on a network
+    with router advertisements)."""
     route = f"\tgateway {gateway}\n" if gateway else ""
+    inet6 = INET6_STANZA.format(port=port) if ipv6 else ""
     return f"""\
 # This file describes the network interfaces available on your system
 # and how to activate them. For more information, see interfaces(5).
@@ -51,5 +62,5 @@ iface {port} inet static
 {route}\t# dns-* options are implemented by the resolvconf package, if installed
 \tdns-nameservers {NAMESERVER}
 \tdns-search {SEARCH}
-
+{inet6}
 {FOREIGN_STANZA}"""

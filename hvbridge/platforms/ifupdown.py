@@ -9,7 +9,9 @@ manual` (bridge-utils' hook enslaves it). The `iface` stanzas that configure a p
 in whatever file ifupdown reads them from, are taken out of that file and every other
 byte of it left as it was; the file is kept for the revert like every file a run replaces.
 The DNS options of a port's old stanza (`dns-nameservers`, `dns-search`) go to its
-bridge's stanza, so that resolvconf keeps the servers.
+bridge's stanza, so that resolvconf keeps the servers; its `inet6` stanzas become the
+bridge's (same method, same options: addresses, gateway, `accept_ra`, `autoconf`), so that
+IPv6 and router advertisements stay as they were.
 """
 
 from __future__ import annotations
@@ -125,6 +127,28 @@ def _dns(stanzas: Iterable[Stanza]) -> list[tuple[str, str]]:
     return found
 
 
+def with_inet6(text: str, bridge: str, stanzas: Iterable[Stanza]) -> str:
+    """`text` with an `iface BRIDGE inet6` stanza for each inet6 stanza of `stanzas`: the
+    same method and option lines (not the DNS ones, which go to the bridge's inet stanza),
+    so that the bridge keeps the port's IPv6 addresses and router advertisements
+    (`accept_ra`, `autoconf`). `inet6 manual` without options says nothing: not carried."""
+    blocks: list[str] = []
+    for stanza in stanzas:
+        if stanza.word != "iface" or stanza.family != "inet6":
+            continue
+        options = [(n, v) for n, v in stanza.options if n not in DNS_OPTIONS]
+        if stanza.method == "manual" and not options:
+            continue
+        block = f"\niface {bridge} inet6 {stanza.method}\n" + "".join(
+            f"    {name} {value}\n" for name, value in options
+        )
+        if block not in blocks:
+            blocks.append(block)
+    if not blocks:
+        return text
+    return (text if text.endswith("\n") else text + "\n") + "".join(blocks)
+
+
 @dataclass(frozen=True)
 class Tool:
     """The ifupdown that applies the files, and how it answers for itself."""
@@ -171,11 +195,6 @@ def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Too
                     f" {stanza.family} {stanza.method}): remove it, hvbridge writes its own"
                 )
             elif stanza.name in port_of:
-                if stanza.family == "inet6" and stanza.method != "manual":
-                    problems.append(
-                        f"{host}: {path} gives {stanza.name} IPv6 ({stanza.method}): hvbridge"
-                        " does not carry IPv6 to the bridge yet; move it to the bridge first"
-                    )
                 old.setdefault(path, []).append(stanza)
     if problems:
         return Preflight(problems=tuple(problems))
@@ -194,6 +213,11 @@ def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Too
             if not dns and path in read:
                 dns = _dns(s for s in parsed[path] if s.word == "iface" and s.name == bridge)
             new = with_options(new, bridge, dns, path)
+            # IPv6 likewise: the ports' inet6 stanzas, or (a rerun) our file's own.
+            inet6 = [s for stanzas in old.values() for s in stanzas if s.name in ports]
+            if not any(s.family == "inet6" for s in inet6) and path in read:
+                inet6 = [s for s in parsed[path] if s.word == "iface" and s.name == bridge]
+            new = with_inet6(new, bridge, inet6)
         if new != text:
             rewritten[path] = new
     return Preflight(rewritten=rewritten, notes=(version.strip(), *notes))

@@ -8,7 +8,10 @@ anything changes), each bridge with EL6's values (STP off, forward
 delay 0, the default route, the port's MAC). netplan merges every file it reads, so a
 file that configures a port now must go: hvbridge takes whole files out of the way (kept
 for the revert) and never rewrites YAML it does not own, so a file that also configures
-other interfaces is refused with a reason. The port's `nameservers` go to its bridge.
+other interfaces is refused with a reason. The port's `nameservers` go to its bridge, and
+its IPv6 (`dhcp6`, `accept-ra`, IPv6 `addresses`, `gateway6`, IPv6 `routes`): networkd
+leaves router advertisements off on a bridge unless told, so the RA behaviour the port had
+is said explicitly (`ipv6_of`).
 NetworkManager-rendered netplan (desktops) is refused: out of scope.
 
 `netplan try` refuses bridges with parameters ("reverting custom parameters for bridges
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import json
 import posixpath
 import re
 import shlex
@@ -154,6 +158,78 @@ def _with_nameservers(text: str, bridge: str, nameservers: Mapping[str, Any]) ->
     return text[:at] + "      nameservers:\n" + "".join(lines) + text[at:]
 
 
+# A port's IPv6 settings that go to its bridge as they are (netplan's keys).
+IPV6_KEYS = ("dhcp6", "dhcp6-overrides", "accept-ra", "gateway6", "ipv6-privacy",
+             "ipv6-address-generation", "ipv6-address-token")  # fmt: skip
+
+
+def _is_ipv6(value: Any) -> bool:
+    text = str(next(iter(value)) if isinstance(value, dict) and value else value)
+    return ":" in text
+
+
+def ipv6_of(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The IPv6 configuration of a port's netplan definition, as its bridge takes it: the
+    keys above, its IPv6 `addresses` and `routes`; and `accept-ra` as networkd ran it.
+    networkd accepts router advertisements on an ethernet unless told not to or without
+    an IPv6 link-local address, but never on a bridge unless told: where the port said
+    nothing and had one, `accept-ra: true` says it for the bridge."""
+    found = {key: definition[key] for key in IPV6_KEYS if key in definition}
+    addresses = [a for a in definition.get("addresses") or [] if _is_ipv6(a)]
+    if addresses:
+        found["addresses"] = addresses
+    routes = [
+        r
+        for r in definition.get("routes") or []
+        if isinstance(r, dict) and (_is_ipv6(r.get("to", "")) or _is_ipv6(r.get("via", "")))
+    ]
+    if routes:
+        found["routes"] = routes
+    link_local = definition.get("link-local", ["ipv6"])
+    if "accept-ra" not in found and isinstance(link_local, list) and "ipv6" in link_local:
+        found["accept-ra"] = True
+    return found
+
+
+def _with_ipv6(text: str, bridge: str, ipv6: Mapping[str, Any]) -> str:
+    """Our rendered YAML with the IPv6 settings under the bridge: the scalars after its
+    key line, IPv6 addresses and routes added to its lists (JSON: YAML's flow style)."""
+    if not ipv6:
+        return text
+    lines = text.splitlines(keepends=True)
+    start = lines.index(f"    {bridge}:\n") + 1
+    end = start
+    while end < len(lines) and lines[end].startswith("      "):
+        end += 1
+    block = lines[start:end]
+    head = [f"      {key}: {json.dumps(ipv6[key])}\n" for key in IPV6_KEYS if key in ipv6]
+    addresses = [json.dumps(a) for a in ipv6.get("addresses", [])]
+    if addresses:
+        at = next((n for n, line in enumerate(block) if line.startswith("      addresses: [")), -1)
+        if at < 0:
+            head.append(f"      addresses: [{', '.join(addresses)}]\n")
+        else:
+            block[at] = block[at].rstrip("]\n") + f", {', '.join(addresses)}]\n"
+    routes = [f"        - {json.dumps(r)}\n" for r in ipv6.get("routes", [])]
+    if routes:
+        if "      routes:\n" in block:
+            at = block.index("      routes:\n") + 1
+            block[at:at] = routes
+        else:
+            head += ["      routes:\n", *routes]
+    return "".join(lines[:start] + head + block + lines[end:])
+
+
+def _bridge_ipv6(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """On a rerun, what our own file's bridge says of IPv6 beyond what we render."""
+    found = {key: definition[key] for key in IPV6_KEYS if key in definition}
+    for key in ("addresses", "routes"):
+        ipv6 = ipv6_of({key: definition.get(key), "link-local": []}).get(key)
+        if ipv6:
+            found[key] = ipv6
+    return found
+
+
 def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
     """netplan installed and rendering for systemd-networkd, which runs; the files that
     configure our ports now taken out of the way whole; no other file for our bridges."""
@@ -194,6 +270,7 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
     problems: list[str] = []
     displaced: list[str] = []
     nameservers: dict[str, dict[str, Any]] = {}
+    ipv6: dict[str, dict[str, Any]] = {}
     for path, network in networks.items():
         if path in files:
             continue
@@ -234,6 +311,7 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
             for port, definition in mine.values():
                 if isinstance(definition.get("nameservers"), dict):
                     nameservers.setdefault(port_bridge.get(port, ""), definition["nameservers"])
+                ipv6.setdefault(port_bridge.get(port, ""), ipv6_of(definition))
     if problems:
         return Preflight(problems=tuple(problems))
     rewritten: dict[str, str] = {}
@@ -247,6 +325,10 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
                 dns = current if isinstance(current, dict) else None
             if dns:
                 new = _with_nameservers(new, bridge, dns)
+            carried = ipv6.get(bridge)
+            if carried is None and path in networks:
+                carried = _bridge_ipv6(_devices(networks[path]).get(bridge, {}))
+            new = _with_ipv6(new, bridge, carried or {})
         if new != text:
             rewritten[path] = new
     return Preflight(displaced=tuple(displaced), rewritten=rewritten, notes=(said[0].strip(),))

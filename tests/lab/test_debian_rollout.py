@@ -21,6 +21,7 @@ from .rollout_support import PROJECT, cli, edit_yaml, runbook_with_timeout
 BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
 INTERFACES = "/etc/network/interfaces"
 OURS = "/etc/network/interfaces.d/hvbridge"
+ACCEPT_RA = "/proc/sys/net/ipv6/conf/%s/accept_ra"
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,9 @@ def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     inv = inventory(lab_dir, tmp_path, "hv01")
     before = on(lab_dir, "hv01", f"cat {INTERFACES}").stdout
     assert "iface eth0 inet static" in before and ifupdown.FOREIGN_STANZA in before
+    # eth0 takes router advertisements as its inet6 stanza says (not the kernel's default).
+    assert "iface eth0 inet6 auto" in before
+    assert on(lab_dir, "hv01", f"cat {ACCEPT_RA % 'eth0'}").stdout.strip() == ifupdown.ACCEPT_RA
 
     # Check mode: the diffs, nothing changed.
     code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
@@ -102,6 +106,9 @@ def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     ours = on(lab_dir, "hv01", f"cat {OURS}").stdout
     assert f"dns-nameservers {ifupdown.NAMESERVER}" in ours, ours
     assert f"dns-search {ifupdown.SEARCH}" in ours, ours
+    # IPv6 and router advertisements as they were, now on br0: the kernel's view.
+    assert f"iface br0 inet6 auto\n    accept_ra {ifupdown.ACCEPT_RA}\n" in ours, ours
+    assert on(lab_dir, "hv01", f"cat {ACCEPT_RA % 'br0'}").stdout.strip() == ifupdown.ACCEPT_RA
     kept = on(lab_dir, "hv01", f"cat /var/lib/hvbridge/runs/*/before{INTERFACES}")
     assert kept.stdout == before
     assert on(lab_dir, "hv01", "virsh start v1").ok
@@ -116,12 +123,12 @@ def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
 
 
 def _without_eth0_stanza(text: str) -> str:
-    """`text` less the lines of eth0's stanza (the lab's: its first line and five lines
-    after it); the comment among them stays."""
+    """`text` less the lines of eth0's stanzas (the lab's: the inet one's first line and
+    five lines after it, then the inet6 one's two); the comment among them stays."""
     lines = text.splitlines(keepends=True)
     start = lines.index("iface eth0 inet static\n")
-    gone = {n for n in range(start, start + 6) if not lines[n].lstrip().startswith("#")}
-    assert len(gone) == 5
+    gone = {n for n in range(start, start + 8) if not lines[n].lstrip().startswith("#")}
+    assert len(gone) == 7 and lines[start + 6] == "iface eth0 inet6 auto\n"
     return "".join(line for n, line in enumerate(lines) if n not in gone)
 
 

@@ -22,6 +22,8 @@ BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
 OURS = "/etc/netplan/90-hvbridge.yaml"
 OLD = networkd.NETPLAN_FILE
 NIC = "enp1s0"
+# Where netplan generates networkd's files.
+NETWORKD = "/run/systemd/network"
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,9 @@ def test_ubuntu_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     inv = inventory(lab_dir, tmp_path, "hv01")
     before = on(lab_dir, "hv01", f"cat {OLD}").stdout
     assert f"inet {address}/17" in on(lab_dir, "hv01", f"ip -4 -o addr show dev {NIC}").stdout
+    # What networkd was told for the port: nothing of RAs, so its default (accept them).
+    port_network = on(lab_dir, "hv01", f"cat {NETWORKD}/10-netplan-{NIC}.network").stdout
+    assert "[Network]" in port_network and "IPv6AcceptRA" not in port_network, port_network
 
     code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
     assert code == 2, output
@@ -91,6 +96,11 @@ def test_ubuntu_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     ours = on(lab_dir, "hv01", f"cat {OURS}").stdout
     assert f'addresses: ["{networkd.NAMESERVER}"]' in ours, ours
     assert f'search: ["{networkd.SEARCH}"]' in ours, ours
+    # Router advertisements as on the port: networkd told so for br0 by the real netplan
+    # (networkd's default for a bridge is not to accept them).
+    bridge_network = on(lab_dir, "hv01", f"cat {NETWORKD}/10-netplan-br0.network").stdout
+    assert "IPv6AcceptRA=yes" in bridge_network, bridge_network
+    assert "accept-ra: true" in ours, ours
     assert on(lab_dir, "hv01", f"cat {networkd.FOREIGN_FILE}").stdout == networkd.FOREIGN
     assert on(lab_dir, "hv01", f"cat /var/lib/hvbridge/runs/*/before{OLD}").stdout == before
     assert on(lab_dir, "hv01", "virsh start v1").ok

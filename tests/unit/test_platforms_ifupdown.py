@@ -259,6 +259,65 @@ def test_a_stanza_in_a_sourced_file_is_found_there() -> None:
     assert dict(found.rewritten) == {extra: "auto eth0\n"}
 
 
+# A port with IPv6 besides IPv4, a static address and router advertisements, beside a
+# stanza that is not ours.
+WITH_INET6 = (
+    "source /etc/network/interfaces.d/*\n"
+    "# the uplink\n"
+    "auto eth0\n"
+    "iface eth0 inet static\n"
+    "    address 198.18.129.1/17\n"
+    "iface eth0 inet6 static\n"
+    "\taddress 2001:db8::10/64\n"
+    "\tgateway 2001:db8::1\n"
+    "\taccept_ra 2\n"
+    "\tdns-nameservers 2001:db8::53\n"
+    "iface eth0 inet6 auto\n"
+    "    autoconf 1\n"
+    "iface eth1 inet6 auto\n"
+)
+INET6_BRIDGE = (
+    "    dns-nameservers 2001:db8::53\n"
+    "\n"
+    "iface br0 inet6 static\n"
+    "    address 2001:db8::10/64\n"
+    "    gateway 2001:db8::1\n"
+    "    accept_ra 2\n"
+    "\n"
+    "iface br0 inet6 auto\n"
+    "    autoconf 1\n"
+)
+
+
+def test_the_port_s_inet6_stanzas_become_the_bridge_s_with_their_method_and_options() -> None:
+    found = DEBIAN.preflight("hv01", preflight_output({INTERFACES: WITH_INET6}), rendered(), {})
+    assert found.problems == ()
+    assert dict(found.rewritten) == {
+        INTERFACES: "source /etc/network/interfaces.d/*\n# the uplink\nauto eth0\n"
+        "iface eth1 inet6 auto\n",
+        OWN_FILE: RENDERED + INET6_BRIDGE,
+    }
+    # A rerun: the port's stanzas are gone, our file keeps them; nothing to write.
+    after = {INTERFACES: found.rewritten[INTERFACES], OWN_FILE: RENDERED + INET6_BRIDGE}
+    again = DEBIAN.preflight("hv01", preflight_output(after), rendered(), {})
+    assert dict(again.rewritten) == {OWN_FILE: RENDERED + INET6_BRIDGE}
+
+
+def test_inet6_manual_without_options_says_nothing_and_is_not_carried() -> None:
+    # INSTALLED's eth0 has `iface eth0 inet6 manual`: taken out, nothing on the bridge.
+    found = DEBIAN.preflight("hv01", preflight_output({INTERFACES: INSTALLED}), rendered(), {})
+    assert "inet6" not in found.rewritten[OWN_FILE]
+    assert "inet6" not in found.rewritten[INTERFACES]
+
+
+def test_proxmox_carries_the_port_s_inet6_stanzas_to_the_bridge() -> None:
+    files = PROXMOX.render(TEMPLATES, model())
+    output = f"ifupdown2:3.2.0-1+pmx9\n{MARK}\n{dump({INTERFACES: WITH_INET6})}"
+    found = PROXMOX.preflight("hv01", output, files, {})
+    assert found.problems == ()
+    assert found.rewritten[OWN_FILE].endswith("    bridge-fd 0\n" + INET6_BRIDGE)
+
+
 @pytest.mark.parametrize(
     ("files", "problem"),
     [
@@ -271,11 +330,6 @@ def test_a_stanza_in_a_sourced_file_is_found_there() -> None:
             {INTERFACES: "source-directory /etc/network/interfaces.d\niface br0 inet dhcp\n"},
             f"hv01: {INTERFACES} also configures br0 (iface br0 inet dhcp): remove it, hvbridge"
             " writes its own",
-        ),
-        (
-            {INTERFACES: "source-directory /etc/network/interfaces.d\niface eth0 inet6 auto\n"},
-            f"hv01: {INTERFACES} gives eth0 IPv6 (auto): hvbridge does not carry IPv6 to the"
-            " bridge yet; move it to the bridge first",
         ),
         ({}, f"hv01: there is no {INTERFACES}: is ifupdown in use?"),
         (

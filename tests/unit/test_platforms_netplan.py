@@ -59,6 +59,10 @@ WITH_DNS = RENDERED.replace(
     '        search: ["lab.example"]\n',
 )
 
+# cloud-init's port said nothing of router advertisements and had an IPv6 link-local
+# address: networkd accepted them there, and on the bridge only when told.
+WITH_DNS_RA = WITH_DNS.replace("    br0:\n", "    br0:\n      accept-ra: true\n")
+
 
 def model(**bridge_changes: object) -> SimpleNamespace:
     fields: dict[str, object] = dict(
@@ -123,7 +127,7 @@ def test_the_port_s_file_goes_whole_and_its_nameservers_go_to_the_bridge() -> No
     )
     assert found.problems == ()
     assert found.displaced == (OLD,)
-    assert dict(found.rewritten) == {OWN_FILE: WITH_DNS}
+    assert dict(found.rewritten) == {OWN_FILE: WITH_DNS_RA}
     assert found.notes == ("netplan.io 0.106-2+deb12u1",)
 
 
@@ -145,6 +149,57 @@ def test_a_rerun_keeps_the_nameservers_and_takes_nothing() -> None:
     found = UBUNTU.preflight("hv01", output({OWN_FILE: WITH_DNS}), rendered(), {})
     assert found.problems == () and found.displaced == ()
     assert dict(found.rewritten) == {OWN_FILE: WITH_DNS}
+
+
+IPV6_PORT = """\
+network:
+  version: 2
+  ethernets:
+    enp1s0:
+      dhcp6: true
+      accept-ra: false
+      addresses: [198.18.129.1/17, "2001:db8::10/64"]
+      gateway6: "2001:db8::1"
+      routes:
+        - to: default
+          via: 198.18.128.1
+        - to: "2001:db8:1::/48"
+          via: "2001:db8::2"
+          metric: 100
+"""
+WITH_IPV6 = RENDERED.replace(
+    "    br0:\n",
+    '    br0:\n      dhcp6: true\n      accept-ra: false\n      gateway6: "2001:db8::1"\n',
+).replace(
+    '      addresses: ["198.18.129.1/17"]\n      routes:\n',
+    '      addresses: ["198.18.129.1/17", "2001:db8::10/64"]\n      routes:\n'
+    '        - {"to": "2001:db8:1::/48", "via": "2001:db8::2", "metric": 100}\n',
+)
+
+
+def test_the_port_s_ipv6_goes_to_the_bridge_and_a_rerun_keeps_it() -> None:
+    found = UBUNTU.preflight("hv01", output({OLD: IPV6_PORT}), rendered(), {})
+    assert (found.problems, found.displaced) == ((), (OLD,))
+    assert dict(found.rewritten) == {OWN_FILE: WITH_IPV6}
+    bridge = yaml.safe_load(WITH_IPV6)["network"]["bridges"]["br0"]
+    assert bridge["routes"][0] == {"to": "2001:db8:1::/48", "via": "2001:db8::2", "metric": 100}
+    assert bridge["routes"][1] == {"to": "default", "via": "198.18.128.1"}
+    again = UBUNTU.preflight("hv01", output({OWN_FILE: WITH_IPV6}), rendered(), {})
+    assert dict(again.rewritten) == {OWN_FILE: WITH_IPV6}
+
+
+def test_a_dhcp_bridge_gets_the_port_s_ipv6_addresses_as_a_list_of_its_own() -> None:
+    port = 'network:\n  ethernets:\n    enp1s0:\n      addresses: ["2001:db8::10/64"]\n'
+    found = UBUNTU.preflight("hv01", output({OLD: port}), rendered(bootproto="dhcp"), {})
+    bridge = yaml.safe_load(found.rewritten[OWN_FILE])["network"]["bridges"]["br0"]
+    assert bridge["addresses"] == ["2001:db8::10/64"]
+    assert bridge["accept-ra"] is True and bridge["dhcp4"] is True
+
+
+def test_a_port_without_an_ipv6_link_local_address_did_not_accept_ras() -> None:
+    port = "network:\n  ethernets:\n    enp1s0:\n      link-local: []\n      dhcp4: true\n"
+    found = UBUNTU.preflight("hv01", output({OLD: port}), rendered(), {})
+    assert dict(found.rewritten) == {}
 
 
 @pytest.mark.parametrize(
