@@ -31,11 +31,15 @@ from hvbridge.platforms.base import (
 )
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.platforms.nmcli import (
+    ACTIVE_FIELDS,
+    DEVICE_FIELDS,
     PROFILE_FIELDS,
     Dns,
     Keyfile,
     NmcliError,
+    parse_active,
     parse_device_dns,
+    parse_devices,
     parse_general,
     parse_keyfile,
     parse_profiles,
@@ -282,6 +286,56 @@ def _dns_notes(dns: Mapping[str, Dns], ports: list[str], files: Mapping[str, str
     return notes
 
 
+def verify_command() -> str:
+    return (
+        f"nmcli -t -f {DEVICE_FIELDS} device 2>&1; echo {MARK};"
+        f" nmcli -t -f {ACTIVE_FIELDS} connection show --active 2>&1"
+    )
+
+
+def verify_problems(output: str, model: Any) -> list[str]:
+    """NetworkManager's view after the reload: each bridge's profile and each port's
+    active on its device (`nmcli device`, and `connection show --active` by UUID: a
+    profile of the same name elsewhere is not ours)."""
+    devices_text, mark, active_text = output.partition(f"{MARK}\n")
+    if not mark:
+        return [f"NetworkManager's view could not be read: {output.strip()!r}"]
+    try:
+        devices = parse_devices(devices_text)
+        active = parse_active(active_text)
+    except NmcliError as exc:
+        return [f"NetworkManager's view could not be read: {exc}"]
+    host = str(getattr(model, "name", ""))
+    wanted = {}  # device -> the profile that must be active on it
+    for name, bridge in model.bridges.items():
+        wanted[name] = name
+        for port in bridge.ports:
+            wanted[port] = port_id(name, port)
+    problems = []
+    for device, profile in wanted.items():
+        found = devices.get(device)
+        if found is None:
+            problems.append(f"NetworkManager does not list {device} (nmcli device)")
+            continue
+        if found.state != "connected" or found.connection != profile:
+            has = f"profile {found.connection}" if found.connection else "no profile"
+            problems.append(
+                f"NetworkManager says {device} is {found.state} with {has}, not {profile}"
+                " (nmcli device)"
+            )
+            continue
+        uuid_ = profile_uuid(host, profile)
+        if not any(a.uuid == uuid_ and a.device == device and a.state == "activated"
+                   for a in active):  # fmt: skip
+            states = [f"{a.name} {a.state}" for a in active if a.device == device]
+            problems.append(
+                f"NetworkManager has not activated hvbridge's profile {profile} ({uuid_}) on"
+                f" {device}: {', '.join(states) or 'nothing active'}"
+                " (nmcli connection show --active)"
+            )
+    return problems
+
+
 def checkpoint(directory: str, seconds: int) -> Checkpoint:
     d = shlex.quote(directory)
     return Checkpoint(
@@ -360,6 +414,13 @@ class NetworkManagerPlatform:
 
     def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
         return checkpoint(directory, seconds)
+
+    @property
+    def verify_command(self) -> str:
+        return verify_command()
+
+    def verify_problems(self, output: str, model: Any) -> list[str]:
+        return verify_problems(output, model)
 
     def network_command(self, action: NetworkAction) -> str:
         # NetworkManager is never stopped: that would take every connection down, the

@@ -137,3 +137,53 @@ def parse_device_dns(text: str) -> dict[str, Dns]:
         elif device is not None and value and key.startswith("IP4.DOMAIN["):
             domains[device].append(value)
     return {name: Dns(tuple(servers[name]), tuple(domains[name])) for name in servers}
+
+
+@dataclass(frozen=True)
+class Device:
+    """A row of `nmcli -t -f DEVICE,TYPE,STATE,CONNECTION device`."""
+
+    name: str
+    type: str
+    state: str  # connected, disconnected, unmanaged, "connecting (...)", ...
+    connection: str  # the active profile's name; empty for none
+
+
+DEVICE_FIELDS = "DEVICE,TYPE,STATE,CONNECTION"
+
+
+def parse_devices(text: str) -> dict[str, Device]:
+    devices = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = terse_fields(line)
+        if len(fields) != 4:
+            raise NmcliError(f"nmcli device: cannot read {line!r}")
+        devices[fields[0]] = Device(*fields)
+    return devices
+
+
+@dataclass(frozen=True)
+class Active:
+    """A row of `nmcli -t -f NAME,UUID,DEVICE,STATE connection show --active`."""
+
+    name: str
+    uuid: str
+    device: str
+    state: str  # activated, activating, deactivating, ...
+
+
+ACTIVE_FIELDS = "NAME,UUID,DEVICE,STATE"
+
+
+def parse_active(text: str) -> list[Active]:
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = terse_fields(line)
+        if len(fields) != 4:
+            raise NmcliError(f"nmcli connection show --active: cannot read {line!r}")
+        found.append(Active(*fields))
+    return found

@@ -79,6 +79,10 @@ def test_el9_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_nothing
     assert code == 2, output
     assert f"took {OLD_PROFILE} out of the way (kept for the revert)" in output
     assert "NetworkManager 1.42" in output
+    # NetworkManager's own view was verified beside the kernel's, in the guarded apply.
+    assert (
+        "network restarted and verified (the kernel's view and the network service's own)" in output
+    )
     active = on(lab_dir, "hv01", "nmcli -t -f NAME,DEVICE connection show --active").stdout
     assert {"br0:br0", "br0-port-eth0:eth0"} <= set(active.split()), active
     assert "eth0:ethernet:connected:br0-port-eth0" in on(lab_dir, "hv01", "nmcli -t device").stdout
