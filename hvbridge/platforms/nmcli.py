@@ -121,22 +121,22 @@ class Dns:
     domains: tuple[str, ...] = ()
 
 
-def parse_device_dns(text: str) -> dict[str, Dns]:
-    """`nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show`: a block per device."""
-    servers: dict[str, list[str]] = {}
-    domains: dict[str, list[str]] = {}
-    device = None
+def parse_profile_dns(text: str) -> dict[str, Dns]:
+    """`nmcli -t -f connection.uuid,ipv4.dns,ipv4.dns-search connection show uuid U`, one
+    block per profile: the DNS servers and search domains each profile sets, by UUID."""
+    found: dict[str, Dns] = {}
+    current = None
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        value = "".join(terse_fields(value))
-        if key == "GENERAL.DEVICE":
-            device = value
-            servers[device], domains[device] = [], []
-        elif device is not None and value and key.startswith("IP4.DNS["):
-            servers[device].append(value)
-        elif device is not None and value and key.startswith("IP4.DOMAIN["):
-            domains[device].append(value)
-    return {name: Dns(tuple(servers[name]), tuple(domains[name])) for name in servers}
+        values = tuple(v for v in ",".join(terse_fields(value)).split(",") if v.strip())
+        if key == "connection.uuid":
+            current = "".join(terse_fields(value))
+            found[current] = Dns()
+        elif current is not None and key == "ipv4.dns":
+            found[current] = Dns(values, found[current].domains)
+        elif current is not None and key == "ipv4.dns-search":
+            found[current] = Dns(found[current].servers, values)
+    return found
 
 
 @dataclass(frozen=True)
