@@ -188,6 +188,9 @@ def test_the_dns_of_the_port_s_profile_is_carried_to_the_bridge_s() -> None:
 
 
 def test_the_dns_of_an_inactive_displaced_keyfile_is_carried_too() -> None:
+    # Not from a profile that sets none (uuid 9999 below, or one of another device).
+    none = "connection.uuid:51a8\nipv4.dns:\nipv4.dns-search:\n"
+    assert EL9.preflight("hv01", said(dns=none), rendered(), {}).rewritten == {}
     keyfile = {OLD: OLD_KEYFILE[OLD].replace("id=eth0\n", "id=eth0\nuuid=51a8\n")}
     found = EL9.preflight("hv01", said(dns=ETH0_DNS), rendered(), keyfile)
     assert found.displaced == (OLD,)
@@ -202,14 +205,12 @@ def test_a_rerun_keeps_the_dns_the_bridge_s_profile_carries_and_renders_the_same
     dns = "connection.uuid:b0\nipv4.dns:198.18.0.53,198.18.0.54\nipv4.dns-search:lab.example\n"
     again = EL9.preflight("hv01", said(profiles=ours, dns=dns), rendered(), {})
     assert again.rewritten == first.rewritten
+    assert (
+        "\n[ipv4]\ndns=198.18.0.53;198.18.0.54;\ndns-search=lab.example;\n"
+        in (again.rewritten[BR0])
+    )
     assert again.displaced == ()
     assert again.notes == ("NetworkManager 1.42.4",)
-
-
-def test_no_dns_anywhere_rewrites_nothing() -> None:
-    dns = "connection.uuid:51a8\nipv4.dns:\nipv4.dns-search:\n"
-    found = EL9.preflight("hv01", said(profiles=ETH0_PROFILE, dns=dns), rendered(), OLD_KEYFILE)
-    assert found.rewritten == {}
 
 
 def test_a_converged_host_displaces_nothing() -> None:
