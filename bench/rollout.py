@@ -1,6 +1,6 @@
 """Fleet rollout benchmark: hvbridge against Ansible and two raw SSH floors, on one lab.
 
-    python bench/rollout.py --hosts 50 --workers 20 --runs 3 [--json] [--profile]
+    python bench/rollout.py --hosts 50 --workers 20 --runs 3 [--platform el9] [--json] [--profile]
 
 Brings up a lab of N hypervisors (`--direct --no-libvirt`) inside a private network
 namespace, then, `--runs` times and resetting every host before each run, times the same
@@ -18,6 +18,13 @@ and peak RSS come from `wait4`. After every run each host is checked through its
 namespaces (not SSH, not timed): the files equal what hvbridge renders, `brctl show`
 puts eth0 under br0, the address is on br0 and not on eth0. A run that fails the check
 is reported as failed and never enters a median.
+
+`--platform el8|el9` (default el6) brings the lab up with that platform (real
+NetworkManager in every host, eth0 on a keyfile profile) and times hvbridge alone: Ansible
+and the floors do el6's work (ifcfg files, `service network restart`), which an el9 host
+has no service for. Each host is reset to its keyfile profile before each run and checked
+through its namespaces after it: NetworkManager's active profiles (br0 on br0,
+br0-port-eth0 on eth0), `brctl show` puts eth0 under br0, the address is on br0 alone.
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ ANSIBLE_VENV = BENCH / ".venv-ansible"
 ANSIBLE_DIR = BENCH / "ansible"
 NETNS_MARK = "HVBRIDGE_BENCH_NETNS"
 SCRIPTS = "/etc/sysconfig/network-scripts"
+CONNECTIONS = "/etc/NetworkManager/system-connections"
+PLATFORMS = ("el6", "el8", "el9")
+NM_PLATFORMS = ("el8", "el9")
 TOOLS = ("hvbridge", "ansible", "floor-paramiko", "floor-openssh")
 RATIO_NAMES = {
     "wall_median_s": "wall",
@@ -116,6 +126,7 @@ class Lab:
     directory: Path
     hosts: list[Host]
     originals: dict[str, str]
+    platform: str = "el6"
 
 
 # --- namespaces and processes ---------------------------------------------------------
@@ -291,9 +302,30 @@ ip -4 -o addr show dev eth0
 """
 
 
+# NetworkManager's hosts: eth0's keyfile profile back, alone; NetworkManager reads it again
+# and activates it (it never moves an address: br0 goes with its profile).
+NM_RESET_SCRIPT = f"""
+set -e
+for f in /var/lib/hvbridge/runs/*/guard.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+done
+find {CONNECTIONS} -mindepth 1 -delete
+cat > {CONNECTIONS}/eth0.nmconnection
+chmod 0600 {CONNECTIONS}/eth0.nmconnection
+rm -rf /var/lib/hvbridge /var/lock/hvbridge.lock /root/.ansible
+nmcli connection reload
+if ip link show br0 >/dev/null 2>&1; then nmcli device delete br0 >/dev/null 2>&1 || true; fi
+nmcli connection up eth0 >/dev/null 2>&1 || true
+: > /var/log/sshd.log
+ip -4 -o addr show dev eth0
+"""
+
+
 def reset(lab: Lab) -> None:
+    script = NM_RESET_SCRIPT if lab.platform in NM_PLATFORMS else RESET_SCRIPT
+
     def one(host: Host) -> str:
-        done = in_host(host, RESET_SCRIPT, lab.originals[host.name])
+        done = in_host(host, script, lab.originals[host.name])
         if done.returncode != 0:
             return f"{host.name}: reset failed: {done.stderr.strip()}"
         if f" {host.address}/{host.prefix_len} " not in done.stdout:
@@ -329,18 +361,31 @@ def bridge_ports(brctl: str) -> dict[str, list[str]]:
     return ports
 
 
+NM_CHECK_SCRIPT = """
+nmcli -t -f NAME,DEVICE connection show --active; echo @@
+echo; echo @@
+brctl show; echo @@
+ip -4 -o addr show; echo @@
+grep -c 'Accepted publickey' /var/log/sshd.log
+"""
+
+
 def check(lab: Lab) -> tuple[list[str], float]:
     """Problems left on the hosts (empty: every host bridged) and SSH logins per host."""
+    nm = lab.platform in NM_PLATFORMS
 
     def one(host: Host) -> tuple[str, int]:
-        done = in_host(host, CHECK_SCRIPT)
+        done = in_host(host, NM_CHECK_SCRIPT if nm else CHECK_SCRIPT)
         parts = done.stdout.split("@@\n")
         if len(parts) != 5:
             return f"{host.name}: check failed: {done.stderr.strip()}", 0
         br0, eth0, brctl, addrs, logins = parts
-        want = list(host.files().values())
         problems = []
-        if [br0, eth0] != want:
+        if nm:
+            active = set(br0.split())
+            if not {"br0:br0", "br0-port-eth0:eth0"} <= active:
+                problems.append(f"NetworkManager's active profiles: {sorted(active)}")
+        elif [br0, eth0] != list(host.files().values()):
             problems.append("ifcfg files differ from hvbridge's rendering")
         if "eth0" not in bridge_ports(brctl).get("br0", []):
             problems.append("br0 does not hold eth0")
@@ -710,7 +755,8 @@ def machine() -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     m = report["machine"]
     print(
-        f"\nN={report['hosts']} hosts, W={report['workers']} workers, "
+        f"\nN={report['hosts']} {report.get('platform', 'el6')} hosts,"
+        f" W={report['workers']} workers, "
         f"{report['runs']} runs each (median; peak RSS is the largest of the runs)"
     )
     print(
@@ -728,6 +774,8 @@ def print_table(report: dict[str, Any]) -> None:
         return f"{value:>{width}.2f}" if value is not None else f"{'failed':>{width}}"
 
     for tool, s in report["summary"].items():
+        if not s["runs"]:
+            continue
         ok_runs = f"{s['ok']}/{s['runs']}"
         print(
             f"{TOOL_TITLES[tool]:<26}{ok_runs:>6}"
@@ -737,6 +785,8 @@ def print_table(report: dict[str, Any]) -> None:
         )
     print()
     for name, values in report["ratios"].items():
+        if not report["summary"][name.split("/", 1)[1]]["runs"]:
+            continue
         parts = [
             f"{RATIO_NAMES[key]} {value:.2f}x" if value is not None else f"{RATIO_NAMES[key]} n/a"
             for key, value in values.items()
@@ -775,12 +825,17 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         started = time.perf_counter()
         hvbridge_cli(lab_dir, "lab", "up", "--hosts", str(args.hosts), "--direct",
-                     "--no-libvirt")  # fmt: skip
-        print(f"lab up: {args.hosts} hosts in {time.perf_counter() - started:.1f}s",
-              file=sys.stderr)  # fmt: skip
+                     "--no-libvirt", "--platform", args.platform)  # fmt: skip
+        print(f"lab up: {args.hosts} {args.platform} hosts in"
+              f" {time.perf_counter() - started:.1f}s", file=sys.stderr)  # fmt: skip
         hosts = load_hosts(lab_dir)
-        originals = each_host(hosts, lambda h: in_host(h, f"cat {SCRIPTS}/ifcfg-eth0").stdout)
-        lab = Lab(lab_dir, hosts, originals)
+        start = (
+            f"{CONNECTIONS}/eth0.nmconnection"
+            if args.platform in NM_PLATFORMS
+            else f"{SCRIPTS}/ifcfg-eth0"
+        )
+        originals = each_host(hosts, lambda h: in_host(h, f"cat {start}").stdout)
+        lab = Lab(lab_dir, hosts, originals, args.platform)
         become_subreaper()
         for index in range(1, args.runs + 1):
             for tool in tools:
@@ -796,6 +851,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         summary = summarise(runs)
         report = {
             "hosts": args.hosts,
+            "platform": args.platform,
             "workers": args.workers,
             "runs": args.runs,
             "machine": machine(),
@@ -829,12 +885,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--tools", nargs="+", choices=TOOLS, help="only these (default: all)")
     parser.add_argument(
+        "--platform", choices=PLATFORMS, default="el6", help="the lab hosts' platform"
+    )
+    parser.add_argument(
         "--keep-work", action="store_true", help="keep the logs, hvbridge state and reports"
     )
     parser.add_argument("--floor-paramiko", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor_paramiko:
         return floor_paramiko(args.floor_paramiko)
+    if args.platform in NM_PLATFORMS and set(args.tools or TOOLS) != {"hvbridge"}:
+        # Ansible's playbook and the floors write el6's ifcfg files and run `service
+        # network restart`: an el8/el9 host has no such service, their work is not el9's.
+        parser.error(
+            f"--platform {args.platform}: only --tools hvbridge (the others do el6's work)"
+        )
     if os.geteuid() != 0:
         sys.exit("bench: needs root (network namespaces and the lab)")
     if not in_private_netns():

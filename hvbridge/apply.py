@@ -23,6 +23,7 @@ from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import answering, expected_bridges, read_netstate
 from hvbridge.netstate import NetState, verify
 from hvbridge.platforms import Platform
+from hvbridge.platforms.base import own_view
 from hvbridge.ssh import SSHError
 
 RETRY_EVERY = 1.0
@@ -39,6 +40,8 @@ class Confirmation:
     warnings: tuple[str, ...] = ()
     # The last reconnection's error, when the host was not seen armed in time.
     last_error: str | None = None
+    # Whether the network service's own view was verified too (the platform has one).
+    own_view: bool = False
 
 
 def _margin(timeout: int) -> float:
@@ -86,10 +89,17 @@ def _confirm(
             failure = _restart_failure(ctx.platform, seen.restart_rc, seen.restart_log)
             return Confirmation(failure, True)
         problems = verify(expected_bridges(ctx.model), seen.state)
+        viewer = own_view(ctx.platform)
+        if viewer and seen.own_view is not None:
+            problems += viewer.verify_problems(seen.own_view, ctx.model)
         verdict = gateways.judge(plan, old, answered_before, set(seen.silent_gateways))
         problems += verdict.problems
         return Confirmation(
-            "; ".join(problems) or None, True, seen.state, warnings=tuple(verdict.warnings)
+            "; ".join(problems) or None,
+            True,
+            seen.state,
+            warnings=tuple(verdict.warnings),
+            own_view=seen.own_view is not None,
         )
     return Confirmation(None, False, last_error=last_error)
 
@@ -192,7 +202,9 @@ def _guarded_restart(
             if confirmation.state is not None:
                 ctx.remember_netstate(confirmation.state)
             took = time.monotonic() - started
-            said = [f"network restarted and verified in {took:.1f}s; revert cancelled"]
+            views = " (the kernel's view and the network service's own)"
+            verified = views if confirmation.own_view else ""
+            said = [f"network restarted and verified{verified} in {took:.1f}s; revert cancelled"]
             said += [f"restarted because {why}"] if why else []
             said += [f"warning: {warning}" for warning in confirmation.warnings]
             return Result(host=task.host, changed=True, result="; ".join(said))

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from hvbridge.hoststate import PROBES, parse_state, probe_command
 from hvbridge.netstate import NetState
 from hvbridge.platforms import Platform
-from hvbridge.platforms.base import Checkpoint
+from hvbridge.platforms.base import Checkpoint, own_view
 from hvbridge.remote import run_dir
 from hvbridge.ssh import Connection, SSHError
 
 LOG_MARK = "@@hvbridge-log@@"
+VIEW_MARK = "@@hvbridge-view@@"
 # What `look` sees where no guard was armed for the run (none of its files exist).
 NOT_ARMED = "unknown"
 
@@ -179,14 +180,21 @@ class Seen:
     restart_log: str
     state: NetState | None
     silent_gateways: list[str]
+    # What the network service's own view printed (the platform's `verify_command`), or
+    # None for a platform without one.
+    own_view: str | None = None
 
 
 def look(
     conn: Connection, armed: Armed, wait: float, gateways: list[str], platform: Platform
 ) -> Seen:
     """The guard's state first; then, on the host, wait for the restart to finish, and
-    read its status, its log, the network state and which gateways stay silent."""
+    read its status, its log, the network state (the kernel's, and the network service's
+    own where the platform has one) and which gateways stay silent."""
     d = shlex.quote(armed.run_dir)
+    viewer = own_view(platform)
+    # The service's own view in the same round trip, after the kernel's.
+    view = f"echo {VIEW_MARK}; {viewer.verify_command}; " if viewer else ""
     result = conn.run(
         f"s={NOT_ARMED}; for x in reverted firing cancelled armed; do"
         f" [ -e {d}/$x ] && {{ s=$x; break; }}; done; echo $s; "
@@ -195,7 +203,7 @@ def look(
         f"rc=none; [ -s {d}/restart.rc ] && read -r rc < {d}/restart.rc; echo $rc; "
         # The log only matters when the restart failed.
         f'echo {LOG_MARK}; [ "$rc" = 0 ] || cat {d}/restart.log 2>/dev/null; echo {LOG_MARK}; '
-        f"{platform.state_command}; echo {PROBES}; {probe_command(gateways)}",
+        f"{platform.state_command}; {view}echo {PROBES}; {probe_command(gateways)}",
         timeout=wait + 30,
     )
     first, _, rest = result.stdout.partition("\n")
@@ -206,8 +214,11 @@ def look(
     if not rc_text.strip().isdigit():
         return Seen("armed", None, log, None, [])
     state_text, _, silent = rest.partition(f"{PROBES}\n")
+    view_text: str | None = None
+    if viewer:
+        state_text, _, view_text = state_text.partition(f"{VIEW_MARK}\n")
     state = parse_state(conn.label, state_text)
-    return Seen("armed", int(rc_text.strip()), log, state, silent.split())
+    return Seen("armed", int(rc_text.strip()), log, state, silent.split(), view_text)
 
 
 def _kill_guard(armed: Armed) -> str:

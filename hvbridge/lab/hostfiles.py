@@ -358,6 +358,12 @@ def boot_script(host: LabHost, *, libvirt: bool) -> str:
 def keyfile(port: Port, gateway: str | None) -> str:
     """The NIC's profile as an EL8/EL9 install leaves it: a keyfile, static address."""
     address = f"{port.address.with_prefixlen}" + (f",{gateway}" if gateway else "")
+    # The NIC with the default route (the management one) carries the install's DNS too.
+    dns = (
+        f"dns={networkmanager.START_DNS};\ndns-search={networkmanager.START_SEARCH};\n"
+        if gateway
+        else ""
+    )
     return f"""\
 [connection]
 id={port.name}
@@ -371,7 +377,7 @@ mac-address={port.mac.upper()}
 [ipv4]
 method=manual
 address1={address}
-
+{dns}
 [ipv6]
 method=ignore
 """

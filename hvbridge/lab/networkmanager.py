@@ -32,6 +32,10 @@ LOG_PATH = "/var/log/NetworkManager.log"
 CONF_DIR = "/etc/hvbridge-lab/NetworkManager.conf.d"
 # In the foreground, logging to stderr (the log file: the host has no syslog).
 DAEMON = f"/usr/sbin/NetworkManager --debug --config-dir={CONF_DIR}"
+# The DNS the management NIC's starting profile sets (an install's, from its DHCP or
+# kickstart): hvbridge carries it to the bridge's profile.
+START_DNS = "198.18.0.53"
+START_SEARCH = "lab.example"
 # How long `start` waits for NetworkManager to have activated what it will (nm-online).
 START_TIMEOUT = 15
 STOP_TIMEOUT = 10

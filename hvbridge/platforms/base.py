@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 NetworkAction = Literal["restart", "stop", "start"]
 ServiceAction = Literal["restart", "stop", "start", "status"]
@@ -139,3 +139,26 @@ class Platform(Protocol):
     def inventory_problems(self, data: Any) -> list[Finding]:
         """What this platform's tools would refuse or misread in a validated host's data."""
         ...
+
+
+@runtime_checkable
+class OwnView(Protocol):
+    """A platform whose network service has a view of its own beside the kernel's
+    (NetworkManager: which profile is active on which device), checked in the guarded
+    restart's verification: a mismatch fails the confirm and the guard reverts. Optional:
+    a platform without these members adds nothing to the verification, and no command."""
+
+    @property
+    def verify_command(self) -> str:
+        """Shell printing the service's view, read with the kernel's after the restart."""
+        ...
+
+    def verify_problems(self, output: str, model: Any) -> list[str]:
+        """What the service's view (`output` of `verify_command`) says against the host's
+        bridges and ports (`model`): one problem each, naming what the service says."""
+        ...
+
+
+def own_view(platform: object) -> OwnView | None:
+    """The platform's own view to verify, or None (nothing to ask: no command runs)."""
+    return platform if isinstance(platform, OwnView) else None

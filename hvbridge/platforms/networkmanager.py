@@ -31,13 +31,17 @@ from hvbridge.platforms.base import (
 )
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.platforms.nmcli import (
+    ACTIVE_FIELDS,
+    DEVICE_FIELDS,
     PROFILE_FIELDS,
     Dns,
     Keyfile,
     NmcliError,
-    parse_device_dns,
+    parse_active,
+    parse_devices,
     parse_general,
     parse_keyfile,
+    parse_profile_dns,
     parse_profiles,
 )
 from hvbridge.render import RenderError, render
@@ -153,6 +157,7 @@ class _Ours:
     ids: dict[str, str]  # profile id -> its path
     bridges: set[str]
     ports: dict[str, str]  # port -> its MAC, upper case
+    bridge_of: dict[str, str]  # port -> its bridge
     paths: set[str]
 
 
@@ -162,6 +167,7 @@ def _ours(files: Mapping[str, str]) -> _Ours:
         ids={k.id: k.path for k in parsed},
         bridges={k.interface_name for k in parsed if k.type == "bridge"},
         ports={k.interface_name: k.mac for k in parsed if k.master},
+        bridge_of={k.interface_name: k.master for k in parsed if k.master},
         paths=set(files),
     )
 
@@ -171,7 +177,10 @@ def preflight_command() -> str:
         f"systemctl is-active NetworkManager.service 2>/dev/null; echo {MARK};"
         f" nmcli -t -f RUNNING,VERSION general 2>&1; echo {MARK};"
         f" nmcli -t -f {PROFILE_FIELDS} connection show 2>&1; echo {MARK};"
-        " nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show 2>&1"
+        # Each profile's DNS, whatever file it lives in (keyfile, ifcfg): carried over.
+        " nmcli -g UUID connection show 2>/dev/null | while read -r u; do"
+        ' nmcli -t -f connection.uuid,ipv4.dns,ipv4.dns-search connection show uuid "$u"'
+        " 2>/dev/null; done"
     )
 
 
@@ -259,27 +268,117 @@ def preflight(
         ):
             displaced.append(keyfile.path)
     notes = [f"NetworkManager {general.version}"]
-    notes += _dns_notes(parse_device_dns(dns_text), sorted(ours.ports), files)
-    return Preflight(problems=tuple(problems), displaced=tuple(displaced), notes=tuple(notes))
+    # Where each bridge's DNS comes from: its own profile (a rerun keeps what it carried),
+    # then the profiles on its ports that go (active on a port, or a keyfile displaced).
+    sources: dict[str, list[tuple[str, str]]] = {name: [] for name in ours.bridges}
+    for profile in profiles:
+        if profile.filename in ours.paths and profile.name in ours.bridges:
+            sources[profile.name].insert(0, (profile.uuid, ""))
+        elif profile.filename not in ours.paths and profile.device in ours.bridge_of:
+            sources[ours.bridge_of[profile.device]].append((profile.uuid, profile.name))
+    for keyfile in _parsed(existing):
+        port = keyfile.interface_name or next(
+            (p for p, mac in ours.ports.items() if mac and mac == keyfile.mac), ""
+        )
+        if keyfile.path in displaced and port in ours.bridge_of:
+            sources[ours.bridge_of[port]].append((keyfile.uuid, keyfile.id))
+    try:
+        rewritten, said = carry_dns(files, sources, parse_profile_dns(dns_text))
+    except RenderError as exc:
+        return Preflight(problems=(f"{host}: the DNS of a profile that goes: {exc}",))
+    notes += said
+    return Preflight(
+        problems=tuple(problems),
+        displaced=tuple(displaced),
+        rewritten=rewritten,
+        notes=tuple(notes),
+    )
 
 
-def _dns_notes(dns: Mapping[str, Dns], ports: list[str], files: Mapping[str, str]) -> list[str]:
-    """DNS a port has now comes from the profile moved aside; the bridge's profile carries
-    none (the inventory has no DNS yet): say so, and where the resolver's settings went."""
-    if any("\ndns=" in text for text in files.values()):
-        return []
-    notes = []
-    for port in ports:
-        found = dns.get(port, Dns())
-        if found.servers or found.domains:
-            what = ", ".join(found.servers) or "no servers"
-            search = f", search {' '.join(found.domains)}" if found.domains else ""
+def carry_dns(
+    files: Mapping[str, str],
+    sources: Mapping[str, Sequence[tuple[str, str]]],
+    dns: Mapping[str, Dns],
+) -> tuple[dict[str, str], list[str]]:
+    """Each bridge's profile with the DNS servers and search domains of its `sources`
+    ((UUID, name) of the profiles it takes over; name empty for its own), in their order,
+    each once: path -> content, and what was carried from whom."""
+    rewritten: dict[str, str] = {}
+    notes: list[str] = []
+    for bridge, found in sorted(sources.items()):
+        servers: list[str] = []
+        domains: list[str] = []
+        givers: list[str] = []
+        for uuid_, name in found:
+            got = dns.get(uuid_, Dns())
+            servers += [v for v in got.servers if v not in servers]
+            domains += [v for v in got.domains if v not in domains]
+            if name and (got.servers or got.domains) and name not in givers:
+                givers.append(name)
+        if not servers and not domains:
+            continue
+        lines = [f"dns={''.join(f'{keyfile_value(v)};' for v in servers)}"] if servers else []
+        if domains:
+            lines.append(f"dns-search={''.join(f'{keyfile_value(v)};' for v in domains)}")
+        path = bridge_path(bridge)
+        rewritten[path] = files[path].replace("\n[ipv4]\n", f"\n[ipv4]\n{chr(10).join(lines)}\n")
+        if givers:
+            search = f", search {' '.join(domains)}" if domains else ""
             notes.append(
-                f"warning: {port}'s profile sets DNS {what}{search}; the bridge's profile"
-                " does not: NetworkManager drops them with that profile (keep them in"
-                " /etc/resolv.conf with dns=none, or in a profile of your own)"
+                f"DNS {', '.join(servers) or 'no servers'}{search} carried to {bridge}'s"
+                f" profile from {', '.join(givers)}'s"
             )
-    return notes
+    return rewritten, notes
+
+
+def verify_command() -> str:
+    return (
+        f"nmcli -t -f {DEVICE_FIELDS} device 2>&1; echo {MARK};"
+        f" nmcli -t -f {ACTIVE_FIELDS} connection show --active 2>&1"
+    )
+
+
+def verify_problems(output: str, model: Any) -> list[str]:
+    """NetworkManager's view after the reload: each bridge's profile and each port's
+    active on its device (`nmcli device`, and `connection show --active` by UUID: a
+    profile of the same name elsewhere is not ours)."""
+    devices_text, mark, active_text = output.partition(f"{MARK}\n")
+    if not mark:
+        return [f"NetworkManager's view could not be read: {output.strip()!r}"]
+    try:
+        devices = parse_devices(devices_text)
+        active = parse_active(active_text)
+    except NmcliError as exc:
+        return [f"NetworkManager's view could not be read: {exc}"]
+    host = str(getattr(model, "name", ""))
+    wanted = {}  # device -> the profile that must be active on it
+    for name, bridge in model.bridges.items():
+        wanted[name] = name
+        for port in bridge.ports:
+            wanted[port] = port_id(name, port)
+    problems = []
+    for device, profile in wanted.items():
+        found = devices.get(device)
+        if found is None:
+            problems.append(f"NetworkManager does not list {device} (nmcli device)")
+            continue
+        if found.state != "connected" or found.connection != profile:
+            has = f"profile {found.connection}" if found.connection else "no profile"
+            problems.append(
+                f"NetworkManager says {device} is {found.state} with {has}, not {profile}"
+                " (nmcli device)"
+            )
+            continue
+        uuid_ = profile_uuid(host, profile)
+        if not any(a.uuid == uuid_ and a.device == device and a.state == "activated"
+                   for a in active):  # fmt: skip
+            states = [f"{a.name} {a.state}" for a in active if a.device == device]
+            problems.append(
+                f"NetworkManager has not activated hvbridge's profile {profile} ({uuid_}) on"
+                f" {device}: {', '.join(states) or 'nothing active'}"
+                " (nmcli connection show --active)"
+            )
+    return problems
 
 
 def checkpoint(directory: str, seconds: int) -> Checkpoint:
@@ -360,6 +459,13 @@ class NetworkManagerPlatform:
 
     def checkpoint(self, directory: str, seconds: int) -> Checkpoint | None:
         return checkpoint(directory, seconds)
+
+    @property
+    def verify_command(self) -> str:
+        return verify_command()
+
+    def verify_problems(self, output: str, model: Any) -> list[str]:
+        return verify_problems(output, model)
 
     def network_command(self, action: NetworkAction) -> str:
         # NetworkManager is never stopped: that would take every connection down, the

@@ -121,19 +121,69 @@ class Dns:
     domains: tuple[str, ...] = ()
 
 
-def parse_device_dns(text: str) -> dict[str, Dns]:
-    """`nmcli -t -f GENERAL.DEVICE,IP4.DNS,IP4.DOMAIN device show`: a block per device."""
-    servers: dict[str, list[str]] = {}
-    domains: dict[str, list[str]] = {}
-    device = None
+def parse_profile_dns(text: str) -> dict[str, Dns]:
+    """`nmcli -t -f connection.uuid,ipv4.dns,ipv4.dns-search connection show uuid U`, one
+    block per profile: the DNS servers and search domains each profile sets, by UUID."""
+    found: dict[str, Dns] = {}
+    current = None
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        value = "".join(terse_fields(value))
-        if key == "GENERAL.DEVICE":
-            device = value
-            servers[device], domains[device] = [], []
-        elif device is not None and value and key.startswith("IP4.DNS["):
-            servers[device].append(value)
-        elif device is not None and value and key.startswith("IP4.DOMAIN["):
-            domains[device].append(value)
-    return {name: Dns(tuple(servers[name]), tuple(domains[name])) for name in servers}
+        values = tuple(v for v in ",".join(terse_fields(value)).split(",") if v.strip())
+        if key == "connection.uuid":
+            current = "".join(terse_fields(value))
+            found[current] = Dns()
+        elif current is not None and key == "ipv4.dns":
+            found[current] = Dns(values, found[current].domains)
+        elif current is not None and key == "ipv4.dns-search":
+            found[current] = Dns(found[current].servers, values)
+    return found
+
+
+@dataclass(frozen=True)
+class Device:
+    """A row of `nmcli -t -f DEVICE,TYPE,STATE,CONNECTION device`."""
+
+    name: str
+    type: str
+    state: str  # connected, disconnected, unmanaged, "connecting (...)", ...
+    connection: str  # the active profile's name; empty for none
+
+
+DEVICE_FIELDS = "DEVICE,TYPE,STATE,CONNECTION"
+
+
+def parse_devices(text: str) -> dict[str, Device]:
+    devices = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = terse_fields(line)
+        if len(fields) != 4:
+            raise NmcliError(f"nmcli device: cannot read {line!r}")
+        devices[fields[0]] = Device(*fields)
+    return devices
+
+
+@dataclass(frozen=True)
+class Active:
+    """A row of `nmcli -t -f NAME,UUID,DEVICE,STATE connection show --active`."""
+
+    name: str
+    uuid: str
+    device: str
+    state: str  # activated, activating, deactivating, ...
+
+
+ACTIVE_FIELDS = "NAME,UUID,DEVICE,STATE"
+
+
+def parse_active(text: str) -> list[Active]:
+    found = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        fields = terse_fields(line)
+        if len(fields) != 4:
+            raise NmcliError(f"nmcli connection show --active: cannot read {line!r}")
+        found.append(Active(*fields))
+    return found

@@ -79,9 +79,19 @@ def test_el9_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_nothing
     assert code == 2, output
     assert f"took {OLD_PROFILE} out of the way (kept for the revert)" in output
     assert "NetworkManager 1.42" in output
+    # NetworkManager's own view was verified beside the kernel's, in the guarded apply.
+    assert (
+        "network restarted and verified (the kernel's view and the network service's own)" in output
+    )
     active = on(lab_dir, "hv01", "nmcli -t -f NAME,DEVICE connection show --active").stdout
     assert {"br0:br0", "br0-port-eth0:eth0"} <= set(active.split()), active
     assert "eth0:ethernet:connected:br0-port-eth0" in on(lab_dir, "hv01", "nmcli -t device").stdout
+    # eth0's profile set DNS: br0's carries it (the old one is gone).
+    assert "DNS 198.18.0.53, search lab.example carried to br0's profile from eth0's" in output
+    dns = on(lab_dir, "hv01", "nmcli -t -f IP4.DNS device show br0").stdout
+    assert dns.split() == ["IP4.DNS[1]:198.18.0.53"], dns
+    said = on(lab_dir, "hv01", "nmcli -t -f ipv4.dns,ipv4.dns-search connection show br0").stdout
+    assert said.split() == ["ipv4.dns:198.18.0.53", "ipv4.dns-search:lab.example"], said
     assert "master br0" in on(lab_dir, "hv01", "ip -o link show eth0").stdout
     assert f"inet {address}/17" in on(lab_dir, "hv01", "ip -4 -o addr show dev br0").stdout
     assert "inet " not in on(lab_dir, "hv01", "ip -4 -o addr show dev eth0").stdout

@@ -47,6 +47,9 @@ def test_el8_and_el9_hosts_start_on_a_keyfile_profile_with_their_static_address(
         keyfile = parse_keyfile(profile.content, profile.path)
         assert (keyfile.id, keyfile.type, keyfile.interface_name) == ("eth0", "ethernet", "eth0")
         assert keyfile.mac == host.management.mac.upper()
+        # The install's DNS, which the rollout carries to the bridge's profile.
+        assert "\n[ipv4]\nmethod=manual\n" in profile.content
+        assert "\ndns=198.18.0.53;\ndns-search=lab.example;\n" in profile.content
         assert f"address1={host.management.address.with_prefixlen},198.18.128.1\n" in (
             profile.content
         )

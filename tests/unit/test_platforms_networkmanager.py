@@ -156,19 +156,61 @@ def test_an_ifcfg_profile_read_through_ifcfg_rh_is_displaced_the_same_way() -> N
     assert EL8.preflight("hv01", said(profiles=profile), rendered(), {}).displaced == (ifcfg,)
 
 
-def test_dns_that_goes_with_the_port_s_profile_is_said() -> None:
-    dns = (
-        "GENERAL.DEVICE:eth0\nIP4.DNS[1]:198.18.0.53\nIP4.DNS[2]:198.18.0.54\n"
-        "IP4.DOMAIN[1]:lab.example\n\nGENERAL.DEVICE:lo\n"
-    )
-    found = EL9.preflight("hv01", said(profiles=ETH0_PROFILE, dns=dns), rendered(), OLD_KEYFILE)
-    assert found.notes == (
-        "NetworkManager 1.42.4",
-        "warning: eth0's profile sets DNS 198.18.0.53, 198.18.0.54, search lab.example; the"
-        " bridge's profile does not: NetworkManager drops them with that profile (keep them"
-        " in /etc/resolv.conf with dns=none, or in a profile of your own)",
+ETH0_DNS = (
+    "connection.uuid:51a8\nipv4.dns:198.18.0.53,198.18.0.54\nipv4.dns-search:lab.example\n"
+    "connection.uuid:9999\nipv4.dns:\nipv4.dns-search:\n"
+)
+WITH_DNS = "[ipv4]\ndns=198.18.0.53;198.18.0.54;\ndns-search=lab.example;\nmethod=manual\n"
+
+
+def test_the_dns_of_the_port_s_profile_is_carried_to_the_bridge_s() -> None:
+    found = EL9.preflight(
+        "hv01", said(profiles=ETH0_PROFILE, dns=ETH0_DNS), rendered(), OLD_KEYFILE
     )
     assert found.problems == ()
+    assert found.displaced == (OLD,)
+    assert list(found.rewritten) == [BR0]
+    assert found.rewritten[BR0] == rendered()[BR0].replace("[ipv4]\nmethod=manual\n", WITH_DNS)
+    assert found.notes == (
+        "NetworkManager 1.42.4",
+        "DNS 198.18.0.53, 198.18.0.54, search lab.example carried to br0's profile from eth0's",
+    )
+    # NetworkManager itself reads the bridge's profile with its DNS.
+    nmcli = shutil.which("nmcli")
+    assert nmcli, "nmcli is missing: scripts/install installs network-manager"
+    done = subprocess.run(
+        [nmcli, "--offline", "connection", "modify", "connection.autoconnect", "yes"],
+        input=found.rewritten[BR0], capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "dns=198.18.0.53;198.18.0.54;" in done.stdout
+    assert "dns-search=lab.example;" in done.stdout
+
+
+def test_the_dns_of_an_inactive_displaced_keyfile_is_carried_too() -> None:
+    # Not from a profile that sets none (uuid 9999 below, or one of another device).
+    none = "connection.uuid:51a8\nipv4.dns:\nipv4.dns-search:\n"
+    assert EL9.preflight("hv01", said(dns=none), rendered(), {}).rewritten == {}
+    keyfile = {OLD: OLD_KEYFILE[OLD].replace("id=eth0\n", "id=eth0\nuuid=51a8\n")}
+    found = EL9.preflight("hv01", said(dns=ETH0_DNS), rendered(), keyfile)
+    assert found.displaced == (OLD,)
+    assert "dns=198.18.0.53;198.18.0.54;\n" in found.rewritten[BR0]
+
+
+def test_a_rerun_keeps_the_dns_the_bridge_s_profile_carries_and_renders_the_same() -> None:
+    first = EL9.preflight(
+        "hv01", said(profiles=ETH0_PROFILE, dns=ETH0_DNS), rendered(), OLD_KEYFILE
+    )
+    ours = f"br0:b0:bridge:br0:{BR0}:yes\nbr0-port-eth0:p0:802-3-ethernet:eth0:{PORT}:yes\n"
+    dns = "connection.uuid:b0\nipv4.dns:198.18.0.53,198.18.0.54\nipv4.dns-search:lab.example\n"
+    again = EL9.preflight("hv01", said(profiles=ours, dns=dns), rendered(), {})
+    assert again.rewritten == first.rewritten
+    assert (
+        "\n[ipv4]\ndns=198.18.0.53;198.18.0.54;\ndns-search=lab.example;\n"
+        in (again.rewritten[BR0])
+    )
+    assert again.displaced == ()
+    assert again.notes == ("NetworkManager 1.42.4",)
 
 
 def test_a_converged_host_displaces_nothing() -> None:
