@@ -16,7 +16,6 @@ IPv6 and router advertisements stay as they were.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
+from hvbridge.platforms.bridges import contexts
 from hvbridge.platforms.interfaces import (
     DUMP_COMMAND,
     INTERFACES,
@@ -78,24 +78,9 @@ def ifupdown_value(value: Any) -> str:
 FILTERS = (("ifupdown_value", ifupdown_value),)
 
 
-def _address(bridge: Any) -> str | None:
-    if bridge.bootproto != "static":
-        return None
-    length = bridge.prefix if bridge.prefix is not None else bridge.netmask
-    return ipaddress.IPv4Interface(f"{bridge.ipaddr}/{length}").with_prefixlen
-
-
 def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
     """One file of hvbridge's own with every bridge and its ports: path -> content."""
-    bridges = [
-        {
-            "name": name,
-            "bridge": bridge,
-            "address": _address(bridge),
-            "mac": model.nics[bridge.ports[0]].hwaddr.lower(),
-        }
-        for name, bridge in model.bridges.items()
-    ]
+    bridges = contexts(model)
     return {OWN_FILE: render(templates, search, "interfaces.j2", FILTERS, bridges=bridges)}
 
 

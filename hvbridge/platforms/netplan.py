@@ -23,7 +23,6 @@ the bridge the restored files no longer define.
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import json
 import posixpath
 import re
@@ -36,6 +35,7 @@ from typing import Any
 import yaml
 
 from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
+from hvbridge.platforms.bridges import contexts
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
 from hvbridge.platforms.interfaces import InterfacesError, parse_dump
 from hvbridge.platforms.iproute import STATE_COMMAND
@@ -66,23 +66,8 @@ def netplan_value(value: Any) -> str:
 FILTERS = (("netplan_value", netplan_value),)
 
 
-def _address(bridge: Any) -> str | None:
-    if bridge.bootproto != "static":
-        return None
-    length = bridge.prefix if bridge.prefix is not None else bridge.netmask
-    return ipaddress.IPv4Interface(f"{bridge.ipaddr}/{length}").with_prefixlen
-
-
 def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
-    bridges = [
-        {
-            "name": name,
-            "bridge": bridge,
-            "address": _address(bridge),
-            "mac": model.nics[bridge.ports[0]].hwaddr.lower(),
-        }
-        for name, bridge in model.bridges.items()
-    ]
+    bridges = contexts(model)
     ports = [port for bridge in model.bridges.values() for port in bridge.ports]
     return {
         OWN_FILE: render(

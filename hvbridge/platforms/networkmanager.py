@@ -12,7 +12,6 @@ apply, the inner undo inside the host guard's.
 
 from __future__ import annotations
 
-import ipaddress
 import posixpath
 import re
 import shlex
@@ -29,6 +28,7 @@ from hvbridge.platforms.base import (
     Preflight,
     ServiceAction,
 )
+from hvbridge.platforms.bridges import address
 from hvbridge.platforms.iproute import STATE_COMMAND
 from hvbridge.platforms.nmcli import (
     ACTIVE_FIELDS,
@@ -105,14 +105,6 @@ def port_path(bridge: str, port: str) -> str:
     return f"{CONNECTIONS_DIR}/{port_id(bridge, port)}{SUFFIX}"
 
 
-def _address(bridge: Any) -> str | None:
-    if bridge.bootproto != "static":
-        return None
-    length = bridge.prefix if bridge.prefix is not None else bridge.netmask
-    interface = ipaddress.IPv4Interface(f"{bridge.ipaddr}/{length}")
-    return interface.with_prefixlen
-
-
 def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
     """A bridge profile per bridge, a port profile per port: path -> content."""
     host = str(getattr(model, "name", ""))
@@ -120,7 +112,7 @@ def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[s
     for name, bridge in model.bridges.items():
         files[bridge_path(name)] = render(
             templates, search, "bridge.nmconnection.j2", FILTERS, name=name, bridge=bridge,
-            uuid=profile_uuid(host, name), address=_address(bridge),
+            uuid=profile_uuid(host, name), address=address(bridge),
         )  # fmt: skip
         for port in bridge.ports:
             files[port_path(name, port)] = render(
