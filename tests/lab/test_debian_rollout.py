@@ -6,7 +6,6 @@ intact after the rollout and after the revert."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,9 @@ import pytest
 
 from hvbridge.lab import ifupdown
 from hvbridge.lab.lifecycle import Lab
-from hvbridge.ssh import CommandResult
 
-from .rollout_support import PROJECT, cli, edit_yaml, runbook_with_timeout
+from .platform_lab import host_report, inventory, on, platform_lab, run
+from .rollout_support import PROJECT, edit_yaml, runbook_with_timeout
 
 BRIDGE = PROJECT / "runbooks" / "bridge.yaml"
 INTERFACES = "/etc/network/interfaces"
@@ -26,42 +25,7 @@ ACCEPT_RA = "/proc/sys/net/ipv6/conf/%s/accept_ra"
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp("debian") / "lab"
-    up = cli("--lab-dir", str(directory), "lab", "up", "--platform", "debian", "--hosts", "3")
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield directory
-    finally:
-        down = cli("--lab-dir", str(directory), "lab", "down")
-        assert down.returncode == 0, down.stdout + down.stderr
-
-
-def on(lab_dir: Path, host: str, command: str) -> CommandResult:
-    with Lab(lab_dir).connect(host) as conn:
-        return conn.run(command, timeout=120)
-
-
-def inventory(lab_dir: Path, tmp_path: Path, *keep: str) -> Path:
-    """The lab's inventory, with only `keep` (each test has hosts of its own)."""
-    target = tmp_path / "inventory"
-    target.mkdir()
-    for name in ("groups.yaml", "defaults.yaml", "hosts.yaml"):
-        (target / name).write_text((lab_dir / "inventory" / name).read_text())
-    edit_yaml(
-        target / "hosts.yaml", lambda hosts: [hosts.pop(h) for h in list(hosts) if h not in keep]
-    )
-    return target
-
-
-def run(runbook: Path, inv: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
-    done = cli("run", str(runbook), "-i", str(inv), "--state-dir", str(tmp_path / "state"),
-               "--reports-dir", str(tmp_path / "reports"), *extra)  # fmt: skip
-    return done.returncode, done.stdout + done.stderr
-
-
-def host_report(tmp_path: Path, host: str) -> dict[str, object]:
-    (report,) = sorted((tmp_path / "reports").glob(f"*/hosts/{host}.json"))[-1:]
-    return dict(json.loads(report.read_text()))
+    yield from platform_lab(tmp_path_factory, "debian")
 
 
 def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_nothing(
