@@ -17,6 +17,8 @@ then that unit.
 
 from __future__ import annotations
 
+from hvbridge.lab import systembus
+
 SCRIPT_PATH = "/etc/hvbridge-lab/networkd.init"
 PIDFILE = "/run/hvbridge-lab/systemd-networkd.pid"
 LOG_PATH = "/var/log/systemd-networkd.log"
@@ -64,17 +66,7 @@ def init_script() -> str:
 PIDFILE={PIDFILE}
 LOG={LOG_PATH}
 
-running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
-
-system_bus() {{
-    if [ -S /run/dbus/system_bus_socket ] && [ -f /run/dbus/pid ] \\
-        && kill -0 "$(cat /run/dbus/pid)" 2>/dev/null; then
-        return 0
-    fi
-    mkdir -p /run/dbus
-    rm -f /run/dbus/pid /run/dbus/system_bus_socket
-    dbus-daemon --system --fork
-}}
+{systembus.FUNCTIONS}
 
 start() {{
     if running; then echo "systemd-networkd (pid $(cat "$PIDFILE")) is running"; return 0; fi

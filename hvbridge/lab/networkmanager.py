@@ -23,6 +23,8 @@ namespace, so `lab down` ends it with the host; `stop` ends it by the PID it rec
 
 from __future__ import annotations
 
+from hvbridge.lab import systembus
+
 CONF_PATH = "/etc/NetworkManager/NetworkManager.conf"
 CONNECTIONS_DIR = "/etc/NetworkManager/system-connections"
 SCRIPT_PATH = "/etc/hvbridge-lab/networkmanager.init"
@@ -62,17 +64,7 @@ def init_script() -> str:
 PIDFILE={PIDFILE}
 LOG={LOG_PATH}
 
-running() {{ [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }}
-
-system_bus() {{
-    if [ -S /run/dbus/system_bus_socket ] && [ -f /run/dbus/pid ] \\
-        && kill -0 "$(cat /run/dbus/pid)" 2>/dev/null; then
-        return 0
-    fi
-    mkdir -p /run/dbus
-    rm -f /run/dbus/pid /run/dbus/system_bus_socket
-    dbus-daemon --system --fork
-}}
+{systembus.FUNCTIONS}
 
 start() {{
     if running; then echo "NetworkManager (pid $(cat "$PIDFILE")) is already running"; return 0; fi
