@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from ipaddress import AddressValueError, IPv4Address, IPv4Network, IPv6Address
+from ipaddress import (
+    AddressValueError,
+    IPv4Address,
+    IPv4Network,
+    IPv6Address,
+    IPv6Interface,
+    NetmaskValueError,
+)
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -25,7 +32,10 @@ __all__ = [
     "DomainName",
     "GuestMac",
     "HwAddr",
+    "IPHost",
     "IPv4Host",
+    "IPv6Addr",
+    "IPv6Host",
     "InterfaceName",
     "InventoryName",
     "LocalPath",
@@ -33,12 +43,16 @@ __all__ = [
     "Netmask",
     "Prefix",
     "SSHHost",
+    "SearchDomain",
     "config_name",
     "domain_name",
     "host_address",
     "interface_name",
     "inventory_name",
+    "ip_host",
     "ipv4_address",
+    "ipv6_host",
+    "ipv6_interface",
     "local_path",
     "login_name",
     "mac_address",
@@ -46,6 +60,7 @@ __all__ = [
     "netmask",
     "netmask_prefix",
     "prefix_length",
+    "search_domain",
     "ssh_host",
     "tcp_port",
 ]
@@ -71,6 +86,7 @@ _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?", re.ASCII)
 # useradd's default NAME_REGEX, plus `.` which sites use in login names.
 _LOGIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", re.ASCII)
 _INVENTORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}", re.ASCII)
+_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -125,6 +141,57 @@ def host_address(value: str) -> IPv4Address:
         if unusable:
             raise ValueError(f"{address} is {what}, not a host address")
     return address
+
+
+def ipv6_interface(value: str) -> IPv6Interface:
+    """A global IPv6 address of an interface with its prefix length, `ADDR/LEN` (LEN 1 to
+    128): the form every platform's network files write."""
+    if "/" not in value:
+        raise ValueError(f"{value!r} has no prefix length: write it as ADDRESS/LENGTH")
+    try:
+        interface = IPv6Interface(value)
+    except (AddressValueError, NetmaskValueError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IPv6 address with a prefix length: {exc}") from None
+    if not 1 <= interface.network.prefixlen <= 128:
+        raise ValueError(f"{value!r}: prefix length must be 1 to 128")
+    _check_ipv6_host(interface.ip)
+    return interface
+
+
+def ipv6_host(value: str) -> IPv6Address:
+    """An IPv6 address a gateway or a DNS server can have (a gateway may be link-local)."""
+    try:
+        address = IPv6Address(value)
+    except AddressValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv6 address: {exc}") from None
+    _check_ipv6_host(address, link_local=True)
+    return address
+
+
+def _check_ipv6_host(address: IPv6Address, link_local: bool = False) -> None:
+    for unusable, what in (
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_loopback, "the loopback address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_link_local and not link_local, "link-local (the kernel adds fe80:: itself)"),
+        (address.ipv4_mapped is not None, "an IPv4-mapped address"),
+    ):
+        if unusable:
+            raise ValueError(f"{address} is {what}, not a host address")
+
+
+def ip_host(value: str) -> IPv4Address | IPv6Address:
+    """An IPv4 or IPv6 host address (a DNS server's)."""
+    return ipv6_host(value) if ":" in value else host_address(value)
+
+
+def search_domain(value: str) -> str:
+    """A DNS search domain: dot-separated labels of letters, digits and `-`, at most 253."""
+    if len(value) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in value.split(".")):
+        raise ValueError(
+            f"{value!r} is not a DNS domain: labels of A-Z a-z 0-9 -, separated by dots"
+        )
+    return value.lower()
 
 
 def netmask(value: str) -> IPv4Address:
@@ -259,6 +326,10 @@ GuestMac = Annotated[StrictStr, AfterValidator(mac_for_libvirt)]
 """A guest interface's address in lower case, as libvirt writes it."""
 IPv4Host = Annotated[IPv4Address, BeforeValidator(_text(host_address))]
 Netmask = Annotated[IPv4Address, BeforeValidator(_text(netmask))]
+IPv6Host = Annotated[IPv6Address, BeforeValidator(_text(ipv6_host))]
+IPv6Addr = Annotated[IPv6Interface, BeforeValidator(_text(ipv6_interface))]
+IPHost = Annotated[IPv4Address | IPv6Address, BeforeValidator(_text(ip_host))]
+SearchDomain = Annotated[StrictStr, AfterValidator(search_domain)]
 Prefix = Annotated[int, Field(strict=True), AfterValidator(prefix_length)]
 DomainName = Annotated[StrictStr, AfterValidator(domain_name)]
 ConfigName = Annotated[StrictStr, AfterValidator(config_name)]

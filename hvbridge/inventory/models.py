@@ -28,11 +28,15 @@ from hvbridge.validators import (
     HwAddr,
     InterfaceName,
     InventoryName,
+    IPHost,
     IPv4Host,
+    IPv6Addr,
+    IPv6Host,
     LocalPath,
     LoginName,
     Netmask,
     Prefix,
+    SearchDomain,
     SSHHost,
     netmask_prefix,
 )
@@ -102,15 +106,67 @@ class NicModel(_Addressed):
     bootproto: Literal["none", "static", "dhcp"] | None = None
 
 
+# The kernel bonding driver's modes, by the names every network tool accepts.
+BondMode = Literal[
+    "balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb",
+    "balance-alb",
+]  # fmt: skip
+# Modes whose transmit hash `xmit_hash_policy` chooses (the driver ignores it elsewhere).
+HASHED_MODES = frozenset({"balance-xor", "802.3ad", "balance-tlb", "balance-alb"})
+# Modes with one active slave, where `primary` means something.
+PRIMARY_MODES = frozenset({"active-backup", "balance-tlb", "balance-alb"})
+
+
+class BondModel(_Model):
+    """A bond of NICs (the kernel's bonding driver); a bridge port or a VLAN's parent."""
+
+    slaves: Annotated[list[InterfaceName], Field(min_length=1)]
+    mode: BondMode = "active-backup"
+    # Link monitoring interval in ms; 0 turns it off, so a dead slave is never noticed.
+    miimon: Annotated[int, Field(ge=0, le=60000)] = 100
+    lacp_rate: Literal["slow", "fast"] | None = None  # 802.3ad only
+    xmit_hash_policy: Literal["layer2", "layer2+3", "layer3+4", "encap2+3", "encap3+4"] | None = (
+        None
+    )
+    primary: InterfaceName | None = None  # one of slaves; active-backup, tlb, alb
+    mtu: Mtu | None = None
+
+
+class VlanModel(_Model):
+    """An 802.1Q VLAN on a NIC or a bond (`bond0.100`); a bridge port."""
+
+    parent: InterfaceName
+    id: Annotated[int, Field(ge=1, le=4094)]
+    mtu: Mtu | None = None
+
+
+class DnsModel(_Model):
+    """DNS servers and search domains set on a bridge. A bridge without `dns` keeps what
+    the host resolves with now (the platform carries it over from the ports' old files)."""
+
+    servers: list[IPHost] = Field(default_factory=list)
+    search: list[SearchDomain] = Field(default_factory=list)
+
+
 class BridgeModel(_Addressed):
+    # NICs, bonds or VLANs of the same host.
     ports: Annotated[list[InterfaceName], Field(min_length=1)]
     bootproto: Literal["static", "dhcp"]
+    # Written explicitly on every platform: NetworkManager's default is STP on with a 15 s
+    # forward delay, which blocks a new guest's port for 30 s.
     stp: bool = False
     delay: Annotated[int, Field(ge=0, le=30)] = 0
     mtu: Mtu | None = None
     # false: a gateway silent after the guarded restart is a warning, not a failure
     # (for sites whose gateways drop ICMP).
     verify_gateway: bool = True
+    # IPv6: a static address with its prefix, a default gateway, and whether router
+    # advertisements configure the bridge (None: what the platform does by default, and
+    # what the host's old files said is carried over).
+    ipv6addr: IPv6Addr | None = None
+    ipv6_gateway: IPv6Host | None = None
+    ipv6_autoconf: bool | None = None
+    dns: DnsModel | None = None
 
 
 class PciAddress(_Model):
@@ -159,9 +215,57 @@ class HostData(_Model):
 
     platform: PlatformName = platforms.DEFAULT
     nics: dict[InterfaceName, NicModel] = Field(default_factory=dict)
+    bonds: dict[InterfaceName, BondModel] = Field(default_factory=dict)
+    vlans: dict[InterfaceName, VlanModel] = Field(default_factory=dict)
     bridges: dict[InterfaceName, BridgeModel] = Field(default_factory=dict)
     guests: dict[DomainName, GuestModel] = Field(default_factory=dict)
     libvirt: LibvirtModel = Field(default_factory=LibvirtModel)
+
+    def kind_of(self, name: str) -> Literal["nic", "bond", "vlan", "bridge"] | None:
+        """What the device `name` is in this host's data; None when it is not in it."""
+        for kind, table in (
+            ("nic", self.nics), ("bond", self.bonds), ("vlan", self.vlans),
+            ("bridge", self.bridges),
+        ):  # fmt: skip
+            if name in table:
+                return kind  # type: ignore[return-value]
+        return None
+
+    def hwaddr_of(self, name: str) -> str:
+        """The MAC the device `name` has (upper case): a NIC's own; a bond's first slave's
+        (the kernel gives a bond the MAC of the first slave it enslaves); a VLAN's parent's;
+        a bridge's first port's (the MAC the templates pin it to). Raises KeyError for a
+        name that is none of those, or a chain that loops (validation refuses both)."""
+        seen: set[str] = set()
+        while name not in self.nics:
+            if name in seen:
+                raise KeyError(name)
+            seen.add(name)
+            if name in self.bonds:
+                name = self.bonds[name].slaves[0]
+            elif name in self.vlans:
+                name = self.vlans[name].parent
+            elif name in self.bridges:
+                name = self.bridges[name].ports[0]
+            else:
+                raise KeyError(name)
+        return self.nics[name].hwaddr
+
+    def chain(self, bridge: str) -> list[str]:
+        """The devices under a bridge, top down, each once: its ports, then a VLAN's parent,
+        a bond's slaves (NIC -> bond -> VLAN -> bridge, read upwards)."""
+        order: list[str] = []
+        todo = list(self.bridges[bridge].ports)
+        while todo:
+            name = todo.pop(0)
+            if name in order:
+                continue
+            order.append(name)
+            if name in self.vlans:
+                todo.append(self.vlans[name].parent)
+            elif name in self.bonds:
+                todo.extend(self.bonds[name].slaves)
+        return order
 
     @property
     def removes_default_network(self) -> bool:
@@ -207,6 +311,9 @@ def _field_names(*models: type[BaseModel]) -> frozenset[str]:
 KNOWN_KEYS = (
     _field_names(
         NicModel,
+        BondModel,
+        VlanModel,
+        DnsModel,
         BridgeModel,
         PciAddress,
         GuestInterfaceModel,

@@ -1,5 +1,6 @@
 """What every platform's templates say of a bridge the same way, whatever its file format:
-its address with the prefix length, and the MAC it takes (its first port's)."""
+its address with the prefix length, and the MAC it takes (its first port's, down the
+chain to a NIC: hvbridge.inventory.models.HostData.hwaddr_of)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def contexts(model: Any) -> list[dict[str, Any]]:
             "name": name,
             "bridge": bridge,
             "address": address(bridge),
-            "mac": model.nics[bridge.ports[0]].hwaddr.lower(),
+            "mac": model.hwaddr_of(name).lower(),
         }
         for name, bridge in model.bridges.items()
     ]
