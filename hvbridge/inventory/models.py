@@ -21,6 +21,7 @@ from pydantic import (
 
 from hvbridge import platforms
 from hvbridge.hops import Hop, inventory_hop
+from hvbridge.platforms import devices
 from hvbridge.validators import (
     ConfigName,
     DomainName,
@@ -221,51 +222,17 @@ class HostData(_Model):
     guests: dict[DomainName, GuestModel] = Field(default_factory=dict)
     libvirt: LibvirtModel = Field(default_factory=LibvirtModel)
 
-    def kind_of(self, name: str) -> Literal["nic", "bond", "vlan", "bridge"] | None:
-        """What the device `name` is in this host's data; None when it is not in it."""
-        for kind, table in (
-            ("nic", self.nics), ("bond", self.bonds), ("vlan", self.vlans),
-            ("bridge", self.bridges),
-        ):  # fmt: skip
-            if name in table:
-                return kind  # type: ignore[return-value]
-        return None
+    def kind_of(self, name: str) -> devices.Kind | None:
+        """What the device `name` is in this host's data (hvbridge.platforms.devices)."""
+        return devices.kind_of(self, name)
 
     def hwaddr_of(self, name: str) -> str:
-        """The MAC the device `name` has (upper case): a NIC's own; a bond's first slave's
-        (the kernel gives a bond the MAC of the first slave it enslaves); a VLAN's parent's;
-        a bridge's first port's (the MAC the templates pin it to). Raises KeyError for a
-        name that is none of those, or a chain that loops (validation refuses both)."""
-        seen: set[str] = set()
-        while name not in self.nics:
-            if name in seen:
-                raise KeyError(name)
-            seen.add(name)
-            if name in self.bonds:
-                name = self.bonds[name].slaves[0]
-            elif name in self.vlans:
-                name = self.vlans[name].parent
-            elif name in self.bridges:
-                name = self.bridges[name].ports[0]
-            else:
-                raise KeyError(name)
-        return self.nics[name].hwaddr
+        """The MAC the device `name` has (hvbridge.platforms.devices.hwaddr_of)."""
+        return devices.hwaddr_of(self, name)
 
     def chain(self, bridge: str) -> list[str]:
-        """The devices under a bridge, top down, each once: its ports, then a VLAN's parent,
-        a bond's slaves (NIC -> bond -> VLAN -> bridge, read upwards)."""
-        order: list[str] = []
-        todo = list(self.bridges[bridge].ports)
-        while todo:
-            name = todo.pop(0)
-            if name in order:
-                continue
-            order.append(name)
-            if name in self.vlans:
-                todo.append(self.vlans[name].parent)
-            elif name in self.bonds:
-                todo.extend(self.bonds[name].slaves)
-        return order
+        """The devices under a bridge, top down (hvbridge.platforms.devices.chain)."""
+        return devices.chain(self, bridge)
 
     @property
     def removes_default_network(self) -> bool:

@@ -1,11 +1,13 @@
 """What every platform's templates say of a bridge the same way, whatever its file format:
 its address with the prefix length, and the MAC it takes (its first port's, down the
-chain to a NIC: hvbridge.inventory.models.HostData.hwaddr_of)."""
+chain to a NIC: hvbridge.platforms.devices)."""
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Any
+
+from hvbridge.platforms import devices
 
 
 def address(bridge: Any) -> str | None:
@@ -24,7 +26,7 @@ def contexts(model: Any) -> list[dict[str, Any]]:
             "name": name,
             "bridge": bridge,
             "address": address(bridge),
-            "mac": model.hwaddr_of(name).lower(),
+            "mac": devices.hwaddr_of(model, name).lower(),
         }
         for name, bridge in model.bridges.items()
     ]
