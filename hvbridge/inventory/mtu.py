@@ -6,6 +6,8 @@ port, and a bond's slave, when it says an MTU, says the bond's (the driver sets 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from hvbridge.inventory.models import HostData
 from hvbridge.inventory.problems import Loc
 
@@ -14,12 +16,18 @@ Finding = tuple[Loc, str]
 DEFAULT_MTU = 1500
 
 
-def effective(data: HostData, name: str) -> tuple[int, str] | None:
+def effective(
+    data: HostData, name: str, slave_of: Mapping[str, str] | None = None
+) -> tuple[int, str] | None:
     """`name`'s MTU and how it was found, as a message says it (`1500`, `unset, so 1500`,
     `unset, so its parent bond0's 9000`); None for a device that is not a NIC, a bond or a
-    VLAN on one (other checks say so)."""
-    if name in data.nics or name in data.bonds:
-        device = data.nics.get(name) or data.bonds[name]
+    VLAN on one (other checks say so). `slave_of` maps a bond's slaves to it."""
+    bond = (slave_of or {}).get(name)
+    if bond is not None and bond in data.bonds:
+        mtu = data.bonds[bond].mtu or DEFAULT_MTU
+        return mtu, f"its bond {bond}'s {mtu}"
+    device = data.nics.get(name) or data.bonds.get(name)
+    if device is not None:
         if device.mtu is not None:
             return device.mtu, str(device.mtu)
         return DEFAULT_MTU, f"unset, so {DEFAULT_MTU}"
@@ -30,13 +38,13 @@ def effective(data: HostData, name: str) -> tuple[int, str] | None:
         return vlan.mtu, str(vlan.mtu)
     if vlan.parent in data.vlans:
         return None  # a VLAN in a VLAN is refused elsewhere; never follow a loop
-    parent = effective(data, vlan.parent)
+    parent = effective(data, vlan.parent, slave_of)
     if parent is None:
         return None
     return parent[0], f"unset, so its parent {vlan.parent}'s {parent[0]}"
 
 
-def mtu_chain(data: HostData, slave_of: dict[str, str]) -> list[Finding]:
+def mtu_chain(data: HostData, slave_of: Mapping[str, str]) -> list[Finding]:
     """Every MTU that the chain under it cannot carry. `slave_of` maps a NIC to its bond."""
     found: list[Finding] = []
     for name, nic in data.nics.items():
@@ -54,7 +62,7 @@ def mtu_chain(data: HostData, slave_of: dict[str, str]) -> list[Finding]:
                 )
             )
     for name, vlan in data.vlans.items():
-        parent = effective(data, vlan.parent) if vlan.parent not in data.vlans else None
+        parent = effective(data, vlan.parent, slave_of) if vlan.parent not in data.vlans else None
         if vlan.mtu is not None and parent is not None and vlan.mtu > parent[0]:
             found.append(
                 (
@@ -69,7 +77,7 @@ def mtu_chain(data: HostData, slave_of: dict[str, str]) -> list[Finding]:
             continue  # the kernel gives it its smallest port's
         known: list[tuple[int, str, str]] = []
         for port in bridge.ports:
-            mtu_how = effective(data, port)
+            mtu_how = effective(data, port, slave_of)
             if mtu_how is not None:
                 known.append((*mtu_how, port))
         if not known:
