@@ -3,11 +3,13 @@ files' syntax and shape are checked before Nornir reads them; nothing is connect
 
 from __future__ import annotations
 
+import re
 import socket
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hvbridge.hops import Hop
 from hvbridge.inventory import (
@@ -107,6 +109,13 @@ def test_bonded_example_loads_with_its_chain_as_written() -> None:
         9000,
     )
     assert [i.bridge for i in model.guests["web1"].interfaces] == ["br100"]
+
+
+@pytest.mark.parametrize("readme", ["README.md", "inventory/README.md"])
+def test_the_readmes_show_the_bonded_example_as_it_is(readme: str) -> None:
+    text = (EXAMPLES.parent / readme).read_text()
+    shown = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(hv01:.*?)```", text, re.S)]
+    assert shown == [yaml.safe_load((EXAMPLES / "bonded" / "hosts.yaml").read_text())]
 
 
 def test_lab_shaped_inventory_loads() -> None:
