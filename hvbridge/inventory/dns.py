@@ -1,6 +1,6 @@
 """DNS set on bridges: what resolv.conf can hold. glibc reads at most 3 nameservers (MAXNS)
-and, before 2.26 (EL6, EL7), at most 6 search domains, and ignores the rest without a word:
-a longer list would look written and never be used."""
+and, before 2.26 (EL6, EL7), at most 6 search domains in at most 255 characters, and ignores
+the rest without a word: a longer list would look written and never be used."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ Finding = tuple[Loc, str]
 
 MAXNS = 3
 MAXDNSRCH = 6
+# glibc before 2.26 keeps the search line in a 256-byte buffer (`defdname`), NUL included.
+SEARCH_CHARS = 255
 
 
 def dns_settings(data: HostData) -> list[Finding]:
@@ -45,6 +47,15 @@ def dns_settings(data: HostData) -> list[Finding]:
                     f"{len(dns.search)} domains: at most {MAXDNSRCH}"
                     " (glibc before 2.26, as on EL6 and EL7, silently ignores the"
                     " rest)",
+                )
+            )
+        if len(" ".join(dns.search)) > SEARCH_CHARS:
+            found.append(
+                (
+                    (*loc, "search"),
+                    f"{len(' '.join(dns.search))} characters: at most"
+                    f" {SEARCH_CHARS} with the spaces between domains (glibc before 2.26"
+                    " cuts the search line there)",
                 )
             )
         found += _twice((*loc, "servers"), [str(server) for server in dns.servers])

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from hvbridge.inventory.models import HostData
 from hvbridge.inventory.problems import Loc
+from hvbridge.platforms import devices
 
 Finding = tuple[Loc, str]
 
 # The kernel's and every tool's VLAN naming convention, `PARENT.ID` (`bond0.100`).
 _DOTTED_VLAN = re.compile(r"(?P<parent>.+)\.(?P<id>[0-9]+)", re.ASCII)
 _TABLES = ("nics", "bonds", "vlans", "bridges")
-_KINDS = {"nics": "NIC", "bonds": "bond", "vlans": "VLAN", "bridges": "bridge"}
+_WORDS: dict[devices.Kind, str] = {"nic": "NIC", "bond": "bond", "vlan": "VLAN", "bridge": "bridge"}
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,8 @@ def stacking(
 
 def kind(data: HostData, name: str) -> str | None:
     """`name`'s kind as messages say it (NIC, bond, VLAN, bridge); None when it is none."""
-    for table in _TABLES:
-        if name in getattr(data, table):
-            return _KINDS[table]
-    return None
+    found = devices.kind_of(data, name)
+    return None if found is None else _WORDS[found]
 
 
 def _names(data: HostData) -> list[Finding]:

@@ -352,6 +352,14 @@ CROSS_CHECKS: list[tuple[str, Edit, list[str]]] = [
         ],
     ),
     (
+        "a search line glibc keeps whole",
+        put((*BR100, "dns", "search"), [f"{n}{'a' * 55}.net" for n in range(5)]),
+        [
+            "bridges.br100.dns.search: 304 characters: at most 255 with the spaces between"
+            " domains (glibc before 2.26 cuts the search line there)"
+        ],
+    ),
+    (
         "dns says something",
         put((*BR100, "dns"), {}),
         [
