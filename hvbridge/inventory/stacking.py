@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from hvbridge.inventory.models import HostData
 from hvbridge.inventory.problems import Loc
@@ -29,7 +30,7 @@ _WORDS: dict[devices.Kind, str] = {"nic": "NIC", "bond": "bond", "vlan": "VLAN",
 class Master:
     """The bridge a device is a port of, or the bond it is a slave of."""
 
-    kind: str  # "bridge" or "bond"
+    kind: Literal["bridge", "bond"]
     name: str
 
     def __str__(self) -> str:
