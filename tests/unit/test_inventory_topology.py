@@ -542,3 +542,15 @@ def test_the_bonded_host_mapping_is_the_example_inventorys() -> None:
     example = load_inventory(Path(__file__).parents[2] / "inventory" / "bonded").models["hv01"]
     assert example.nics.keys() == BONDED_HOST["data"]["nics"].keys()
     assert example.chain("br100") == ["bond0.100", "bond0", "eth0", "eth1"]
+
+
+def test_a_bond_a_group_defines_is_reported_in_groups_yaml(tmp_path: Path) -> None:
+    host = bonded_host()
+    bonds = host["data"].pop("bonds")
+    bonds["bond0"]["lacp_rate"] = "slow"
+    host["groups"] = ["bonded"]
+    directory = write(tmp_path, {"hv01": host}, groups={"bonded": {"data": {"bonds": bonds}}})
+    assert problems(directory) == (
+        f"{directory}/groups.yaml: host hv01 (inherited from group bonded): bonds.bond0.lacp_rate:"
+        " only for mode 802.3ad (bond0 is active-backup): the driver would ignore it",
+    )
