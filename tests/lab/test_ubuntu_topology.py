@@ -52,7 +52,8 @@ def two_bridges(lab_dir: Path, tmp_path: Path, *hosts: str) -> Path:
             data4 = data_address(index)
             host["bridges"]["br1"] = {
                 "ports": [SECOND], "bootproto": "static", "ipaddr": str(data4.ip),
-                "prefix": data4.network.prefixlen, "mtu": 9000, "stp": True, "delay": 4,
+                "prefix": data4.network.prefixlen, "defroute": False, "mtu": 9000, "stp": True,
+                "delay": 4,
             }  # fmt: skip
 
     edit_yaml(inv / "hosts.yaml", edit)
