@@ -91,9 +91,9 @@ def test_two_bridges_on_two_nics_with_ipv6_mtu_9000_stp_and_the_dns_kept(
 
     assert code == 2, output
     assert "== hv01: changed" in output, output
-    brctl = on(lab_dir, "hv01", "brctl show").stdout
-    bridges = {line.split()[0]: line.split()[-1] for line in brctl.splitlines()[1:]}
-    assert bridges == {"br0": NIC, "br1": SECOND}, brctl
+    for bridge, port, stp in (("br0", NIC, "no"), ("br1", SECOND, "yes")):
+        brctl = on(lab_dir, "hv01", f"brctl show {bridge}").stdout
+        assert brctl.splitlines()[1].split()[2:] == [stp, port], brctl
     # IPv6: the static address on br0 and the default route through it, to a gateway that
     # answers.
     assert str(address6_) in on(lab_dir, "hv01", "ip -6 -o addr show dev br0").stdout
@@ -137,7 +137,7 @@ def test_a_two_bridge_host_cut_off_by_its_new_address_reverts_both_bridges(
 
     code, output = run(runbook_with_timeout(tmp_path / "net.yaml", 20), inv, tmp_path)
 
-    assert code == 2 | 8, output
+    assert code == 8, output
     assert "== hv02: rolled back" in output, output
     reason = host_report(tmp_path, "hv02")["rollback"]["reason"]  # type: ignore[index]
     assert reason.startswith("could not reconnect and verify in time: "), reason
