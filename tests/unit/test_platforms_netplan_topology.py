@@ -8,12 +8,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+import pytest
 import yaml
 
 from hvbridge import platforms
-from hvbridge.inventory.models import HostData
+from hvbridge.inventory.models import HASHED_MODES, PRIMARY_MODES, BondMode, HostData
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
 from hvbridge.platforms.netplan import MARK, OWN_FILE
 
@@ -426,3 +427,23 @@ def test_real_netplan_reads_ipv6_default_routes_ras_and_dns_as_meant(tmp_path: P
     br1 = files["10-netplan-br1.network"]
     assert "IPv6AcceptRA=no" in br1.splitlines() and "[Route]" not in br1, br1
     assert "MTUBytes=9000" in files["10-netplan-enp2s0.network"].splitlines()
+
+
+@pytest.mark.parametrize("mode", get_args(BondMode))
+def test_real_netplan_takes_every_bond_mode_as_rendered(tmp_path: Path, mode: str) -> None:
+    options: dict[str, Any] = {"mode": mode}
+    if mode in HASHED_MODES:
+        options["xmit_hash_policy"] = "layer2+3"
+    if mode in PRIMARY_MODES:
+        options["primary"] = "enp2s0"
+    model = host(
+        nics=nics("enp1s0", "enp2s0"),
+        bonds={"bond0": {"slaves": ["enp1s0", "enp2s0"], **options}},
+        bridges={"br0": {"ports": ["bond0"], "bootproto": "dhcp"}},
+    )
+    files = networkd_files(tmp_path, rendered(model))
+    netdev = files["10-netplan-bond0.netdev"].splitlines()
+    assert f"Mode={mode}" in netdev and "MIIMonitorSec=100ms" in netdev, netdev
+    assert ("TransmitHashPolicy=layer2+3" in netdev) == (mode in HASHED_MODES), netdev
+    slave = files["10-netplan-enp2s0.network"].splitlines()
+    assert ("PrimarySlave=true" in slave) == (mode in PRIMARY_MODES), slave
