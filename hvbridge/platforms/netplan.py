@@ -190,7 +190,10 @@ def _names_port(device_id: str, definition: Mapping[str, Any], port: str, mac: s
     # netplan matches names with shell wildcards (`en*` takes every onboard NIC).
     name = match.get("name")
     by_name = isinstance(name, str) and fnmatch.fnmatchcase(port, name)
-    return by_name or (bool(macaddress) and macaddress == mac)
+    # What it matches is renamed to `set-name` (cloud-init's way, with the MAC): a NIC whose
+    # MAC our file does not say (a bond's second slave) is still found by its name.
+    renamed = definition.get("set-name") == port
+    return by_name or renamed or (bool(macaddress) and macaddress == mac)
 
 
 def _with_nameservers(text: str, bridge: str, nameservers: Mapping[str, Any]) -> str:

@@ -362,6 +362,17 @@ def test_a_slave_s_or_a_second_nic_s_own_file_is_taken_over_like_a_port_s() -> N
     assert (found.problems, found.displaced) == ((), (OLD,))
 
 
+def test_a_second_slave_matched_by_a_mac_our_file_does_not_say_is_found_by_its_set_name() -> None:
+    second = (
+        "network:\n  ethernets:\n    nic1:\n      match:\n"
+        f"        macaddress: {MAC2}\n      set-name: enp2s0\n      dhcp4: true\n"
+    )
+    found = UBUNTU.preflight(
+        "hv01", output({OLD: second}), {OWN_FILE: rendered(BOND_UNDER_BR0)}, {}
+    )
+    assert (found.problems, found.displaced) == ((), (OLD,))
+
+
 def test_a_file_with_another_bond_over_our_nic_is_refused() -> None:
     other = BONDED.replace("bond0", "bond7")
     found = UBUNTU.preflight("hv01", output({OLD: other}), {OWN_FILE: rendered(BOND_UNDER_BR0)}, {})
