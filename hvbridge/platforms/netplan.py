@@ -63,10 +63,11 @@ REVERT_STOP = f"rm -rf {STATE} && mkdir -p {STATE}/etc && cp -a {CONFIG_DIR} {ST
 # `netplan apply` returns once networkd has the new files, before a bridge with STP on has
 # a carrier (its ports listen and learn for twice its forward delay, up to 60 s): the
 # restart is done when every bridge of our file is up, or after SETTLE seconds (then the
-# verification says which is not).
+# verification says which is not). One brace group, so that what the guard appends (its
+# log, closing its lock) is about all of it.
 SETTLE = 70
 APPLY = (
-    "netplan apply && { i=0; for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
+    "{ netplan apply && i=0 && for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
     f" {OWN_FILE}); do while [ $i -lt {SETTLE * 10} ]"
     ' && [ "$(cat "/sys/class/net/$b/operstate" 2>/dev/null)" != up ];'
     " do sleep 0.1; i=$((i + 1)); done; done; }"

@@ -253,7 +253,7 @@ def test_without_netplan_or_networkd_running_the_host_is_refused() -> None:
 def test_netplan_applies_and_the_revert_gives_it_the_new_files_as_its_previous_state() -> None:
     # Done when every bridge of our file is up (STP's listening and learning over), or 70 s.
     assert UBUNTU.network_command("restart") == (
-        "netplan apply && { i=0; for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
+        "{ netplan apply && i=0 && for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
         " /etc/netplan/90-hvbridge.yaml); do while [ $i -lt 700 ]"
         ' && [ "$(cat "/sys/class/net/$b/operstate" 2>/dev/null)" != up ];'
         " do sleep 0.1; i=$((i + 1)); done; done; }"
