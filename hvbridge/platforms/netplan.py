@@ -447,12 +447,10 @@ def _configures(
     MAC; a bond or VLAN of ours by its name."""
     if definition["kind"] == "ethernets":
         return [nic for nic, mac in nics.items() if _names_port(device, definition, nic, mac)]
-    if (
-        definition["kind"] in ("bonds", "vlans")
-        and own.get(device, {}).get("kind") == (definition["kind"])
-    ):
-        return [device]
-    return []
+    kind = definition["kind"]
+    return (
+        [device] if kind in ("bonds", "vlans") and own.get(device, {}).get("kind") == kind else []
+    )
 
 
 def inventory_problems(data: Any) -> list[Finding]:
