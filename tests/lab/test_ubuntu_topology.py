@@ -8,6 +8,7 @@ by unit tests against the real `netplan generate`.)"""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ GATEWAY6 = gateway6(INNER_NET6).ip
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from platform_lab(tmp_path_factory, "ubuntu", hosts=2, nics=2)
+    yield from platform_lab(tmp_path_factory, "ubuntu", hosts=3, nics=2)
 
 
 def two_bridges(lab_dir: Path, tmp_path: Path, *hosts: str) -> Path:
@@ -148,3 +149,32 @@ def test_a_two_bridge_host_cut_off_by_its_new_address_reverts_both_bridges(
     assert "master" not in on(lab_dir, "hv02", f"ip -o link show {SECOND}").stdout
     assert on(lab_dir, "hv02", f"cat {OLD}").stdout == before
     assert not on(lab_dir, "hv02", f"test -e {OURS}").ok
+
+
+def test_the_ipv6_address_and_default_route_the_nic_had_are_kept_on_br0(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    # cloud-init's file with a static IPv6 address and default route on the NIC, live.
+    address6_ = address6(INNER_NET6, 3)
+    old = on(lab_dir, "hv03", f"cat {OLD}").stdout
+    ipv6 = old.replace("]\n", f', "{address6_}"]\n', 1).replace(
+        "      routes:\n", f'      routes:\n        - to: default\n          via: "{GATEWAY6}"\n'
+    )
+    assert ipv6 != old and str(address6_) in ipv6, ipv6
+    applied = on(lab_dir, "hv03", f"printf %s {shlex.quote(ipv6)} > {OLD} && netplan apply")
+    assert applied.ok, applied.stdout + applied.stderr
+    route6 = on(lab_dir, "hv03", "ip -6 route show default").stdout
+    assert f"default via {GATEWAY6} dev {NIC}" in route6, route6
+    # The inventory says nothing of IPv6: what the NIC had goes to br0.
+    inv = inventory(lab_dir, tmp_path, "hv03")
+
+    code, output = run(NETWORK, inv, tmp_path)
+
+    assert code == 2, output
+    assert str(address6_) in on(lab_dir, "hv03", "ip -6 -o addr show dev br0").stdout
+    assert str(address6_) not in on(lab_dir, "hv03", f"ip -6 -o addr show dev {NIC}").stdout
+    route6 = on(lab_dir, "hv03", "ip -6 route show default").stdout
+    assert f"default via {GATEWAY6} dev br0" in route6, route6
+    until(lab_dir, "hv03", f"ping -6 -c 1 -W 1 {GATEWAY6} >/dev/null")
+    ours = on(lab_dir, "hv03", f"cat {OURS}").stdout
+    assert f'"{address6_}"' in ours and f'"via": "{GATEWAY6}"' in ours, ours
