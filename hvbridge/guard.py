@@ -139,16 +139,7 @@ def arm_and_restart(
         destroy_checkpoint=checkpoint.destroy if checkpoint else "",
     )
     d, q = shlex.quote(directory), shlex.quote
-    # The restart holds restart.lock (fd 9) until its status is written: a waiter's
-    # shared flock returns when it ends, without polling. The service itself, and what
-    # it starts, must not inherit the lock.
-    diagnostics = platform.restart_diagnostics
-    explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
-    apply = platform.network_command("restart")
-    if checkpoint:
-        # No checkpoint, no change: the restart fails, and the guard reverts.
-        apply = f"{{ {checkpoint.create} && {apply}; }}"
-    restart = f"{apply} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain} echo $rc > {d}/restart.rc"
+    restart = restart_command(directory, platform, checkpoint)
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
     try:
         # Shell builtins where they do: on a busy host each program started costs
@@ -187,6 +178,25 @@ def arm_and_restart(
             f" ({started.stderr.strip()}): the host puts the old files back at the deadline"
         )
     return armed
+
+
+def restart_command(directory: str, platform: Platform, checkpoint: Checkpoint | None) -> str:
+    """Shell: the platform's network restart, its output in restart.log and its status in
+    restart.rc, run detached by `arm_and_restart`.
+
+    The restart holds restart.lock (fd 9) until its status is written: a waiter's shared
+    flock returns when it ends, without polling. The service itself, and what it starts,
+    must not inherit the lock. The command is one brace group, so that the log and the
+    lock's closing cover each of its parts (`ifdown ...; ifup ...`, `a && b`), not only the
+    last."""
+    d = shlex.quote(directory)
+    diagnostics = platform.restart_diagnostics
+    explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
+    apply = platform.network_command("restart")
+    if checkpoint:
+        # No checkpoint, no change: the restart fails, and the guard reverts.
+        apply = f"{checkpoint.create} && {apply}"
+    return f"{{ {apply}; }} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain} echo $rc > {d}/restart.rc"
 
 
 def wait_for_restart(conn: Connection, armed: Armed, wait: float) -> None:

@@ -150,3 +150,30 @@ def test_a_revert_deletes_the_devices_the_run_made_that_the_stop_left_top_down(
 def test_a_revert_without_new_devices_deletes_nothing() -> None:
     script = guard.revert_script("/run", platforms.get("el6"))
     assert "ip link delete" not in script
+
+
+def test_every_part_of_a_restart_command_is_logged_and_lets_go_of_the_lock(
+    tmp_path: Path,
+) -> None:
+    """A restart of several commands (ifupdown's `ifdown -a; ifup -a`): each one's output in
+    restart.log, none holding the restart's lock (fd 9), the status the last one's."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    run = tmp_path / "run"
+    run.mkdir()
+    fake: Any = SimpleNamespace(
+        restart_diagnostics="",
+        network_command=lambda action: (
+            'echo first; ls /proc/self/fd | grep -qx 9 && echo "first holds 9"; '
+            'echo second; ls /proc/self/fd | grep -qx 9 && echo "second holds 9"; false'
+        ),
+    )
+    script = guard.restart_command(str(run), fake, None)
+    done = subprocess.run(
+        ["sh", "-c", f"exec 9> {shlex.quote(str(run / 'lock'))}; {script}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (run / "restart.log").read_text() == "first\nsecond\n"
+    assert (run / "restart.rc").read_text() == "1\n"
