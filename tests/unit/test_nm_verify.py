@@ -12,7 +12,8 @@ import pytest
 
 from hvbridge import apply, gateways, guard, platforms
 from hvbridge.platforms.base import own_view
-from hvbridge.platforms.networkmanager import MARK, profile_uuid, verify_problems
+from hvbridge.platforms.keyfiles import profile_uuid
+from hvbridge.platforms.networkmanager import MARK, verify_problems
 from hvbridge.platforms.nmcli import NmcliError, parse_devices
 from tests.unit.guard_fakes import (
     EPOCH,
