@@ -106,7 +106,7 @@ class _Ours:
     paths: set[str]
     bridges: set[str]
     devices: dict[str, str]  # every other device of the chains -> its MAC (NICs), upper case
-    vlans: set[tuple[str, str]]  # (parent, id) of our VLANs
+    vlans: dict[tuple[str, str], str]  # (parent, id) -> our VLAN
     bridge_of: dict[str, str]  # device -> the bridge whose profile takes over its settings
 
 
@@ -133,7 +133,7 @@ def _ours(files: Mapping[str, str]) -> _Ours:
         paths=set(files),
         bridges={k.interface_name for k in parsed if k.type == "bridge"},
         devices={k.interface_name: k.mac for k in others},
-        vlans={(k.parent, k.vlan_id) for k in others if k.type == "vlan"},
+        vlans={(k.parent, k.vlan_id): k.interface_name for k in others if k.type == "vlan"},
         bridge_of={
             k.interface_name: found for k in parsed if (found := bridge_of(k.interface_name))
         },
@@ -155,6 +155,8 @@ def _device_of(keyfile: Keyfile, ours: _Ours) -> str:
     """The device of ours an inactive keyfile configures ("" for none)."""
     if keyfile.interface_name:
         return keyfile.interface_name
+    if keyfile.type == "vlan" and (keyfile.parent, keyfile.vlan_id) in ours.vlans:
+        return ours.vlans[keyfile.parent, keyfile.vlan_id]
     by_mac = {mac: device for device, mac in ours.devices.items() if mac}
     return by_mac.get(keyfile.mac, "")
 
