@@ -46,7 +46,7 @@ def new_port_state(lab_dir: Path, host: str, bridge: str) -> str:
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from platform_lab(tmp_path_factory, "el9", hosts=2, nics=2)
+    yield from platform_lab(tmp_path_factory, "el9", hosts=3, nics=2)
 
 
 def two_bridges(lab_dir: Path, tmp_path: Path, name: str, **br0: Any) -> Path:
@@ -134,3 +134,34 @@ def test_stp_on_with_a_forward_delay_is_honoured(lab_dir: Path, tmp_path: Path) 
     assert new_port_state(lab_dir, "hv02", "br0") in (LISTENING, LEARNING)
     assert on(lab_dir, "hv02", "cat /sys/class/net/br1/bridge/stp_state").stdout.strip() == "0"
     assert new_port_state(lab_dir, "hv02", "br1") == FORWARDING
+
+
+def test_the_ipv6_address_and_default_route_the_host_had_are_kept_on_the_bridge(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    # hv03's eth0 has a static IPv6 address and gateway, as an operator set them; the
+    # inventory says nothing of IPv6.
+    mine, gateway = address6(INNER_NET6, 3), gateway6(INNER_NET6).ip
+    set_v6 = on(
+        lab_dir, "hv03",
+        f"nmcli connection modify eth0 ipv6.method manual ipv6.addresses {mine}"
+        f" ipv6.gateway {gateway} && nmcli connection up eth0",
+    )  # fmt: skip
+    assert set_v6.exit_status == 0, set_v6.stdout + set_v6.stderr
+    assert f"inet6 {mine}" in on(lab_dir, "hv03", "ip -6 -o addr show dev eth0").stdout
+    inv = inventory(lab_dir, tmp_path, "hv03")
+
+    code, output = run(NETWORK, inv, tmp_path)
+
+    assert code == 2, output
+    assert f"IPv6 (manual {mine}) carried to br0's profile from eth0's" in output
+    assert f"inet6 {mine} scope global" in on(lab_dir, "hv03", "ip -6 -o addr show dev br0").stdout
+    route = on(lab_dir, "hv03", "ip -6 route show default").stdout
+    assert f"default via {gateway} dev br0" in route, route
+    ping6 = on(lab_dir, "hv03", f"ping -6 -c 1 -W 5 {gateway}")
+    assert ping6.exit_status == 0, ping6.stdout + ping6.stderr
+
+    code, output = run(NETWORK, inv, tmp_path)
+
+    assert code == 0, output
+    assert "no network file changed: not restarted" in output
