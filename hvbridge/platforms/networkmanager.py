@@ -1,13 +1,15 @@
 """The network files of NetworkManager (EL8, EL9): keyfile profiles in
 /etc/NetworkManager/system-connections, applied by `nmcli connection reload`.
 
-What EL8 and EL9 share: a profile per bridge and per port (`templates/networkmanager/`),
-written with the keys every supported NetworkManager reads (`master=`/`slave-type=`: 1.42
-ignores the newer `controller=`/`port-type=`), with EL6's bridge values (STP off, forward
-delay 0) rather than NetworkManager's (STP on, 15 s); the profiles that own a port now,
+What EL8 and EL9 share: a profile per device of each bridge's chain (bridge, its ports,
+bonds and their slaves, VLANs and their parents: hvbridge.platforms.keyfiles), written with
+the keys every supported NetworkManager reads (`master=`/`slave-type=`: 1.42 ignores the
+newer `controller=`/`port-type=`), with EL6's bridge values (STP off, forward delay 0)
+rather than NetworkManager's (STP on, 15 s); the profiles that own a device of a chain now,
 wherever they live (a keyfile, an ifcfg file read through ifcfg-rh, a profile in /run),
-taken out of the way and kept for the revert; and a NetworkManager checkpoint around the
-apply, the inner undo inside the host guard's.
+taken out of the way and kept for the revert, their DNS and IPv6 carried to the bridge's
+profile where the inventory leaves them to the host (hvbridge.platforms.nmcarry); and a
+NetworkManager checkpoint around the apply, the inner undo inside the host guard's.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def carry(
         sections = parse_sections(files[path])
         ipv4, ipv6 = sections.get("ipv4", {}), sections.get("ipv6", {})
         carry_dns = not any(k in s for s in (ipv4, ipv6) for k in ("dns", "dns-search"))
-        carry_ipv6 = ipv6.get("method") == CARRIED_IPV6 and "route1" not in ipv6
+        carry_ipv6 = ipv6.get("method") == CARRIED_IPV6
         servers: list[str] = []
         servers6: list[str] = []
         domains: list[str] = []

@@ -2,7 +2,9 @@
 kernel): two bridges on two NICs, br1 at MTU 9000 end to end (a jumbo frame to the
 controller on the data switch, unfragmented), an IPv6 address and default route on br0,
 the DNS the host had kept where the inventory sets none, STP and forward delay as written
-(sysfs); a rerun changes nothing. Bonds and VLANs need another kernel (the VM lab)."""
+(sysfs, and a new port's state); a rerun changes nothing. The IPv6 address and gateway a
+host had are kept on the bridge where the inventory says nothing of IPv6; a host cut off
+gets both chains reverted. Bonds and VLANs need another kernel (the VM lab)."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ from hvbridge.lab.topology import (
     gateway6,
 )
 
-from .platform_lab import inventory, on, platform_lab, run
-from .rollout_support import PROJECT, edit_yaml
+from .platform_lab import host_report, inventory, on, platform_lab, run
+from .rollout_support import PROJECT, edit_yaml, runbook_with_timeout
 
 NETWORK = PROJECT / "runbooks" / "bridge-network.yaml"
 # A bridge port's STP state in sysfs (brif/PORT/state).
@@ -46,7 +48,7 @@ def new_port_state(lab_dir: Path, host: str, bridge: str) -> str:
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from platform_lab(tmp_path_factory, "el9", hosts=3, nics=2)
+    yield from platform_lab(tmp_path_factory, "el9", hosts=4, nics=2)
 
 
 def two_bridges(lab_dir: Path, tmp_path: Path, name: str, **br0: Any) -> Path:
@@ -165,3 +167,28 @@ def test_the_ipv6_address_and_default_route_the_host_had_are_kept_on_the_bridge(
 
     assert code == 0, output
     assert "no network file changed: not restarted" in output
+
+
+def test_a_host_cut_off_with_two_bridges_gets_both_chains_reverted(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    # br0 takes another address of its subnet: the controller never gets back in.
+    inv = two_bridges(lab_dir, tmp_path, "hv04", ipaddr="198.18.129.204")
+    address = Lab(lab_dir).require_state().hosts["hv04"].address
+
+    code, output = run(runbook_with_timeout(tmp_path / "net.yaml", 20), inv, tmp_path)
+
+    assert code == 8, output
+    assert "== hv04: rolled back" in output
+    reason = host_report(tmp_path, "hv04")["rollback"]["reason"]  # type: ignore[index]
+    assert reason.startswith("could not reconnect and verify in time: "), reason
+    # Both chains gone: the host as it was, eth0 on its own profile, eth1 on none.
+    assert f"inet {address}/17" in on(lab_dir, "hv04", "ip -4 -o addr show dev eth0").stdout
+    assert "dev eth0" in on(lab_dir, "hv04", "ip -4 route show default").stdout
+    for bridge in ("br0", "br1"):
+        assert not on(lab_dir, "hv04", f"ip link show {bridge}").ok
+    assert "master" not in on(lab_dir, "hv04", "ip -o link show eth1").stdout
+    listed = on(lab_dir, "hv04", "ls /etc/NetworkManager/system-connections").stdout
+    assert listed.split() == ["eth0.nmconnection"], listed
+    devices = on(lab_dir, "hv04", "nmcli -t -f DEVICE,STATE,CONNECTION device").stdout
+    assert {"eth0:connected:eth0", "eth1:disconnected:"} <= set(devices.split()), devices
