@@ -2,7 +2,8 @@
 kernel): two bridges on two NICs, br1 at MTU 9000 end to end (a jumbo frame to the
 controller on the data switch, unfragmented), an IPv6 address and default route on br0,
 the DNS the host had kept where the inventory sets none, STP and forward delay as written
-(sysfs, and a new port's state); a rerun changes nothing. The IPv6 address and gateway a
+(sysfs, and a new port's state), DNS set by the inventory written per family; a rerun
+changes nothing. The IPv6 address and gateway a
 host had are kept on the bridge where the inventory says nothing of IPv6; a host cut off
 gets both chains reverted. Bonds and VLANs need another kernel (the VM lab)."""
 
@@ -123,12 +124,22 @@ def test_two_bridges_on_two_nics_with_jumbo_frames_ipv6_and_the_host_s_dns(
     assert "no network file changed: not restarted" in output
 
 
-def test_stp_on_with_a_forward_delay_is_honoured(lab_dir: Path, tmp_path: Path) -> None:
-    inv = two_bridges(lab_dir, tmp_path, "hv02", stp=True, delay=4)
+def test_stp_on_with_a_forward_delay_and_the_inventory_s_dns_are_honoured(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    dns = {"servers": ["198.18.0.54", str(gateway6(INNER_NET6).ip)], "search": ["set.example"]}
+    inv = two_bridges(lab_dir, tmp_path, "hv02", stp=True, delay=4, dns=dns,
+                      ipv6addr=str(address6(INNER_NET6, 2)))  # fmt: skip
 
     code, output = run(NETWORK, inv, tmp_path)
 
     assert code == 2, output
+    # The inventory's DNS, each family's server in its own, and not the host's old one.
+    assert "carried" not in output, output
+    said = on(lab_dir, "hv02", "nmcli --escape no -g IP4.DNS,IP6.DNS device show br0").stdout
+    assert said.split() == dns["servers"], said
+    search = on(lab_dir, "hv02", "nmcli -g ipv4.dns-search connection show br0").stdout
+    assert search.split() == ["set.example"], search
     # The kernel's STP (1) with a 4 s forward delay (sysfs: hundredths of a second): a new
     # port listens first; br1 keeps the inventory's default, STP off: it forwards at once.
     sysfs = on(lab_dir, "hv02", "cat /sys/class/net/br0/bridge/{stp_state,forward_delay}")
