@@ -3,9 +3,9 @@ kernel): two bridges on two NICs, br1 at MTU 9000 end to end (a jumbo frame to t
 controller on the data switch, unfragmented), an IPv6 address and default route on br0,
 the DNS the host had kept where the inventory sets none, STP and forward delay as written
 (sysfs, and a new port's state), DNS set by the inventory written per family; a rerun
-changes nothing. The IPv6 address and gateway a
-host had are kept on the bridge where the inventory says nothing of IPv6; a host cut off
-gets both chains reverted. Bonds and VLANs need another kernel (the VM lab)."""
+changes nothing. The IPv6 address and gateway a host had are kept on the bridge where the
+inventory says nothing of IPv6; a host cut off gets both chains reverted. Bonds and VLANs
+need another kernel (the VM lab)."""
 
 from __future__ import annotations
 
