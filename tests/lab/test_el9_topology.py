@@ -86,6 +86,10 @@ def test_two_bridges_on_two_nics_with_jumbo_frames_ipv6_and_the_host_s_dns(
 
     assert code == 2, output
     assert f"DNS {START_DNS}, search {START_SEARCH} carried to br0's profile from eth0's" in output
+    # NetworkManager's own view (both chains' profiles active) verified in the guarded apply.
+    assert (
+        "network restarted and verified (the kernel's view and the network service's own)" in output
+    )
     active = on(lab_dir, "hv01", "nmcli -t -f NAME,DEVICE connection show --active").stdout
     assert {"br0:br0", "br0-port-eth0:eth0", "br1:br1", "br1-port-eth1:eth1"} <= set(
         active.split()
