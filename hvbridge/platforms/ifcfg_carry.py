@@ -77,31 +77,39 @@ def carry(
     problems: list[str] = []
     for path, under in chains(files).items():
         rendered = parse_ifcfg(files[path], path)
+        sources = [source for source in [*under, path] if source in existing]
+        try:
+            old = {source: parse_ifcfg(existing[source], source) for source in sources}
+        except IfcfgError as exc:
+            problems.append(_unreadable(exc, path))
+            continue
         lines: list[str] = []
         for keys in (DNS_KEYS, IPV6_KEYS):
             if any(key in rendered for key in keys):
                 continue
-            for source in [*under, path]:
-                if source not in existing:
-                    continue
-                try:
-                    old = parse_ifcfg(existing[source], source)
-                    kept = [f"{key}={ifcfg_value(old[key])}" for key in keys if key in old]
-                except (IfcfgError, RenderError) as exc:
-                    problems.append(
-                        f"{exc}: hvbridge cannot tell what {posixpath.basename(path)} must keep"
-                        " of it (DNS, IPv6); fix the file, or set dns and ipv6 in the inventory"
-                    )
-                    break
-                if kept:
-                    lines += kept
-                    if source != path:
-                        names = ", ".join(line.split("=", 1)[0] for line in kept)
-                        notes.append(
-                            f"kept {names} of {posixpath.basename(source)} in"
-                            f" {posixpath.basename(path)}"
-                        )
-                    break
+            source = next((s for s in sources if any(key in old[s] for key in keys)), None)
+            if source is None:
+                continue
+            try:
+                kept = [
+                    f"{key}={ifcfg_value(old[source][key])}" for key in keys if key in old[source]
+                ]
+            except RenderError as exc:
+                problems.append(_unreadable(f"{source}: {exc}", path))
+                continue
+            lines += kept
+            if source != path:
+                names = ", ".join(line.split("=", 1)[0] for line in kept)
+                notes.append(
+                    f"kept {names} of {posixpath.basename(source)} in {posixpath.basename(path)}"
+                )
         if lines:
             rewritten[path] = files[path] + "\n".join([HEADER, *lines]) + "\n"
     return rewritten, notes, problems
+
+
+def _unreadable(error: object, path: str) -> str:
+    return (
+        f"{error}: hvbridge cannot tell what {posixpath.basename(path)} must keep of it (DNS,"
+        " IPv6); fix the file, or set dns and ipv6 in the inventory"
+    )
