@@ -9,6 +9,7 @@ reverts to what it had."""
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,42 @@ def test_two_bridges_on_two_nics_mtu_9000_stp_and_ipv6_and_dns_kept(
     assert code == 0, output
     assert "all files already as rendered" in output, output
     assert "no network file changed: not restarted" in output, output
+
+
+def test_a_bond_and_a_vlan_this_kernel_cannot_make_fail_with_initscripts_words(
+    lab_dir: Path,
+) -> None:
+    # This machine's kernel has neither bonding nor 802.1Q: `service network` says so as
+    # EL6's initscripts do, fails, and brings up everything else.
+    (_, eth1_mac, _) = Lab(lab_dir).require_state().hosts[HV].nics[1]
+    files = {
+        "bond9": 'DEVICE=bond9\nBONDING_OPTS="mode=active-backup miimon=100"\nONBOOT=yes\n',
+        "eth1": f"DEVICE=eth1\nHWADDR={eth1_mac.upper()}\nMASTER=bond9\nSLAVE=yes\n",
+        "eth1.100": "DEVICE=eth1.100\nVLAN=yes\nONBOOT=yes\n",
+    }
+    before = {name: on(lab_dir, HV, f"cat {SCRIPTS}/ifcfg-{name}") for name in files}
+    try:
+        for name, text in files.items():
+            assert on(lab_dir, HV, f"printf %s '{text}' > {SCRIPTS}/ifcfg-{name}").ok
+        start = on(lab_dir, HV, "service network start")
+        assert start.exit_status == 1, start.stdout + start.stderr
+        said = start.stdout
+        assert (
+            "Device bond9 does not seem to be present, delaying initialization.\n"
+            "Bringing up interface bond9:  [FAILED]\n" in said
+        ), said
+        assert (
+            "ERROR: could not add vlan 100 as eth1.100 on dev eth1\n"
+            "Bringing up interface eth1.100:  [FAILED]\n" in said
+        ), said
+        assert "Bringing up interface eth0:  [  OK  ]" in said, said
+        assert not on(lab_dir, HV, "ip link show bond9").ok
+    finally:
+        for name in files:
+            old = before[name]
+            restore = (
+                f"printf %s {shlex.quote(old.stdout)} > {SCRIPTS}/ifcfg-{name}"
+                if old.ok
+                else f"rm -f {SCRIPTS}/ifcfg-{name}"
+            )
+            assert on(lab_dir, HV, restore).ok
