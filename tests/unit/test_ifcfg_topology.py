@@ -174,18 +174,17 @@ def findings(platform: platforms.Platform, **data: Any) -> list[tuple[tuple[str 
 
 
 @pytest.mark.parametrize("platform", [EL6, EL7])
-@pytest.mark.parametrize("name", ["bond0.100", "vlan100", "vlan0100"])
-def test_vlan_names_initscripts_take_the_id_from(platform: platforms.Platform, name: str) -> None:
-    vlans = {name: {"parent": "bond0", "id": 100}}
-    assert findings(platform, nics=nics("eth0"), vlans=vlans) == []
-
-
-@pytest.mark.parametrize("platform", [EL6, EL7])
 @pytest.mark.parametrize("name", ["storage", "bond0.200", "vlan200", "eth0.100"])
-def test_a_vlan_name_initscripts_take_no_id_from_is_refused(
+def test_a_vlan_name_initscripts_take_no_id_from_is_refused_theirs_accepted(
     platform: platforms.Platform, name: str
 ) -> None:
-    vlans = {name: {"parent": "bond0", "id": 100}}
+    # initscripts' own forms beside it: PARENT.ID, vlanID, vlanID zero-padded.
+    vlans = {
+        name: {"parent": "bond0", "id": 100},
+        "bond0.101": {"parent": "bond0", "id": 101},
+        "vlan102": {"parent": "bond0", "id": 102},
+        "vlan0103": {"parent": "bond0", "id": 103},
+    }
     assert findings(platform, vlans=vlans) == [
         (("vlans", name), f"{name!r}: initscripts take a VLAN's id from its name: name it"
          " bond0.100 or vlan100"),
@@ -267,7 +266,8 @@ def test_a_rerun_keeps_the_same_lines_from_the_bridges_own_file() -> None:
     first = EL6.preflight("hv01", "", rendered, {path("eth0"): OLD_ETH0})
     on_host = {**rendered, **first.rewritten}
     again = EL6.preflight("hv01", "", rendered, on_host)
-    assert again.rewritten == first.rewritten and again.notes == ()
+    assert again.rewritten == first.rewritten == {path("br0"): rendered[path("br0")] + CARRIED}
+    assert again.notes == ()
 
 
 def test_a_bonds_slave_that_held_the_address_gives_its_dns_to_the_bridge() -> None:
@@ -285,10 +285,11 @@ def test_a_bonds_slave_that_held_the_address_gives_its_dns_to_the_bridge() -> No
 
 
 def test_what_the_inventory_sets_is_not_kept_from_the_host() -> None:
-    bridge = {**SEEDED["bridges"]["br0"], "dns": {"servers": ["198.18.0.99"]},  # type: ignore[dict-item]
-              "ipv6_autoconf": False}  # fmt: skip
+    bridge = {**SEEDED["bridges"]["br0"], "dns": {"servers": ["198.18.0.99"]}}  # type: ignore[dict-item]
     rendered = EL6.render(TEMPLATES, host(nics=nics("eth0"), bridges={"br0": bridge}))
-    assert EL6.preflight("hv01", "", rendered, {path("eth0"): OLD_ETH0}).rewritten == {}
+    found = EL6.preflight("hv01", "", rendered, {path("eth0"): OLD_ETH0})
+    ipv6_only = KEPT + CARRIED[CARRIED.index("IPV6INIT") :]
+    assert found.rewritten == {path("br0"): rendered[path("br0")] + ipv6_only}
 
 
 def test_each_bridge_keeps_from_its_own_chain() -> None:
@@ -314,11 +315,15 @@ def test_an_old_file_that_does_not_parse_refuses_the_host() -> None:
     )
 
 
-def test_el7_still_refuses_networkmanager_beside_what_it_keeps() -> None:
+def test_el7_keeps_without_networkmanager_and_still_refuses_it_running() -> None:
     model = host(nics={"eth0": {"hwaddr": "02:00:00:00:00:01", "nm_controlled": True}},
                  bridges=SEEDED["bridges"])  # fmt: skip
     rendered = EL7.render(TEMPLATES, model)
-    found = EL7.preflight("hv01", "active\n", rendered, {path("eth0"): OLD_ETH0})
+    old = {path("eth0"): OLD_ETH0}
+    assert EL7.preflight("hv01", "inactive\n", rendered, old).rewritten == {
+        path("br0"): rendered[path("br0")] + CARRIED
+    }
+    found = EL7.preflight("hv01", "active\n", rendered, old)
     assert len(found.problems) == 1 and "NetworkManager is running" in found.problems[0]
 
 
