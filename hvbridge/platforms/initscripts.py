@@ -1,9 +1,12 @@
 """The network files of initscripts (EL6, EL7): `ifcfg-NAME` under network-scripts.
 
-What EL6 and EL7 share: the templates under `templates/initscripts/`, how a value is
-written so that bash (initscripts `source` the files) reads it back unchanged, which
-other files `service network` would also apply, and which interface names it ignores.
-They differ in their service manager and their sshd, given to `Initscripts`.
+What EL6 and EL7 share: the templates under `templates/initscripts/` (a file per bridge,
+bond, VLAN and NIC: a bond's slaves say MASTER/SLAVE, a bridge's ports BRIDGE), how a value
+is written so that bash (initscripts `source` the files) reads it back unchanged, which
+other files `service network` would also apply, what a bridge keeps of its ports' old files
+(hvbridge.platforms.ifcfg_carry), and which names and values initscripts cannot take. They
+differ in their service manager, their sshd, TYPE=Bond, how many DNS servers ifup-post
+writes and their kernel's bonding driver, given to `Initscripts`.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def config_path(device: str) -> str:
 
 
 def bonding_opts(bond: Any) -> str:
-    """BONDING_OPTS as initscripts hand it to the bonding driver's sysfs files: mode and
-    miimon first (the driver takes them only before it has slaves), then what the model sets."""
+    """BONDING_OPTS as initscripts hand it to the bonding driver's sysfs files: mode first
+    (the driver takes a mode only while it has no slaves), then what the model sets."""
     options = {
         "mode": bond.mode,
         "miimon": bond.miimon,
