@@ -106,15 +106,23 @@ def test_a_platforms_own_template_overrides_the_shared_one(tmp_path: Path) -> No
     assert EL7.template_dirs == ("el7", "initscripts")
 
 
-def test_only_ifcfg_files_initscripts_read_are_candidates_for_a_conflict() -> None:
+def test_only_ifcfg_files_initscripts_read_are_read_ours_included() -> None:
+    # Ours too: what a bridge keeps of its ports' old files (DNS, IPv6) is read from them.
     names = [
         "ifcfg-br0", "ifcfg-eth0", "ifcfg-eth0.bak", "ifcfg-eth0:1", "ifcfg-old", "route-eth0",
         ".ifcfg-eth0.hvbridge-tmp", "ifcfg-eth1",
     ]  # fmt: skip
     assert EL6.conflict_candidates(OURS, names) == [
+        f"{SCRIPTS_DIR}/ifcfg-br0",
+        f"{SCRIPTS_DIR}/ifcfg-eth0",
         f"{SCRIPTS_DIR}/ifcfg-old",
         f"{SCRIPTS_DIR}/ifcfg-eth1",
     ]
+
+
+def test_our_own_files_on_the_host_are_no_conflict() -> None:
+    existing = {f"{SCRIPTS_DIR}/ifcfg-eth0": "DEVICE=eth0\nIPADDR=198.18.0.5\n"}
+    assert EL6.conflicts(OURS, existing) == []
 
 
 def test_a_conflict_is_another_file_for_one_of_our_devices() -> None:
