@@ -217,7 +217,9 @@ _VLAN_PLUS_VID = re.compile(r"vlan0*(?P<id>[1-9][0-9]{0,3})")
 
 
 def _vlan_problem(name: str, vlan: Any) -> str | None:
-    if name == f"{vlan.parent}.{vlan.id}":
+    # A dotted name that disagrees with its parent or id is refused by the inventory's
+    # own cross-check (hvbridge.inventory.stacking), for every platform: not twice.
+    if name == f"{vlan.parent}.{vlan.id}" or "." in name:
         return None
     match = _VLAN_PLUS_VID.fullmatch(name)
     if match and int(match.group("id")) == vlan.id:
@@ -253,7 +255,8 @@ def inventory_problems(
                           f"{policy!r}: this platform's bonding driver knows {known}"))  # fmt: skip
     for name, bridge in data.bridges.items():
         dns = getattr(bridge, "dns", None)
-        if dns is not None and len(dns.servers) > dns_servers:
+        # More than resolv.conf's 3 the inventory's own cross-check refuses everywhere.
+        if dns is not None and dns_servers < len(dns.servers) <= 3:
             found.append((("bridges", name, "dns", "servers"),
                           f"initscripts here write at most {dns_servers} servers"
                           f" (DNS1..DNS{dns_servers}), not {len(dns.servers)}"))  # fmt: skip
