@@ -16,15 +16,22 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import TYPE_CHECKING, Any
 
 from hvbridge import errors
+
+if TYPE_CHECKING:
+    # chainstate reads with this module's parsers: imported at run time only where used.
+    from hvbridge.chainstate import ChainState
 
 __all__ = [
     "Address",
     "Bridge",
+    "ExpectedBond",
     "ExpectedBridge",
+    "ExpectedDns",
+    "ExpectedVlan",
     "Link",
     "NetState",
     "ParseError",
@@ -130,6 +137,9 @@ class NetState:
     addresses: tuple[Address, ...]
     routes: tuple[Route, ...]
     bridges_from: str = BRCTL_SHOW
+    # Bonds, VLANs, bridge settings, IPv6 and the resolver: None where the state was
+    # read without them (captured outputs of `brctl show` and `ip` alone).
+    chain: ChainState | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,39 @@ class ExpectedBridge:
     address: IPv4Interface | None
     gateway: IPv4Address | None
     defroute: bool
+    # The rest of the chain, checked by hvbridge.chainverify: the bonds and VLANs under
+    # the bridge, the MTU of each device that has one asked (the bridge's own too), STP
+    # and its forward delay (seconds; None: not checked), IPv6 and the resolver.
+    bonds: tuple[ExpectedBond, ...] = ()
+    vlans: tuple[ExpectedVlan, ...] = ()
+    mtus: tuple[tuple[str, int], ...] = ()
+    stp: bool | None = None
+    forward_delay: int | None = None
+    ipv6_address: IPv6Interface | None = None
+    ipv6_gateway: IPv6Address | None = None
+    dns: ExpectedDns | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedBond:
+    name: str
+    mode: str
+    slaves: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExpectedVlan:
+    name: str
+    id: int
+    parent: str
+
+
+@dataclass(frozen=True)
+class ExpectedDns:
+    """Servers and search domains that must be in the resolver's file, as strings."""
+
+    servers: tuple[str, ...]
+    search: tuple[str, ...]
 
 
 # brctl show
@@ -667,6 +710,9 @@ def _why_links_hide_bridges(read: list[tuple[Link, bool]]) -> str | None:
 def verify(expected: Sequence[ExpectedBridge], state: NetState) -> list[str]:
     """Every way `state` differs from what `expected` asks for, one sentence each,
     naming the bridge first; an empty list means the host is as planned."""
+    # chainverify reads this module's types: imported here, not at the top, to break the cycle.
+    from hvbridge import chainverify
+
     problems: list[str] = []
     for want in expected:
         bridge = _find_bridge(state, want.name)
@@ -680,6 +726,7 @@ def verify(expected: Sequence[ExpectedBridge], state: NetState) -> list[str]:
         # bridge is missing: they say how far the change got.
         problems += _check_port_addresses(want, state)
         problems += _check_default_route(want, state)
+        problems += chainverify.check_chain(want, state)
     return problems
 
 
@@ -862,6 +909,13 @@ class _Fields:
 
     def opt_integer(self, key: str) -> int | None:
         return self.integer(key) if key in self._obj else None
+
+    def opt_bool(self, key: str) -> bool:
+        """A flag ip prints as `"key": true` and leaves out when false."""
+        value = self._obj.get(key, False)
+        if not isinstance(value, bool):
+            raise self.error(f"'{key}' must be a boolean, got {value!r}")
+        return value
 
     def strings(self, key: str) -> list[str]:
         values: list[Any] = self._get(key, list)
