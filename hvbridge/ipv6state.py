@@ -50,7 +50,7 @@ _ROUTE_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class Address6:
-    """`flags` as ip prints them (tentative, dadfailed, deprecated, dynamic, ...)."""
+    """`flags` as ip names them (tentative, dadfailed, deprecated, nodad, ...), sorted."""
 
     device: str
     ip: IPv6Interface
@@ -101,7 +101,7 @@ def _text_address(line: _Line) -> Address6:
         raise line.error(f"{device}: {exc}") from None
     if "/" not in local:
         raise line.error(f"{device}: expected ADDRESS/PREFIX, got {words[0]!r}")
-    return Address6(device, ip, fields.get("scope", "global"), tuple(flags))
+    return Address6(device, ip, fields.get("scope", "global"), tuple(sorted(flags)))
 
 
 def parse_ip6_addr_json(text: str) -> list[Address6]:
@@ -117,13 +117,7 @@ def parse_ip6_addr_json(text: str) -> list[Address6]:
                 ip = IPv6Interface(f"{info.string('local')}/{info.integer('prefixlen')}")
             except ValueError as exc:
                 raise info.error(str(exc)) from None
-            # JSON gives each flag as `"tentative": true`.
-            flags = tuple(
-                flag
-                for flag in ("tentative", "dadfailed", "deprecated", "dynamic", "optimistic")
-                if info.opt_bool(flag)
-            )
-            found.append(Address6(device, ip, info.string("scope"), flags))
+            found.append(Address6(device, ip, info.string("scope"), tuple(info.flags())))
     return found
 
 

@@ -910,12 +910,9 @@ class _Fields:
     def opt_integer(self, key: str) -> int | None:
         return self.integer(key) if key in self._obj else None
 
-    def opt_bool(self, key: str) -> bool:
-        """A flag ip prints as `"key": true` and leaves out when false."""
-        value = self._obj.get(key, False)
-        if not isinstance(value, bool):
-            raise self.error(f"'{key}' must be a boolean, got {value!r}")
-        return value
+    def flags(self) -> list[str]:
+        """The keys ip prints as `"key": true` for a flag it sets (and leaves out unset)."""
+        return sorted(key for key, value in self._obj.items() if value is True)
 
     def strings(self, key: str) -> list[str]:
         values: list[Any] = self._get(key, list)
