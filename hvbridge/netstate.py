@@ -832,14 +832,27 @@ def _describe_route(gateway: IPv4Address | None, device: str | None) -> str:
 
 
 def facts(state: NetState) -> dict[str, Any]:
-    """A JSON-serialisable summary of `state` for reports."""
+    """A JSON-serialisable summary of `state` for reports: bridges, addresses and the
+    default route; with the chain read (bonds, VLANs, bridge settings, IPv6, resolver)
+    every device's kind and MTU, the bonds and VLANs, IPv6 and DNS too."""
     addresses: dict[str, list[str]] = {}
     for address in state.addresses:
         addresses.setdefault(address.device, []).append(str(address.ip))
     route = _default_route(state)
-    return {
+    chain = state.chain
+    settings = {} if chain is None else chain.bridge_settings
+    links = {link.name: link for link in state.links}
+    found: dict[str, Any] = {
         "bridges": {
-            bridge.name: {"id": bridge.bridge_id, "stp": bridge.stp, "ports": list(bridge.ports)}
+            bridge.name: {
+                "id": bridge.bridge_id,
+                "stp": bridge.stp,
+                "ports": list(bridge.ports),
+                "mtu": links[bridge.name].mtu if bridge.name in links else None,
+                "forward_delay": settings[bridge.name].forward_delay / 100
+                if bridge.name in settings
+                else None,
+            }
             for bridge in state.bridges
         },
         "bridges_from": state.bridges_from,
@@ -852,6 +865,11 @@ def facts(state: NetState) -> dict[str, Any]:
             "metric": route.metric,
         },
     }
+    if chain is not None:
+        from hvbridge import chainfacts  # chainfacts reads this module's types
+
+        found.update(chainfacts.chain_facts(state, chain))
+    return found
 
 
 # reading ip's JSON
