@@ -16,7 +16,7 @@ def device_kind(name: str, kind: str | None, state: NetState, chain: ChainState)
         return "bridge"
     if name in chain.bonds:
         return "bond"
-    if name in chain.vlans:
+    if name in chain.vlans or kind == "vlan":
         return "vlan"
     return kind or "nic"
 

@@ -10,13 +10,13 @@ Sources every kernel since EL6 has: `/proc/net/bonding/<bond>` (one per bond),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from hvbridge.bonding import Bond, parse_proc_bonding
 from hvbridge.ipv6state import Address6, Route6, parse_ip6_addr_text, parse_ip6_route_text
-from hvbridge.netstate import _IFNAME, ParseError
+from hvbridge.netstate import _IFNAME, Link, ParseError
 from hvbridge.platforms.iproute import BOND_MARK
 
 VLAN_CONFIG = "/proc/net/vlan/config"
@@ -61,6 +61,17 @@ class ChainState:
     addresses6: tuple[Address6, ...] = ()
     routes6: tuple[Route6, ...] = ()
     resolver: Resolver | None = None
+
+
+def vlans_seen(chain: ChainState, links: Iterable[Link]) -> dict[str, Vlan]:
+    """The VLANs /proc/net/vlan/config lists, and any other that ip shows with its id and
+    parent (the two agree on a real kernel; /proc is what every ip version can be read by)."""
+    found = {
+        link.name: Vlan(link.name, link.vlan_id, link.vlan_parent)
+        for link in links
+        if link.vlan_id is not None and link.vlan_parent is not None
+    }
+    return {**found, **chain.vlans}
 
 
 def parse_vlan_config(text: str) -> dict[str, Vlan]:

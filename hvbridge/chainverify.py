@@ -6,7 +6,7 @@ beyond a bridge over one NIC. One sentence per problem, naming the bridge, then 
 from __future__ import annotations
 
 from hvbridge import bonding
-from hvbridge.chainstate import VLAN_CONFIG, ChainState
+from hvbridge.chainstate import VLAN_CONFIG, ChainState, Vlan, vlans_seen
 from hvbridge.netstate import ExpectedBond, ExpectedBridge, ExpectedVlan, Link, NetState
 
 
@@ -36,8 +36,9 @@ def check_chain(want: ExpectedBridge, state: NetState) -> list[str]:
         ]
     for bond in want.bonds:
         problems += _check_bond(want.name, bond, chain, links)
+    vlans = vlans_seen(chain, state.links)
     for vlan in want.vlans:
-        problems += _check_vlan(want.name, vlan, chain)
+        problems += _check_vlan(want.name, vlan, vlans)
     problems += _check_forward_delay(want, chain, state)
     problems += _check_ipv6_address(want, chain)
     problems += _check_ipv6_route(want, chain)
@@ -107,10 +108,10 @@ def _slaves_seen(bond: bonding.Bond) -> str:
     return states
 
 
-def _check_vlan(bridge: str, want: ExpectedVlan, chain: ChainState) -> list[str]:
-    vlan = chain.vlans.get(want.name)
+def _check_vlan(bridge: str, want: ExpectedVlan, vlans: dict[str, Vlan]) -> list[str]:
+    vlan = vlans.get(want.name)
     if vlan is None:
-        there = ", ".join(sorted(chain.vlans)) or "none"
+        there = ", ".join(sorted(vlans)) or "none"
         return [f"{bridge}: VLAN {want.name} is missing ({VLAN_CONFIG}: VLANs {there})"]
     problems = []
     if vlan.id != want.id:

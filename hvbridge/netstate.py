@@ -109,6 +109,10 @@ class Link:
     master: str | None
     stp: bool | None = None
     priority: int | None = None
+    # A VLAN's id and the device it is on, where ip prints them (`vlan ... id N` and
+    # NAME@PARENT with -d; JSON's info_data and "link").
+    vlan_id: int | None = None
+    vlan_parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,10 @@ def _link(item: _Fields) -> Link:
         stp, priority = _bridge_settings(linkinfo)
         if mac is None:
             raise item.error("a bridge without 'address'")
+    vlan_id, vlan_parent = None, None
+    if linkinfo is not None and kind == "vlan":
+        vlan_id = linkinfo.child("info_data").integer("id")
+        vlan_parent = item.string("link")
     return Link(
         name=name,
         mac=mac,
@@ -288,6 +296,8 @@ def _link(item: _Fields) -> Link:
         master=item.opt_string("master"),
         stp=stp,
         priority=priority,
+        vlan_id=vlan_id,
+        vlan_parent=vlan_parent,
     )
 
 
@@ -407,10 +417,11 @@ _SEGMENT = "\\"
 # ip prints a link's name as NAME@PEER when it has a lower device (a veth's peer, "@if5"
 # for one in another namespace, "@NONE"); JSON keeps the peer apart, in "link".
 _LINK_HEAD = re.compile(
-    r"\d+:\s+(?P<name>[^/:@\s]{1,15})(?:@[^:\s]+)?:\s+<(?P<flags>[A-Z0-9_,-]*)>(?P<rest>.*)"
+    r"\d+:\s+(?P<name>[^/:@\s]{1,15})(?:@(?P<lower>[^:\s]+))?:\s+<(?P<flags>[A-Z0-9_,-]*)>(?P<rest>.*)"
 )
 _LINK_KEYS = frozenset({"mtu", "qdisc", "master", "state", "mode", "group", "qlen"})
 _BRIDGE_KEYS = frozenset({"stp_state", "priority"})
+_VLAN_KEYS = frozenset({"protocol", "id"})
 # Hex bytes joined by ':' (MACs), or a tunnel's IPv4 or IPv6 endpoint: never a keyword.
 _LINK_ADDRESS = re.compile(r"[0-9a-f:.]+")
 _KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -540,6 +551,13 @@ def _text_link(line: _Line) -> tuple[Link, bool]:
     if kind == "bridge" and mac is None:
         raise line.error(f"{name}: a bridge without a MAC")
     stp, priority = _text_bridge_settings(kind_words[1:], line)
+    vlan_id = None
+    if kind == "vlan":
+        # `vlan protocol 802.1Q id 100 <REORDER_HDR>`; EL6's ip prints `vlan id 100 ...`.
+        vlan = _keyed(kind_words[1:], _VLAN_KEYS, line)
+        if "id" not in vlan or match["lower"] is None:
+            raise line.error(f"{name}: a VLAN without its id or its NAME@PARENT")
+        vlan_id = line.number_of("id", vlan["id"])
     link = Link(
         name=name,
         mac=mac,
@@ -550,6 +568,8 @@ def _text_link(line: _Line) -> tuple[Link, bool]:
         master=None if "master" not in fields else line.ifname(fields["master"]),
         stp=stp,
         priority=priority,
+        vlan_id=vlan_id,
+        vlan_parent=None if vlan_id is None else line.ifname(match["lower"]),
     )
     # Only -d prints promiscuity; without it ip printed no details, or is too old (EL6's
     # 2.6.32) for its kinds to be trusted.

@@ -11,6 +11,7 @@ import pytest
 from hvbridge.bonding import Bond, BondSlave, parse_proc_bonding
 from hvbridge.chainstate import (
     BridgeSettings,
+    ChainState,
     Resolver,
     Vlan,
     chain_from_outputs,
@@ -18,6 +19,7 @@ from hvbridge.chainstate import (
     parse_bridge_settings,
     parse_resolv_conf,
     parse_vlan_config,
+    vlans_seen,
 )
 from hvbridge.hoststate import parse_state
 from hvbridge.ipv6state import (
@@ -28,7 +30,7 @@ from hvbridge.ipv6state import (
     parse_ip6_route_json,
     parse_ip6_route_text,
 )
-from hvbridge.netstate import ParseError
+from hvbridge.netstate import ParseError, parse_ip_link_json, parse_ip_link_text
 from hvbridge.platforms.iproute import BOND_MARK, MARK, PARTS, STATE_COMMAND
 
 DATA = Path(__file__).parent / "data" / "netstate" / "chain"
@@ -219,3 +221,35 @@ def test_a_host_without_ipv6_bonds_or_vlans() -> None:
     chain = chain_from_outputs("", "", "/etc/resolv.conf\n\n", "", "", "")
     assert (chain.bonds, chain.vlans, chain.addresses6, chain.routes6) == ({}, {}, (), ())
     assert chain.resolver == Resolver("/etc/resolv.conf", (), ())
+
+
+def test_ip_link_text_and_json_with_a_bond_and_a_vlan() -> None:
+    text = parse_ip_link_text(read("ip-link-bond-vlan.txt"))
+    assert text == parse_ip_link_json(read("ip-link-bond-vlan.json"))
+    links = {link.name: link for link in text}
+    # A bond's slaves keep their own kind: bond_slave is their master's, as bridge_slave.
+    assert [(n, links[n].kind, links[n].master, links[n].mtu) for n in links] == [
+        ("eth1", "veth", "bond0", 9000),
+        ("eth2", "veth", "bond0", 9000),
+        ("bond0", "bond", None, 9000),
+        ("bond0.100", "vlan", "br100", 9000),
+        ("br100", "bridge", None, 9000),
+    ]
+    assert (links["bond0.100"].vlan_id, links["bond0.100"].vlan_parent) == (100, "bond0")
+    assert (links["br100"].stp, links["bond0"].vlan_id) == (True, None)
+
+
+def test_an_el6_vlan_line_and_one_without_its_parent() -> None:
+    el6 = (
+        "6: eth1.200@eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP"
+        " \\    link/ether 02:48:56:00:01:01 brd ff:ff:ff:ff:ff:ff\\    vlan id 200 <REORDER_HDR>\n"
+    )
+    (link,) = parse_ip_link_text(el6)
+    assert (link.kind, link.vlan_id, link.vlan_parent) == ("vlan", 200, "eth1")
+    with pytest.raises(ParseError, match=r"eth1\.200: a VLAN without its id or its NAME@PARENT"):
+        parse_ip_link_text(el6.replace("@eth1", ""))
+
+
+def test_vlans_seen_by_ip_count_where_proc_lists_none() -> None:
+    links = parse_ip_link_text(read("ip-link-bond-vlan.txt"))
+    assert vlans_seen(ChainState(), links) == {"bond0.100": Vlan("bond0.100", 100, "bond0")}
