@@ -113,21 +113,21 @@ def parse_bridge_settings(text: str) -> dict[str, BridgeSettings]:
 
 def parse_resolv_conf(path: str, text: str) -> Resolver:
     """The `nameserver` and `search` lines as glibc reads them: the last `search` or
-    `domain` line wins; other keywords and comments do not matter here."""
+    `domain` line wins; a nameserver that is no address is skipped, as glibc skips it
+    (refusing the whole state for it would revert a host over a line its resolver
+    ignores); other keywords and comments do not matter here."""
     servers: list[str] = []
     search: list[str] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for line in text.splitlines():
         words = line.split()
         if not words or words[0][:1] in ("#", ";"):
             continue
-        if words[0] == "nameserver":
-            if len(words) < 2:
-                raise ParseError(path, "nameserver without an address", number)
+        if words[0] == "nameserver" and len(words) > 1:
             try:
                 # A link-local server may carry its zone (fe80::1%eth0).
                 servers.append(str(ip_address(words[1].partition("%")[0])))
             except ValueError:
-                raise ParseError(path, f"invalid nameserver {words[1]!r}", number) from None
+                continue
         elif words[0] in ("search", "domain"):
             search = words[1:]
     return Resolver(path, tuple(servers), tuple(search))

@@ -143,8 +143,9 @@ def test_the_resolver() -> None:
     # glibc: the last search or domain line wins.
     later = parse_resolv_conf("/r", "search a.example\ndomain b.example\nnameserver fe80::1%br0\n")
     assert (later.search, later.servers) == (("b.example",), ("fe80::1",))
-    with pytest.raises(ParseError, match=r"^/r, line 1: invalid nameserver 'dns\.example'"):
-        parse_resolv_conf("/r", "nameserver dns.example\n")
+    # glibc skips a nameserver that is no address, and a bare keyword.
+    skipped = parse_resolv_conf("/r", "nameserver dns.example\nnameserver\nnameserver 198.18.0.9\n")
+    assert skipped.servers == ("198.18.0.9",)
 
 
 def test_ipv6_addresses_text_and_json_agree() -> None:
