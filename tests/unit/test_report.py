@@ -314,7 +314,10 @@ def test_host_markdown_has_the_bridge_and_libvirt_tables(paths: ReportPaths) -> 
     hv01 = paths.hosts["hv01"].markdown.read_text()
     assert hv01.startswith("# hv01: changed\n")
     assert "| bridge | id | STP | ports | addresses |" in hv01
-    assert "| br0 | 8000.024856000001 | off | eth0 vnet0 | 198.18.129.1/17 |" in hv01
+    # IPv4, then global IPv6 (schema 4).
+    assert (
+        "| br0 | 8000.024856000001 | off | eth0 vnet0 | 198.18.129.1/17, 2001:db8:1::5/64 |" in hv01
+    )
     assert "Default route: via 198.18.128.1 dev br0, metric 0" in hv01
     assert "| v1 | running | bridge | br0 | 52:54:00:48:00:01 | virtio |" in hv01
     assert "| libvirt.edit_domains | changed | 1.50 s | defined: v1:" in hv01

@@ -191,6 +191,7 @@ def test_the_host_page_and_html_show_the_chain(tmp_path: Path) -> None:
         "- br100: eth1, eth2 -> bond0 (active-backup) -> bond0.100 (VLAN 100) -> br100"
         " -> guests v2 (MTU 9000, STP on, forward delay 2 s)"
     ) in page
+    assert "| br100 | 8000.024856000101 | on | bond0.100 vnet1 | 2001:db8:1::5/64 |" in page
     assert "| bond0 | active-backup | 100 | eth1 up, eth2 up | eth1 |" in page
     assert "| bond0.100 | 100 | bond0 |" in page
     assert "| bond0 | bond | 9000 | - | UP |" in page
