@@ -36,6 +36,9 @@ class BondSlave:
     mii_up: bool
     # 802.3ad only: the aggregator the slave is in; only the active one carries traffic.
     aggregator: int | None = None
+    # Its own MAC ("Permanent HW addr"), lower case: a slave's address is the bond's while
+    # enslaved (every slave's, in active-backup), so only this says which NIC it is.
+    permanent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,9 @@ def _bond(
             aggregator=None
             if "Aggregator ID" not in fields
             else _number(where, "Aggregator ID", fields["Aggregator ID"]),
+            permanent=fields["Permanent HW addr"].lower()
+            if fields.get("Permanent HW addr")
+            else None,
         )
         for name, fields in slaves
     )

@@ -138,15 +138,22 @@ def mac_mismatches(host: str, model: Any, state: NetState) -> list[str]:
     """Each NIC whose real MAC is not the inventory's `hwaddr` (the network service would
     refuse to bring it up with that address set, and the host would revert), one line each."""
     links = {link.name: link for link in state.links}
+    # An enslaved NIC shows its bond's MAC (active-backup gives every slave the bond's):
+    # the bonding driver's "Permanent HW addr" is its own.
+    bonds = state.chain.bonds.values() if state.chain is not None else ()
+    permanent = {s.name: s.permanent for bond in bonds for s in bond.slaves if s.permanent}
     problems = []
     for name, nic in model.nics.items():
         want = str(nic.hwaddr).lower()
         link = links.get(name)
         if link is None:
             problems.append(f"{host}: there is no NIC {name} (the inventory's hwaddr {want})")
-        elif (link.mac or "").lower() != want:
+            continue
+        mac = permanent.get(name) or (link.mac or "").lower()
+        if mac != want:
+            own = " (its own, the bonding driver's permanent address)" if name in permanent else ""
             problems.append(
-                f"{host}: NIC {name} has MAC {link.mac or 'none'}, the inventory's hwaddr is"
+                f"{host}: NIC {name} has MAC {mac or 'none'}{own}, the inventory's hwaddr is"
                 f" {want}: refusing to change the host"
             )
     return problems

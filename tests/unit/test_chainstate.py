@@ -47,7 +47,10 @@ def test_an_active_backup_bond() -> None:
         mode="active-backup",
         miimon=100,
         mii_up=True,
-        slaves=(BondSlave("eth1", True), BondSlave("eth2", True)),
+        slaves=(
+            BondSlave("eth1", True, permanent="02:48:56:00:01:01"),
+            BondSlave("eth2", True, permanent="02:48:56:00:01:02"),
+        ),
         active="eth1",
     )
     assert bond.working_slaves() == ["eth1"]
@@ -57,7 +60,10 @@ def test_an_active_backup_bond_on_el6_with_no_active_slave() -> None:
     bond = parse_proc_bonding("bond0", read("bond0-active-backup-failed.txt"))
     assert (bond.active, bond.mii_up) == (None, False)
     # "going back": the updelay runs, the slave carries nothing yet.
-    assert bond.slaves == (BondSlave("eth1", False), BondSlave("eth2", False))
+    assert bond.slaves == (
+        BondSlave("eth1", False, permanent="02:48:56:00:01:01"),
+        BondSlave("eth2", False, permanent="02:48:56:00:01:02"),
+    )
     assert bond.working_slaves() == []
 
 
