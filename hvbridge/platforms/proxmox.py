@@ -6,7 +6,7 @@ does not run as written: the explanation of a failed apply."""
 
 from __future__ import annotations
 
-from hvbridge.platforms.ifupdown import Ifupdown, Tool
+from hvbridge.platforms.ifupdown import Dialect, Ifupdown, Tool
 
 RELOAD = "ifreload -a"
 # ifupdown2 asks dpkg for its version: where it is not installed as a package (a lab host)
@@ -21,4 +21,13 @@ PROXMOX = Ifupdown(
     restart=RELOAD,
     revert=("true", RELOAD),
     restart_diagnostics="ifquery -a -c",
+    dialect=Dialect(
+        bridge_ports="bridge-ports",
+        bridge_hw="hwaddress",
+        bridge_stp="bridge-stp",
+        bridge_fd="bridge-fd",
+        bond_master=False,
+        named_vlans=True,
+        max_miimon=255,
+    ),
 )

@@ -94,6 +94,7 @@ def model(**bridge_changes: object) -> SimpleNamespace:
     fields: dict[str, object] = dict(
         ports=["eth0"], bootproto="static", ipaddr="198.18.129.1", netmask="255.255.128.0",
         prefix=None, gateway="198.18.128.1", defroute=True, stp=False, delay=0, mtu=None,
+        ipv6addr=None, ipv6_gateway=None, ipv6_autoconf=None, dns=None,
     )  # fmt: skip
     fields.update(bridge_changes)
     nic = SimpleNamespace(hwaddr="02:48:56:00:00:01", mtu=None, nm_controlled=False, name=None)
@@ -374,8 +375,8 @@ def test_what_is_not_written_on_ifupdown_yet_is_said_in_the_inventory() -> None:
     data = model(bootproto="dhcp", defroute=False)
     data.nics["eth0"].mtu = 9000
     data.nics["eth1"] = SimpleNamespace(hwaddr="02:48:56:00:00:02", mtu=None)
+    # A port's own mtu is written on its stanza (hvbridge.platforms.ifupdown_stanzas).
     assert DEBIAN.inventory_problems(data) == [
-        (("nics", "eth0", "mtu"), "a port's mtu is the bridge's on ifupdown: set the bridge's"),
         (("nics", "eth1"), "'eth1': a NIC outside a bridge is not written on ifupdown"
          " platforms yet"),
         (("bridges", "br0", "defroute"), "ifupdown takes the DHCP server's default route:"
