@@ -46,6 +46,8 @@ INTERFACES_D = "/etc/network/interfaces.d"
 # A name that `source-directory` reads too (letters, digits, `_` and `-` only).
 OWN_FILE = f"{INTERFACES_D}/hvbridge"
 MARK = "@@hvbridge-ifup@@"
+# Said before MARK when the tool's bond helper is not installed.
+NO_BONDS = "@@hvbridge-no-bond-helper@@"
 DNS_OPTIONS = ("dns-nameservers", "dns-search")
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/,@+-]+$")
 
@@ -118,8 +120,9 @@ def render_files(
     return {OWN_FILE: text}
 
 
-def preflight_command(version_command: str = "ifup -V") -> str:
-    return f"{{ {version_command}; }} 2>&1 | head -n 1; echo {MARK}; {DUMP_COMMAND}"
+def preflight_command(version_command: str = "ifup -V", bond_helper: str | None = None) -> str:
+    missing = f"[ -e {bond_helper} ] || echo {NO_BONDS}; " if bond_helper else ""
+    return f"{{ {version_command}; }} 2>&1 | head -n 1; {missing}echo {MARK}; {DUMP_COMMAND}"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class _Ours:
 
     owner: dict[str, str]
     bridges: dict[str, tuple[bool, bool]]
+    bonds: list[str]
 
 
 def _ours(files: Mapping[str, str]) -> _Ours:
@@ -162,7 +166,8 @@ def _ours(files: Mapping[str, str]) -> _Ours:
                 todo.append(parent)
     # A device of ours outside every chain (none is rendered so) still is ours.
     owner.update({name: name for name in iface if name not in owner and name not in bridges})
-    return _Ours(owner=owner, bridges=bridges)
+    bonds = [name for name, options in iface.items() if "bond_slaves" in options]
+    return _Ours(owner=owner, bridges=bridges, bonds=bonds)
 
 
 def _dns(stanzas: Iterable[Stanza]) -> list[tuple[str, str]]:
@@ -202,16 +207,21 @@ class Tool:
     version_command: str = "ifup -V"
     # What the first line of its version says when it is this tool.
     version_says: str = "ifup version"
+    # ifupdown makes bonds through a hook of another package (ifenslave's); None: the
+    # tool makes them itself (ifupdown2).
+    bond_helper: str | None = "/etc/network/if-pre-up.d/ifenslave"
+    bond_package: str = "ifenslave"
 
 
 def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Tool()) -> Preflight:
     """The tool installed; /etc/network/interfaces sourcing our file; no other stanza for
     our bridges; the stanzas that configure our ports now taken out of their files."""
-    version, sep, dump = output.partition(f"{MARK}\n")
+    said, sep, dump = output.partition(f"{MARK}\n")
+    version, _, rest = said.partition("\n")
     if not sep or tool.version_says not in version:
-        said = version.strip() or "no output"
+        answer = version.strip() or "no output"
         return Preflight(
-            problems=(f"{host}: {tool.name} does not answer ({said}): is it installed?",)
+            problems=(f"{host}: {tool.name} does not answer ({answer}): is it installed?",)
         )
     try:
         read = parse_dump(dump)
@@ -221,12 +231,18 @@ def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Too
     if INTERFACES not in read:
         return Preflight(problems=(f"{host}: there is no {INTERFACES}: is ifupdown in use?",))
     problems: list[str] = []
+    ours = _ours(files)
+    if NO_BONDS in rest and ours.bonds:
+        problems.append(
+            f"{host}: {tool.name} makes no bond without {tool.bond_package}, which is not"
+            f" installed: install it (apt-get install {tool.bond_package}) before a bond"
+            f" ({', '.join(ours.bonds)}) is written"
+        )
     if not sources(read, OWN_FILE):
         problems.append(
             f"{host}: {INTERFACES} does not source {OWN_FILE}, where hvbridge writes its"
             f" stanzas: add `source {INTERFACES_D}/*` (Debian's default) to it"
         )
-    ours = _ours(files)
     old: dict[str, list[Stanza]] = {}  # path -> the stanzas of our devices in it
     for path, stanzas_ in parsed.items():
         if path in files:
@@ -337,7 +353,7 @@ class Ifupdown:
 
     @property
     def preflight_command(self) -> str:
-        return preflight_command(self.tool.version_command)
+        return preflight_command(self.tool.version_command, self.tool.bond_helper)
 
     def preflight(
         self, host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]

@@ -17,7 +17,10 @@ VERSION = (
 )
 PROXMOX = Ifupdown(
     name="proxmox",
-    tool=Tool(name="ifupdown2", version_command=VERSION, version_says="ifupdown2"),
+    # ifupdown2 makes bonds itself: no helper package to look for.
+    tool=Tool(
+        name="ifupdown2", version_command=VERSION, version_says="ifupdown2", bond_helper=None
+    ),
     restart=RELOAD,
     revert=("true", RELOAD),
     restart_diagnostics="ifquery -a -c",

@@ -11,7 +11,7 @@ import pytest
 
 from hvbridge import platforms
 from hvbridge.inventory.models import HostData
-from hvbridge.platforms.ifupdown import MARK, OWN_FILE
+from hvbridge.platforms.ifupdown import MARK, NO_BONDS, OWN_FILE
 from hvbridge.platforms.ifupdown_stanzas import mtus, stanzas
 from hvbridge.platforms.interfaces import INTERFACES
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
@@ -310,3 +310,26 @@ def test_dns_and_ipv6_the_inventory_sets_are_not_mixed_with_the_host_s() -> None
     assert dict(found.rewritten) == {INTERFACES: AFTER + "iface eno2 inet manual\n"}
     again = preflight_output("ifupdown2:3.2.0-1+pmx9", {**found.rewritten, **files})
     assert dict(PROXMOX.preflight("hv01", again, files, {}).rewritten) == {}
+
+
+def test_debian_refuses_a_bond_where_ifenslave_is_missing_proxmox_needs_none() -> None:
+    files = DEBIAN.render(TEMPLATES, BONDED)
+    output = (
+        f"ifup version 0.8.41\n{NO_BONDS}\n{MARK}\n"
+        + preflight_output("", {INTERFACES: BEFORE}).split(f"{MARK}\n", 1)[1]
+    )
+    assert DEBIAN.preflight("hv01", output, files, {}).problems == (
+        "hv01: ifupdown makes no bond without ifenslave, which is not installed: install it"
+        " (apt-get install ifenslave) before a bond (bond0) is written",
+    )
+    # Without a bond, the missing package does not matter.
+    plain = DEBIAN.render(TEMPLATES, host(bridges={"br0": {"ports": ["eno1"], **STATIC}}))
+    assert DEBIAN.preflight("hv01", output, plain, {}).problems == ()
+    # The host's shell says it: the helper's path is tested, nothing else.
+    assert "[ -e /etc/network/if-pre-up.d/ifenslave ] || echo" in DEBIAN.preflight_command
+    assert NO_BONDS not in PROXMOX.preflight_command
+    found = PROXMOX.preflight(
+        "hv01", preflight_output("ifupdown2:3.2.0-1+pmx9", {INTERFACES: BEFORE}),
+        PROXMOX.render(TEMPLATES, BONDED), {},
+    )  # fmt: skip
+    assert found.problems == ()

@@ -365,7 +365,8 @@ def test_the_network_goes_down_by_the_files_as_they_are_then_up_hotplug_ones_too
     assert DEBIAN.checkpoint("/var/lib/hvbridge/runs/x", 30) is None
     assert DEBIAN.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
     assert DEBIAN.preflight_command.startswith(
-        "{ ifup -V; } 2>&1 | head -n 1; echo @@hvbridge-ifup@@;"
+        "{ ifup -V; } 2>&1 | head -n 1; [ -e /etc/network/if-pre-up.d/ifenslave ] ||"
+        " echo @@hvbridge-no-bond-helper@@; echo @@hvbridge-ifup@@;"
     )
     assert DEBIAN.template_dirs == ("debian", "ifupdown")
     assert DEBIAN.ssh_disabled_algorithms == {}
