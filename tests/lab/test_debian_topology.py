@@ -45,9 +45,15 @@ def _until(check: object, what: str, seconds: float = 90) -> None:
 def test_two_bridges_on_two_nics_jumbo_frames_ipv6_and_stp_after_the_rollout(
     lab_dir: Path, tmp_path: Path
 ) -> None:
+    two_bridges(lab_dir, tmp_path, ("eth0", "eth1"))
+
+
+def two_bridges(lab_dir: Path, tmp_path: Path, names: tuple[str, str]) -> None:
+    """The rollout of br0 on the first NIC and br1 on the second (`names`, as the platform
+    names them), and what the host looks like after it (test_proxmox_topology too)."""
     state = Lab(lab_dir).require_state()
-    (eth1, eth1_mac, switch) = state.hosts["hv01"].nics[1]
-    assert (eth1, switch) == ("eth1", "hvl-data")
+    (eth0, _, _), (eth1, eth1_mac, switch) = state.hosts["hv01"].nics
+    assert (eth0, eth1, switch) == (*names, "hvl-data")
     ipv6 = address6(INNER_NET6, 1)
     gateway = gateway6(INNER_NET6).ip
     inv = inventory(lab_dir, tmp_path, "hv01")
@@ -68,9 +74,9 @@ def test_two_bridges_on_two_nics_jumbo_frames_ipv6_and_stp_after_the_rollout(
     code, output = run(BRIDGE, inv, tmp_path)
 
     assert code == 2, output
-    assert "the stanza of eth0 out of /etc/network/interfaces" in output, output
+    assert f"the stanza of {eth0} out of /etc/network/interfaces" in output, output
     # Two chains, each bridge holding its own NIC (bridge-utils' and the kernel's view).
-    for bridge, port in (("br0", "eth0"), ("br1", eth1)):
+    for bridge, port in (("br0", eth0), ("br1", eth1)):
         ports = on(lab_dir, "hv01", f"ls /sys/class/net/{bridge}/brif").stdout.split()
         assert ports == [port], (bridge, ports)
     ours = on(lab_dir, "hv01", f"cat {OURS}").stdout

@@ -4,6 +4,7 @@ preflight that takes the host's old stanzas of every device under a bridge out; 
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from hvbridge.platforms.ifupdown import MARK, NO_BONDS, OWN_FILE
 from hvbridge.platforms.ifupdown_stanzas import mtus, stanzas
 from hvbridge.platforms.interfaces import INTERFACES
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
+from hvbridge.platforms.proxmox import forwarding_wait
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 DEBIAN = platforms.get("debian")
@@ -333,3 +335,34 @@ def test_debian_refuses_a_bond_where_ifenslave_is_missing_proxmox_needs_none() -
         PROXMOX.render(TEMPLATES, BONDED), {},
     )  # fmt: skip
     assert found.problems == ()
+
+
+def _sysfs(root: Path, stp: str, delay_cs: str, port_state: str | None) -> None:
+    bridge = root / "br1"
+    (bridge / "bridge").mkdir(parents=True)
+    (bridge / "bridge" / "stp_state").write_text(f"{stp}\n")
+    (bridge / "bridge" / "forward_delay").write_text(f"{delay_cs}\n")
+    if port_state is not None:
+        (bridge / "brif" / "eno2").mkdir(parents=True)
+        (bridge / "brif" / "eno2" / "state").write_text(f"{port_state}\n")
+
+
+@pytest.mark.parametrize(
+    ("stp", "port_state", "sleeps"),
+    [("1", "1", 3), ("1", "3", 0), ("0", "1", 0), ("1", None, 3)],
+)
+def test_proxmox_waits_for_an_stp_bridge_to_forward_at_most_twice_its_delay_and_2_s(
+    tmp_path: Path, stp: str, port_state: str | None, sleeps: int
+) -> None:
+    # A `sleep` that only counts: the wait's bound, not its time, is what is tested.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleep").write_text(f"#!/bin/sh\necho slept >> {tmp_path}/sleeps\n")
+    (bin_dir / "sleep").chmod(0o755)
+    _sysfs(tmp_path / "net", stp, "50", port_state)  # 0.5 s: 0.5 * 2 + 2 = 3 s
+    command = forwarding_wait(str(tmp_path / "net"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    counted = tmp_path / "sleeps"
+    assert (counted.read_text().count("slept") if counted.exists() else 0) == sleeps

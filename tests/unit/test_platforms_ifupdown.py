@@ -414,8 +414,10 @@ def test_proxmox_finds_its_bridges_by_either_spelling_and_carries_dns() -> None:
 
 
 def test_proxmox_applies_and_reverts_with_ifreload_and_explains_with_ifquery() -> None:
-    assert PROXMOX.network_command("restart") == "ifreload -a"
-    assert PROXMOX.revert_commands() == ("true", "ifreload -a")
+    restart = PROXMOX.network_command("restart")
+    assert restart.startswith("rc=0; ifreload -a || rc=$?; for b in /sys/class/net/*/bridge;")
+    assert restart.endswith("; [ $rc = 0 ]")
+    assert PROXMOX.revert_commands() == ("true", restart)
     assert PROXMOX.restart_diagnostics == "ifquery -a -c"
     assert PROXMOX.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
     # ifupdown (Debian's) is not ifupdown2: a debian host refused as proxmox, and back.
