@@ -92,6 +92,8 @@ class Dialect:
     bridge_hw: str = "bridge_hw"
     bridge_stp: str = "bridge_stp"
     bridge_fd: str = "bridge_fd"
+    # ifupdown2 has no `inet6 auto` method (`unsupported address method 'auto'`).
+    inet6_auto: bool = True
     # ifenslave (ifupdown) enslaves a NIC that comes up on its own (`allow-hotplug`) only
     # when its stanza names the bond; ifupdown2 enslaves the bond's `bond-slaves` itself.
     bond_master: bool = True
@@ -307,6 +309,11 @@ def inventory_problems(data: Any, dialect: Dialect = Dialect()) -> list[Finding]
         if bridge.bootproto == "dhcp" and not bridge.defroute:
             found.append((("bridges", name, "defroute"), "ifupdown takes the DHCP server's"
                           " default route: defroute: false is not written for dhcp"))  # fmt: skip
+        autoconf = getattr(bridge, "ipv6_autoconf", None)
+        if getattr(bridge, "ipv6addr", None) is None and autoconf and not dialect.inet6_auto:
+            found.append((("bridges", name, "ipv6_autoconf"), "ifupdown2 has no inet6 auto"
+                          " method: set ipv6addr too, or leave ipv6_autoconf unset (the"
+                          " kernel's default accepts router advertisements)"))  # fmt: skip
         if getattr(bridge, "ipv6addr", None) is None:
             # accept_ra and the IPv6 gateway are options of an `inet6 static` stanza.
             if getattr(bridge, "ipv6_autoconf", None) is False:

@@ -47,6 +47,7 @@ PROXMOX = Ifupdown(
         bridge_hw="hwaddress",
         bridge_stp="bridge-stp",
         bridge_fd="bridge-fd",
+        inet6_auto=False,
         bond_master=False,
         named_vlans=True,
         max_miimon=255,

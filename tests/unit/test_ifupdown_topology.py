@@ -200,6 +200,13 @@ def test_router_advertisements_without_an_address_are_inet6_auto_and_unset_write
     assert render(DEBIAN, auto).endswith(
         "    bridge_fd 0\n\niface br0 inet6 auto\n    accept_ra 2\n    autoconf 1\n"
     )
+    # ifupdown2 refuses the method (`unsupported address method 'auto'`).
+    assert PROXMOX.inventory_problems(auto)[1:] == [
+        (("bridges", "br0", "ipv6_autoconf"), "ifupdown2 has no inet6 auto method: set ipv6addr"
+         " too, or leave ipv6_autoconf unset (the kernel's default accepts router"
+         " advertisements)"),
+    ]  # fmt: skip
+    assert DEBIAN.inventory_problems(auto)[1:] == []
     assert "inet6" not in render(DEBIAN, host(bridges={"br0": {"ports": ["eno1"], **STATIC}}))
     off = host(
         bridges={"br0": {"ports": ["eno1"], **STATIC, "ipv6_autoconf": False,
