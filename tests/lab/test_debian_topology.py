@@ -6,12 +6,15 @@ to; /etc/resolv.conf as it was."""
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hvbridge import platforms
+from hvbridge.inventory.models import HostData
 from hvbridge.lab.lifecycle import Lab
 from hvbridge.lab.topology import (
     CONTROLLER_DATA_ADDR,
@@ -20,6 +23,7 @@ from hvbridge.lab.topology import (
     data_address,
     gateway6,
 )
+from hvbridge.shipped import templates
 
 from .platform_lab import inventory, on, platform_lab, run
 from .rollout_support import PROJECT, edit_yaml
@@ -108,3 +112,32 @@ def two_bridges(lab_dir: Path, tmp_path: Path, names: tuple[str, str]) -> None:
 
     assert code == 0, output
     assert "no network file changed: not restarted" in output
+
+
+def test_ifupdown_makes_a_dotted_vlan_itself_and_reads_the_whole_chain(lab_dir: Path) -> None:
+    """Bonds and VLANs cannot be made on this kernel: the real ifupdown says what it would
+    run for hvbridge's file (`--no-act`). A VLAN named PARENT.ID needs no `vlan` package."""
+    data = {
+        "nics": {"eth1": {"hwaddr": "02:48:56:00:00:02"}, "eth2": {"hwaddr": "02:48:56:00:00:03"}},
+        "bonds": {"bond0": {"slaves": ["eth1", "eth2"], "mode": "active-backup",
+                            "primary": "eth1", "mtu": 9000}},
+        "vlans": {"bond0.100": {"parent": "bond0", "id": 100}},
+        "bridges": {"br100": {"ports": ["bond0.100"], "bootproto": "static",
+                              "ipaddr": "198.19.0.17", "prefix": 24, "defroute": False,
+                              "ipv6addr": "fd48:6862:0:3::101/64", "ipv6_autoconf": False}},
+    }  # fmt: skip
+    model = HostData.model_validate(data, strict=False)
+    (text,) = platforms.get("debian").render(templates(), model).values()
+    write = f"printf %s {shlex.quote(text)} > /tmp/hvbridge-noact"
+    assert on(lab_dir, "hv01", write).ok
+    vlan = on(lab_dir, "hv01", "ifup --no-act -v -i /tmp/hvbridge-noact bond0.100")
+    said = vlan.stdout + vlan.stderr
+    assert vlan.exit_status == 0, said
+    assert "ip link add link bond0 name bond0.100 type vlan id 100" in said, said
+    # The parent first (its own stanza: the bond's mtu), then the VLAN on it.
+    assert "ip link set dev bond0 mtu 9000" in said, said
+    bridge = on(lab_dir, "hv01", "ifup --no-act -v -i /tmp/hvbridge-noact br100")
+    said = bridge.stdout + bridge.stderr
+    assert bridge.exit_status == 0, said
+    assert "ip -6 addr add fd48:6862:0:3::101/64" in said, said
+    assert "net.ipv6.conf.br100.accept_ra=0" in said, said
