@@ -49,6 +49,7 @@ MARK = "@@hvbridge-ifup@@"
 # Said before MARK when the tool's bond helper is not installed.
 NO_BONDS = "@@hvbridge-no-bond-helper@@"
 DNS_OPTIONS = ("dns-nameservers", "dns-search")
+FLUSH_IPV6 = "ip -6 addr flush dev"
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/,@+-]+$")
 
 # Every interface ifupdown brought up goes down, with the files as they are now (a port
@@ -179,6 +180,19 @@ def _dns(stanzas: Iterable[Stanza]) -> list[tuple[str, str]]:
     return found
 
 
+def _flushes(old: Iterable[Stanza], previous: Iterable[Stanza]) -> list[tuple[str, str]]:
+    """For each device whose old stanza gave it a static IPv6 address, a `pre-up` of its
+    bridge that flushes it: the device goes down by its new `inet manual` stanza, which
+    flushes only IPv4, and an address left on a bridge port holds the route to its prefix
+    away from the bridge. On a rerun (the old stanzas gone), the ones our file has."""
+    found = [("pre-up", f"{FLUSH_IPV6} {s.name} scope global") for s in old
+             if s.family == "inet6" and s.method == "static"]  # fmt: skip
+    if not found:
+        found = [(n, v) for s in previous if s.family == "inet" for n, v in s.options
+                 if n == "pre-up" and v.startswith(FLUSH_IPV6)]  # fmt: skip
+    return list(dict.fromkeys(found))
+
+
 def with_inet6(text: str, bridge: str, stanzas: Iterable[Stanza]) -> str:
     """`text` with an `iface BRIDGE inet6` stanza for each inet6 stanza of `stanzas`: the
     same method and option lines (not the DNS ones, which go to the bridge's inet stanza),
@@ -278,6 +292,7 @@ def preflight(host: str, output: str, files: Mapping[str, str], tool: Tool = Too
             previous = [s for s in parsed.get(path, []) if s.word == "iface" and s.name == bridge]
             if not has_dns:
                 new = with_options(new, bridge, _dns(below) or _dns(previous), path)
+            new = with_options(new, bridge, _flushes(below, previous), path)
             if not has_inet6:
                 inet6 = below if any(s.family == "inet6" for s in below) else previous
                 new = with_inet6(new, bridge, inet6)

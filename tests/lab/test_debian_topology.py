@@ -35,7 +35,7 @@ DELAY = 4  # seconds of forward delay on br1
 
 @pytest.fixture(scope="module")
 def lab_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield from platform_lab(tmp_path_factory, "debian", hosts=1, nics=2)
+    yield from platform_lab(tmp_path_factory, "debian", hosts=2, nics=2)
 
 
 def _until(check: object, what: str, seconds: float = 90) -> None:
@@ -141,3 +141,38 @@ def test_ifupdown_makes_a_dotted_vlan_itself_and_reads_the_whole_chain(lab_dir: 
     assert bridge.exit_status == 0, said
     assert "ip -6 addr add fd48:6862:0:3::101/64" in said, said
     assert "net.ipv6.conf.br100.accept_ra=0" in said, said
+
+
+def test_the_port_s_ipv6_static_address_and_default_route_are_kept_on_the_bridge(
+    lab_dir: Path, tmp_path: Path
+) -> None:
+    """The inventory says nothing of IPv6: eth0's `inet6 static` stanza becomes br0's, and
+    the address and the default route move with it."""
+    ipv6, gateway = address6(INNER_NET6, 2), gateway6(INNER_NET6).ip
+    interfaces = "/etc/network/interfaces"
+    # hv02 as if installed with a static IPv6 address: in its file, and running.
+    static = f"iface eth0 inet6 static\\n\\taddress {ipv6}\\n\\tgateway {gateway}"
+    prepare = (
+        f"sed -i -z 's|iface eth0 inet6 auto\\n\\taccept_ra 2|{static}|' {interfaces}"
+        f" && ip -6 addr add {ipv6} dev eth0 nodad && ip -6 route add default via {gateway}"
+    )
+    done = on(lab_dir, "hv02", prepare)
+    assert done.ok, done.stderr
+    assert (
+        f"iface eth0 inet6 static\n\taddress {ipv6}\n"
+        in on(lab_dir, "hv02", f"cat {interfaces}").stdout
+    )
+    resolv = on(lab_dir, "hv02", "cat /etc/resolv.conf").stdout
+
+    code, output = run(BRIDGE, inventory(lab_dir, tmp_path, "hv02"), tmp_path)
+
+    assert code == 2, output
+    ours = on(lab_dir, "hv02", f"cat {OURS}").stdout
+    assert f"iface br0 inet6 static\n    address {ipv6}\n    gateway {gateway}\n" in ours, ours
+    assert f"inet6 {ipv6}" in on(lab_dir, "hv02", "ip -6 -o addr show dev br0").stdout
+    assert "inet6 fd48" not in on(lab_dir, "hv02", "ip -6 -o addr show dev eth0").stdout
+    route = on(lab_dir, "hv02", "ip -6 route show default").stdout
+    assert f"default via {gateway} dev br0" in route, route
+    ping6 = on(lab_dir, "hv02", f"ping -6 -c 1 -W 5 {gateway}")
+    assert ping6.exit_status == 0, ping6.stdout + ping6.stderr
+    assert on(lab_dir, "hv02", "cat /etc/resolv.conf").stdout == resolv

@@ -295,8 +295,11 @@ def test_a_slave_s_and_the_second_nic_s_old_stanzas_go_their_dns_and_ipv6_to_the
     files = platform.render(TEMPLATES, BONDED)
     found = platform.preflight("hv01", preflight_output(version, {INTERFACES: BEFORE}), files, {})
     assert found.problems == ()
+    # eno1's static IPv6 address is flushed before vmbr0 comes up: eno1 goes down by its
+    # new `inet manual` stanza, which flushes IPv4 only.
     carried = files[OWN_FILE] + (
-        "    dns-nameservers 198.18.0.53\n\niface vmbr0 inet6 static\n    address 2001:db8::10/64\n"
+        "    dns-nameservers 198.18.0.53\n    pre-up ip -6 addr flush dev eno1 scope global\n"
+        "\niface vmbr0 inet6 static\n    address 2001:db8::10/64\n"
     )
     assert dict(found.rewritten) == {INTERFACES: AFTER, OWN_FILE: carried}
     assert found.notes[1] == f"the stanza of eno1, eno2 out of {INTERFACES}"
@@ -315,10 +318,17 @@ def test_dns_and_ipv6_the_inventory_sets_are_not_mixed_with_the_host_s() -> None
     files = PROXMOX.render(TEMPLATES, data)
     output = preflight_output("ifupdown2:3.2.0-1+pmx9", {INTERFACES: BEFORE})
     found = PROXMOX.preflight("hv01", output, files, {})
-    # eno2 is not ours here: its stanza stays.
-    assert dict(found.rewritten) == {INTERFACES: AFTER + "iface eno2 inet manual\n"}
-    again = preflight_output("ifupdown2:3.2.0-1+pmx9", {**found.rewritten, **files})
-    assert dict(PROXMOX.preflight("hv01", again, files, {}).rewritten) == {}
+    # eno2 is not ours here: its stanza stays. eno1's address is flushed all the same.
+    flushed = files[OWN_FILE].replace(
+        "    dns-nameservers 198.18.0.99\n",
+        "    dns-nameservers 198.18.0.99\n    pre-up ip -6 addr flush dev eno1 scope global\n",
+    )
+    assert dict(found.rewritten) == {
+        INTERFACES: AFTER + "iface eno2 inet manual\n",
+        OWN_FILE: flushed,
+    }
+    again = preflight_output("ifupdown2:3.2.0-1+pmx9", dict(found.rewritten))
+    assert dict(PROXMOX.preflight("hv01", again, files, {}).rewritten) == {OWN_FILE: flushed}
 
 
 def test_debian_refuses_a_bond_where_ifenslave_is_missing_proxmox_needs_none() -> None:

@@ -279,6 +279,8 @@ WITH_INET6 = (
 )
 INET6_BRIDGE = (
     "    dns-nameservers 2001:db8::53\n"
+    # eth0 goes down by its new `inet manual` stanza, which flushes IPv4 only.
+    "    pre-up ip -6 addr flush dev eth0 scope global\n"
     "\n"
     "iface br0 inet6 static\n"
     "    address 2001:db8::10/64\n"
