@@ -77,7 +77,8 @@ def expected_bridges(model: Any) -> list[ExpectedBridge]:
                 tuple(bridge.ports),
                 address,
                 gateway,
-                bool(bridge.defroute),
+                # A bridge without IPv4 (bootproto none) carries no default route.
+                bool(bridge.defroute) and bridge.bootproto != "none",
                 bonds=tuple(
                     ExpectedBond(dev, bonds[dev].mode, tuple(bonds[dev].slaves))
                     for dev in under
