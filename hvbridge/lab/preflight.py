@@ -43,11 +43,13 @@ NETWORKMANAGER_NEEDS: tuple[tuple[str, str], ...] = (
     ("dbus-daemon", "dbus"),
     ("busctl", "systemd"),
 )
-# The real ifupdown (hvbridge.lab.ifupdown), with bridge-utils' hooks.
+# The real ifupdown (hvbridge.lab.ifupdown), with bridge-utils' hooks and ifenslave's (a
+# bond's `bond-slaves`, on a kernel with bonding: the VM lab's).
 IFUPDOWN_NEEDS: tuple[tuple[str, str], ...] = (
     ("/sbin/ifup", "ifupdown"),
     ("/sbin/ifquery", "ifupdown"),
     ("/etc/network/if-pre-up.d/bridge", "bridge-utils"),
+    ("/etc/network/if-pre-up.d/ifenslave", "ifenslave"),
 )
 # Real systemd-networkd and netplan (hvbridge.lab.networkd).
 NETPLAN_NEEDS: tuple[tuple[str, str], ...] = (
