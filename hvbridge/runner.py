@@ -27,7 +27,7 @@ from nornir.core.state import GlobalState
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from hvbridge import context, guards, lock, reasons, rundir, trace
+from hvbridge import context, guards, jumps, lock, reasons, rundir, trace
 from hvbridge.context import new_run_id
 from hvbridge.errors import InputError
 from hvbridge.events import Fanout, JsonLines, Sink, event
@@ -518,7 +518,9 @@ def _execute(
     for name, ctx in runs.items():
         context.attach(hosts_of[name], ctx)
     try:
-        return _batches(request, prepared, run_id, runs, progress, nornir)
+        # One login per jump chain for the whole run (hvbridge.jumps), closed at its end.
+        with jumps.shared():
+            return _batches(request, prepared, run_id, runs, progress, nornir)
     finally:
         for name in runs:
             context.detach(hosts_of[name])
