@@ -24,6 +24,8 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from hvbridge.errors import HostError
+
 log = logging.getLogger("hvbridge.ssh")
 
 
@@ -110,8 +112,9 @@ class JumpPool:
                 close_all(chain.clients)
 
 
-class ChainFailed(Exception):
-    """The attempt another host made at opening the chain this host needs failed."""
+class ChainFailed(HostError):
+    """The attempt another host made at opening the chain this host needs failed
+    (hvbridge.ssh tells it again as that host's own failure)."""
 
     def __init__(self, opener: str, error: BaseException) -> None:
         super().__init__(f"{opener}: {error}")
