@@ -36,6 +36,7 @@ from hvbridge.hosttask import is_host_task
 from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
+from hvbridge.platforms import DEFAULT as DEFAULT_PLATFORM
 from hvbridge.runbook import Runbook, Step
 from hvbridge.runbook import load as load_runbook
 from hvbridge.ssh import CONNECTION_NAME, SSHError
@@ -151,6 +152,9 @@ class RunOutcome:
     # The signal that stopped the run (SIGINT, SIGTERM) and the exit code it means.
     interrupted: str | None = None
     interrupt_exit: int | None = None
+    # Each inventory host's platform as the run resolved it, for the reports (None: not
+    # known; the CLI then reads the inventory again).
+    platforms: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def bits(self) -> int:
@@ -575,6 +579,7 @@ def _batches(
         run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped,
         started_at, tuple(step.name for step in prepared.runbook.steps), aggregated,
         interrupt.name, interrupt.exit_code,
+        {name: h.platform or DEFAULT_PLATFORM for name, h in inventory.inventory.hosts.items()},
     )  # fmt: skip
     state.finish({n: h.status for n, h in hosts.items()}, stopped, interrupt.name)
     sink.emit(event("run_finished", run_id=run_id, counts=outcome.counts(),
