@@ -119,6 +119,8 @@ class Run:
     ssh_connections: float
     hosts_cpu: float = 0.0
     error: str = ""
+    # Logins on the jump host per hypervisor (--via-jump); None: no jump host.
+    jump_logins: float | None = None
 
 
 @dataclasses.dataclass
@@ -127,6 +129,8 @@ class Lab:
     hosts: list[Host]
     originals: dict[str, str]
     platform: str = "el6"
+    # The jump host every tool goes through (--via-jump); None: straight to each host.
+    jump: Host | None = None
 
 
 # --- namespaces and processes ---------------------------------------------------------
@@ -229,6 +233,33 @@ def hosts_cpu(hosts: Sequence[Host]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def hosts_pss_mb(hosts: Sequence[Host]) -> float:
+    """Proportional set size of every process of the lab hosts, MB: their memory, shared
+    pages (sshd's libraries) counted once in all. Steadier than the machine's free memory,
+    which other work on the machine moves."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+    total, todo = 0, [host.pid for host in hosts]
+    while todo:
+        pid = todo.pop()
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            rollup = ""
+        total += next(
+            (int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0
+        )
+        todo += children.get(pid, [])
+    return total / 1024
+
+
 def in_host(host: Host, script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["nsenter", "-t", str(host.pid), "-m", "-u", "-n", "-p", "--", "sh", "-c", script],
@@ -255,6 +286,15 @@ def hvbridge_cli(lab_dir: Path, *args: str) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def load_jump(lab_dir: Path) -> Host | None:
+    """The lab's jump host (its address and PID 1), if it has one."""
+    state = json.loads((lab_dir / "lab.json").read_text())
+    entry = state["hosts"].get("jump")
+    if entry is None:
+        return None
+    return Host("jump", entry["address"], int(entry["init_pid"]), "", "", "", "", 0)
 
 
 def load_hosts(lab_dir: Path) -> list[Host]:
@@ -333,6 +373,11 @@ def reset(lab: Lab) -> None:
         return ""
 
     problems = [p for p in each_host(lab.hosts, one).values() if p]
+    if lab.jump is not None:
+        # Its log counts the tool's logins on it, as each host's does.
+        done = in_host(lab.jump, ": > /var/log/sshd.log")
+        if done.returncode != 0:
+            problems.append(f"jump: reset failed: {done.stderr.strip()}")
     if problems:
         raise RuntimeError("reset failed:\n" + "\n".join(problems))
 
@@ -368,6 +413,14 @@ brctl show; echo @@
 ip -4 -o addr show; echo @@
 grep -c 'Accepted publickey' /var/log/sshd.log
 """
+
+
+def jump_logins(lab: Lab) -> float | None:
+    """Logins on the jump host since the reset, per hypervisor; None without a jump host."""
+    if lab.jump is None:
+        return None
+    done = in_host(lab.jump, "grep -c 'Accepted publickey' /var/log/sshd.log")
+    return int(done.stdout.strip() or 0) / len(lab.hosts)
 
 
 def check(lab: Lab) -> tuple[list[str], float]:
@@ -445,9 +498,12 @@ def hvbridge_tool(lab: Lab, work: Path, workers: int) -> Tool:
 def ansible_tool(lab: Lab, work: Path, workers: int) -> Tool:
     work.mkdir(parents=True, exist_ok=True)
     key = lab.directory / "id_lab"
+    # Through the jump host: the lab's ssh_config, whose hosts have `ProxyJump jump` and
+    # the same key and known_hosts (ssh gives its -F to the ProxyJump ssh it starts).
+    config = lab.directory / "ssh_config" if lab.jump is not None else "/dev/null"
     ssh_args = " ".join(
         [
-            "-F /dev/null",
+            f"-F {config}",
             f"-o UserKnownHostsFile={lab.directory / 'known_hosts'}",
             "-o GlobalKnownHostsFile=/dev/null",
             "-o StrictHostKeyChecking=yes",
@@ -460,7 +516,7 @@ def ansible_tool(lab: Lab, work: Path, workers: int) -> Tool:
                 "lab": {
                     "hosts": {
                         h.name: {
-                            "ansible_host": h.address,
+                            "ansible_host": h.name if lab.jump is not None else h.address,
                             "eth0_hwaddr": h.hwaddr,
                             "br0_ipaddr": h.ipaddr,
                             "br0_netmask": h.netmask,
@@ -518,6 +574,7 @@ def paramiko_floor_tool(lab: Lab, work: Path, workers: int) -> Tool:
         "key": str(lab.directory / "id_lab"),
         "known_hosts": str(lab.directory / "known_hosts"),
         "workers": workers,
+        "jump": lab.jump.address if lab.jump is not None else None,
         "hosts": [{"name": h.name, "address": h.address, "files": h.files()} for h in lab.hosts],
     }
     (work / "spec.json").write_text(json.dumps(spec))
@@ -579,18 +636,19 @@ def floor_paramiko(spec_path: Path) -> int:
         stderr.read()
         return stdout.channel.recv_exit_status(), out
 
-    def one(host: dict[str, Any]) -> str:
+    def login(address: str, sock: Any) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
-        for key_type, host_key in (known_hosts.lookup(host["address"]) or {}).items():
-            client.get_host_keys().add(host["address"], key_type, host_key)
+        for key_type, host_key in (known_hosts.lookup(address) or {}).items():
+            client.get_host_keys().add(address, key_type, host_key)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
-            # Nagle off, as hvbridge has it (hvbridge.ssh.open_socket): otherwise each
-            # request/answer exchange can wait ~40 ms for a delayed ACK.
-            sock = socket.create_connection((host["address"], 22), timeout=30)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if sock is None:
+                # Nagle off, as hvbridge has it (hvbridge.ssh.open_socket): otherwise
+                # each request/answer exchange can wait ~40 ms for a delayed ACK.
+                sock = socket.create_connection((address, 22), timeout=30)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             client.connect(
-                host["address"],
+                address,
                 sock=sock,
                 username="root",
                 pkey=key,
@@ -598,6 +656,25 @@ def floor_paramiko(spec_path: Path) -> int:
                 allow_agent=False,
                 timeout=30,
             )
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def one(host: dict[str, Any]) -> str:
+        # Through the jump host, a login to it per host, as OpenSSH's ProxyJump does.
+        clients: list[paramiko.SSHClient] = []
+        try:
+            sock = None
+            if spec["jump"]:
+                clients.append(login(spec["jump"], None))
+                transport = clients[-1].get_transport()
+                assert transport is not None
+                sock = transport.open_channel(
+                    "direct-tcpip", (host["address"], 22), ("127.0.0.1", 0), timeout=30
+                )
+            clients.append(login(host["address"], sock))
+            client = clients[-1]
             with client.open_sftp() as sftp:
                 for path, content in host["files"].items():
                     with sftp.open(path, "w") as remote:
@@ -612,7 +689,8 @@ def floor_paramiko(spec_path: Path) -> int:
         except Exception as error:
             return f"{host['name']}: {type(error).__name__}: {error}"
         finally:
-            client.close()
+            for opened in reversed(clients):
+                opened.close()
 
     with concurrent.futures.ThreadPoolExecutor(spec["workers"]) as pool:
         problems = [p for p in pool.map(one, spec["hosts"]) if p]
@@ -634,6 +712,7 @@ def timed_run(lab: Lab, tool_name: str, index: int, workers: int, work: Path) ->
     # What a tool left running on the hosts (a guard's sleep) is counted when it ends.
     remote = hosts_cpu(lab.hosts) - before
     problems, logins = check(lab)
+    on_jump = jump_logins(lab)
     error = ""
     if usage.exit_code != tool.ok_exit:
         tail = (run_dir / "output.log").read_text(errors="replace")[-2000:]
@@ -651,6 +730,7 @@ def timed_run(lab: Lab, tool_name: str, index: int, workers: int, work: Path) ->
         ssh_connections=logins,
         hosts_cpu=remote,
         error=error.strip(),
+        jump_logins=on_jump,
     )
 
 
@@ -708,6 +788,11 @@ def summarise(runs: list[Run]) -> dict[str, dict[str, Any]]:
             "ssh_logins_per_host": (
                 round(statistics.median(r.ssh_connections for r in ok), 1) if ok else None
             ),
+            "jump_logins_per_host": (
+                round(statistics.median(r.jump_logins for r in ok if r.jump_logins is not None), 3)
+                if ok and ok[0].jump_logins is not None
+                else None
+            ),
         }
     return summary
 
@@ -754,8 +839,9 @@ def machine() -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     m = report["machine"]
+    via = " through the jump host" if report.get("via_jump") else " direct"
     print(
-        f"\nN={report['hosts']} {report.get('platform', 'el6')} hosts,"
+        f"\nN={report['hosts']} {report.get('platform', 'el6')} hosts{via},"
         f" W={report['workers']} workers, "
         f"{report['runs']} runs each (median; peak RSS is the largest of the runs)"
     )
@@ -765,7 +851,7 @@ def print_table(report: dict[str, Any]) -> None:
     )
     header = (
         f"{'tool':<26}{'ok':>6}{'wall s':>9}{'CPU s':>9}{'hosts CPU s':>13}{'RSS MB':>9}"
-        f"{'logins/host':>13}"
+        f"{'logins/host':>13}{'jump logins/host':>18}"
     )
     print(header)
     print("-" * len(header))
@@ -782,6 +868,11 @@ def print_table(report: dict[str, Any]) -> None:
             f"{cell(s['wall_median_s'], 9)}{cell(s['cpu_median_s'], 9)}"
             f"{cell(s['hosts_cpu_median_s'], 13)}{cell(s['peak_rss_mb'], 9)}"
             f"{cell(s['ssh_logins_per_host'], 13)}"
+            + (
+                f"{s['jump_logins_per_host']:>18.3f}"
+                if s.get("jump_logins_per_host") is not None
+                else f"{'-':>18}"
+            )
         )
     print()
     for name, values in report["ratios"].items():
@@ -800,6 +891,22 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"\nFAILED: {run['tool']} run {run['index']}: {run['error']}")
     for kind, where in report.get("profile", {}).items():
         print(f"profile ({kind}): {where}")
+    print(
+        f"\nlab: up in {report['lab_up_s']}s; {report['hosts']} hosts up: their processes"
+        f" {report['lab_pss_mb']} MB (PSS), the machine's used memory +"
+        f"{report['lab_memory_mb']} MB; down: exit {report.get('lab_down_exit')} in"
+        f" {report.get('lab_down_s')}s"
+    )
+
+
+def lab_memory_mb() -> float:
+    """Memory in use on the machine (MemTotal - MemAvailable), MB: taken before lab up and
+    with the lab up, the difference is what the lab's hosts hold (sshd, PID 1s, tmpfs)."""
+    info = {
+        line.split(":")[0]: int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+    }
+    return (info["MemTotal"] - info["MemAvailable"]) / 1024
 
 
 def ensure_ansible_venv() -> None:
@@ -822,20 +929,30 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     tools = args.tools or list(TOOLS)
     runs: list[Run] = []
     report: dict[str, Any] = {}
+    memory_before = lab_memory_mb()
+    lab_up = memory = pss = lab_down = 0.0
     try:
         started = time.perf_counter()
-        hvbridge_cli(lab_dir, "lab", "up", "--hosts", str(args.hosts), "--direct",
+        # --via-jump: the lab's jump host in front of the hosts (the lab's default).
+        direct = [] if args.via_jump else ["--direct"]
+        hvbridge_cli(lab_dir, "lab", "up", "--hosts", str(args.hosts), *direct,
                      "--no-libvirt", "--platform", args.platform)  # fmt: skip
-        print(f"lab up: {args.hosts} {args.platform} hosts in"
-              f" {time.perf_counter() - started:.1f}s", file=sys.stderr)  # fmt: skip
+        lab_up = time.perf_counter() - started
+        print(f"lab up: {args.hosts} {args.platform} hosts in {lab_up:.1f}s",
+              file=sys.stderr)  # fmt: skip
         hosts = load_hosts(lab_dir)
+        jump = load_jump(lab_dir) if args.via_jump else None
+        memory = lab_memory_mb()
+        pss = hosts_pss_mb([*hosts, *([jump] if jump else [])])
+        print(f"lab memory: hosts' processes {pss:.0f} MB (PSS); the machine's used memory"
+              f" {memory_before:.0f} -> {memory:.0f} MB", file=sys.stderr)  # fmt: skip
         start = (
             f"{CONNECTIONS}/eth0.nmconnection"
             if args.platform in NM_PLATFORMS
             else f"{SCRIPTS}/ifcfg-eth0"
         )
         originals = each_host(hosts, lambda h: in_host(h, f"cat {start}").stdout)
-        lab = Lab(lab_dir, hosts, originals, args.platform)
+        lab = Lab(lab_dir, hosts, originals, args.platform, jump)
         become_subreaper()
         for index in range(1, args.runs + 1):
             for tool in tools:
@@ -852,6 +969,10 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         report = {
             "hosts": args.hosts,
             "platform": args.platform,
+            "via_jump": args.via_jump,
+            "lab_up_s": round(lab_up, 1),
+            "lab_memory_mb": round(memory - memory_before),
+            "lab_pss_mb": round(pss),
             "workers": args.workers,
             "runs": args.runs,
             "machine": machine(),
@@ -864,8 +985,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             report["profile"] = profile(lab, work, args.workers)
     finally:
-        subprocess.run([str(HVBRIDGE), "--lab-dir", str(lab_dir), "lab", "down"], cwd=ROOT,
-                       check=False, stdout=subprocess.DEVNULL)  # fmt: skip
+        started = time.perf_counter()
+        down = subprocess.run([str(HVBRIDGE), "--lab-dir", str(lab_dir), "lab", "down"],
+                              cwd=ROOT, check=False, stdout=subprocess.DEVNULL)  # fmt: skip
+        lab_down = time.perf_counter() - started
+        print(f"lab down: exit {down.returncode} in {lab_down:.1f}s", file=sys.stderr)
+        if report:
+            report["lab_down_s"] = round(lab_down, 1)
+            report["lab_down_exit"] = down.returncode
         if args.keep_work:
             print(f"kept {work}", file=sys.stderr)
         else:
@@ -889,6 +1016,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--keep-work", action="store_true", help="keep the logs, hvbridge state and reports"
+    )
+    parser.add_argument(
+        "--via-jump",
+        action="store_true",
+        help="every tool reaches the hosts through the lab's jump host (default: direct)",
     )
     parser.add_argument("--floor-paramiko", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,31 @@ def run_path(state_dir: Path, run_id: str) -> Path:
 def save(state_dir: Path, state: RunState) -> Path:
     """Write `state` atomically: a reader (or the next run after a SIGKILL) sees the old
     file or the new one, never half of one."""
-    directory = run_path(state_dir, state.run_id)
+    return _write(state_dir, state.run_id, _text(state))
+
+
+def _text(state: RunState) -> str:
+    """state.json's text. Built by hand and on one line: the file is rewritten after every
+    step of every host, so its cost grows with the square of the fleet; dataclasses'
+    asdict (a deep copy) and json's indenting encoder (pure Python) made it 7 ms a write
+    at 500 hosts, 43 ms of controller CPU per host; this is about 1 ms."""
+    document: dict[str, Any] = {
+        **{name: value for name, value in vars(state).items() if name != "hosts"},
+        # A host given as a bare status (as load() still reads) is written as given.
+        "hosts": {
+            name: {"status": h.status, "step": h.step} if isinstance(h, HostState) else h
+            for name, h in state.hosts.items()
+        },
+    }
+    return json.dumps(document, sort_keys=True) + "\n"
+
+
+def _write(state_dir: Path, run_id: str, text: str) -> Path:
+    directory = run_path(state_dir, run_id)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "state.json"
     tmp = path.with_name(".state.json.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2, sort_keys=True) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
     return path
 
@@ -121,30 +142,53 @@ class StateWriter:
 
     state_dir: Path
     state: RunState
+    # `_lock` guards the state and the change counters; `_writing` orders the writes.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _changes: int = field(default=0, repr=False)
+    _saved: int = field(default=0, repr=False)
+    # Files written, for the tests: fewer than the changes when threads' changes shared one.
+    writes: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
-        self._save()
+        self._changed(lambda: None)
 
     def step_finished(self, host: str, step: str) -> None:
-        with self._lock:
+        def change() -> None:
             self.state.hosts[host].step = step
-            self._save()
+
+        self._changed(change)
 
     def host_finished(self, host: str, status: str) -> None:
-        with self._lock:
+        def change() -> None:
             self.state.hosts[host].status = status
-            self._save()
+
+        self._changed(change)
 
     def finish(
         self, statuses: dict[str, str], stopped: str | None, interrupted: str | None
     ) -> None:
-        with self._lock:
+        def change() -> None:
             for host, status in statuses.items():
                 self.state.hosts[host].status = status
             self.state.stopped, self.state.interrupted = stopped, interrupted
             self.state.finished = True
-            self._save()
 
-    def _save(self) -> None:
-        save(self.state_dir, self.state)
+        self._changed(change)
+
+    def _changed(self, change: Callable[[], None]) -> None:
+        """Apply `change`, and return once a file that holds it is written. Threads whose
+        changes arrive while another writes share the next write: one file for all of
+        them, each returning with its change on disk (as when each wrote its own)."""
+        with self._lock:
+            change()
+            self._changes += 1
+            mine = self._changes
+        with self._writing:
+            if self._saved >= mine:
+                return
+            with self._lock:
+                text, upto = _text(self.state), self._changes
+            _write(self.state_dir, self.state.run_id, text)
+            self._saved = upto
+            self.writes += 1

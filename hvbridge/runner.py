@@ -27,7 +27,7 @@ from nornir.core.state import GlobalState
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 from nornir.plugins.runners import ThreadedRunner
 
-from hvbridge import context, guards, lock, reasons, rundir, trace
+from hvbridge import context, guards, jumps, lock, reasons, rundir, trace
 from hvbridge.context import new_run_id
 from hvbridge.errors import InputError
 from hvbridge.events import Fanout, JsonLines, Sink, event
@@ -36,6 +36,7 @@ from hvbridge.hosttask import is_host_task
 from hvbridge.interrupt import Interrupt
 from hvbridge.inventory import LoadedInventory, load_inventory
 from hvbridge.limit import LimitError, parse_limit, select
+from hvbridge.platforms import DEFAULT as DEFAULT_PLATFORM
 from hvbridge.runbook import Runbook, Step
 from hvbridge.runbook import load as load_runbook
 from hvbridge.ssh import CONNECTION_NAME, SSHError
@@ -151,6 +152,9 @@ class RunOutcome:
     # The signal that stopped the run (SIGINT, SIGTERM) and the exit code it means.
     interrupted: str | None = None
     interrupt_exit: int | None = None
+    # Each inventory host's platform as the run resolved it, for the reports (None: not
+    # known; the CLI then reads the inventory again).
+    platforms: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def bits(self) -> int:
@@ -518,7 +522,9 @@ def _execute(
     for name, ctx in runs.items():
         context.attach(hosts_of[name], ctx)
     try:
-        return _batches(request, prepared, run_id, runs, progress, nornir)
+        # One login per jump chain for the whole run (hvbridge.jumps), closed at its end.
+        with jumps.shared():
+            return _batches(request, prepared, run_id, runs, progress, nornir)
     finally:
         for name in runs:
             context.detach(hosts_of[name])
@@ -573,6 +579,7 @@ def _batches(
         run_id, prepared.runbook.name, request.check, hosts, time.monotonic() - started, stopped,
         started_at, tuple(step.name for step in prepared.runbook.steps), aggregated,
         interrupt.name, interrupt.exit_code,
+        {name: h.platform or DEFAULT_PLATFORM for name, h in inventory.inventory.hosts.items()},
     )  # fmt: skip
     state.finish({n: h.status for n, h in hosts.items()}, stopped, interrupt.name)
     sink.emit(event("run_finished", run_id=run_id, counts=outcome.counts(),

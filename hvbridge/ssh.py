@@ -21,7 +21,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,7 +30,7 @@ import paramiko
 from nornir.core.configuration import Config
 from paramiko.hostkeys import InvalidHostKey
 
-from hvbridge import platforms, sshfiles
+from hvbridge import jumps, platforms, sshfiles
 from hvbridge.errors import HostError, InputError
 from hvbridge.hops import DEFAULT_PORT, DEFAULT_USER, Hop, parse_hop
 from hvbridge.validators import login_name, ssh_host, tcp_port
@@ -165,24 +165,72 @@ class Connection:
         return f"{self.options.name} ({where})" if self.options.name else where
 
     def open(self) -> None:
-        sock: Any = None
-        hops = [*self.hops, self.target]
         try:
-            for index, hop in enumerate(hops):
-                client = self._client(hop)
-                self._clients.append(client)
-                started = time.monotonic()
-                self._connect(client, hop, sock)
-                log.debug(
-                    "%s: hop %d/%d %s connected in %.3fs: %s", self.label, index + 1, len(hops),
-                    hop, time.monotonic() - started, _negotiated(client.get_transport()),
-                )  # fmt: skip
-                if index + 1 < len(hops):
-                    sock = self._tunnel(client, hop, hops[index + 1])
+            pool = jumps.active() if self.hops else None
+            if pool is None:
+                self._open_chain([*self.hops, self.target], None, self._clients)
+            else:
+                jump = self._shared_jump(pool)
+                sock = self._tunnel(jump, self.hops[-1], self.target)
+                self._open_chain([self.target], sock, self._clients)
         except Exception as exc:
             log.debug("%s: connection failed: %s", self.label, exc)
             self.close()
             raise
+
+    def _open_chain(self, hops: list[Hop], sock: Any, clients: list[paramiko.SSHClient]) -> None:
+        """Connect to each of `hops` in turn, each through the one before (the first
+        through `sock`, else directly), appending each client to `clients`."""
+        for index, hop in enumerate(hops):
+            client = self._client(hop)
+            clients.append(client)
+            started = time.monotonic()
+            self._connect(client, hop, sock)
+            log.debug(
+                "%s: hop %d/%d %s connected in %.3fs: %s", self.label, index + 1, len(hops),
+                hop, time.monotonic() - started, _negotiated(client.get_transport()),
+            )  # fmt: skip
+            if index + 1 < len(hops):
+                sock = self._tunnel(client, hop, hops[index + 1])
+
+    def _shared_jump(self, pool: jumps.JumpPool) -> paramiko.SSHClient:
+        """The last jump hop's client, from the run's pool: one login per jump chain for
+        the whole run (hvbridge.jumps), its hops' keys checked when it is opened."""
+        options = self.options
+        disabled = sorted((kind, tuple(v)) for kind, v in options.disabled_algorithms.items())
+        key = (
+            self.hops, options.known_hosts, options.key_filename, options.password,
+            options.accept_new, options.connect_timeout, options.keepalive, tuple(disabled),
+        )  # fmt: skip
+
+        def open_chain() -> list[paramiko.SSHClient]:
+            clients: list[paramiko.SSHClient] = []
+            try:
+                self._open_chain(list(self.hops), None, clients)
+            except BaseException:
+                jumps.close_all(clients)
+                raise
+            return clients
+
+        def alive(clients: Sequence[jumps.Client]) -> bool:
+            last = clients[-1] if clients else None
+            transport = last.get_transport() if isinstance(last, paramiko.SSHClient) else None
+            return transport is not None and transport.is_active()
+
+        try:
+            clients, _ = pool.clients(key, self.label, open_chain, alive)
+        except jumps.ChainFailed as failed:
+            # Another host's attempt at the same chain: the same failure, told as this
+            # host's (the opener's messages start with its own label).
+            text = str(failed.error)
+            if text.startswith(failed.opener):
+                text = self.label + text[len(failed.opener) :]
+            error = failed.error
+            kind = type(error) if isinstance(error, SSHError) else SSHError
+            raise kind(text) from error
+        last = clients[-1]
+        assert isinstance(last, paramiko.SSHClient)
+        return last
 
     def _client(self, hop: Hop) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
