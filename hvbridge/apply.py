@@ -89,7 +89,7 @@ def _confirm(
         if seen.restart_rc != 0:
             failure = _restart_failure(ctx.platform, seen.restart_rc, seen.restart_log)
             return Confirmation(failure, True)
-        problems = verify(expected_bridges(ctx.model), seen.state)
+        problems = verify(expected_bridges(ctx.model, ctx.platform), seen.state)
         viewer = own_view(ctx.platform)
         if viewer and seen.own_view is not None:
             problems += viewer.verify_problems(seen.own_view, ctx.model)

@@ -21,7 +21,7 @@ def verify(task: Task, ctx: HostRun) -> Result:
         said = "check mode: not verified (nothing was applied)"
         return Result(host=task.host, result=Said(said))
     state, read_by = ctx.network_state(task)
-    problems = verify_state(expected_bridges(ctx.model), state)
+    problems = verify_state(expected_bridges(ctx.model, ctx.platform), state)
     if problems:
         return Result(host=task.host, failed=True, result=Problems.of(problems))
     source = f" (network state as read by '{read_by}')" if read_by else ""

@@ -156,7 +156,7 @@ def apply(
     elif force or ctx.force:
         reason = "forced"
     else:
-        differences = verify(expected_bridges(ctx.model), state)
+        differences = verify(expected_bridges(ctx.model, ctx.platform), state)
         if not differences:
             ctx.remember_netstate(state)
             said = "no network file changed: not restarted"

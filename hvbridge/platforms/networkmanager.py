@@ -386,6 +386,11 @@ class NetworkManagerPlatform:
     config_dir: str = CONNECTIONS_DIR
     state_command: str = STATE_COMMAND
     file_mode: int = KEYFILE_MODE
+    # Where NetworkManager sends a profile's DNS is its own setting (`dns=` in
+    # NetworkManager.conf: resolv.conf, systemd-resolved, or none where the site manages
+    # resolv.conf itself): resolv.conf is no proof either way. The profile that carries the
+    # DNS being active on its bridge is what the verify checks (verify_problems).
+    dns_in_resolv_conf: bool = False
 
     @property
     def template_dirs(self) -> tuple[str, ...]:

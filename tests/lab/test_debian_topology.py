@@ -64,7 +64,7 @@ def two_bridges(lab_dir: Path, tmp_path: Path, names: tuple[str, str]) -> None:
 
     def topology(hosts: dict[str, dict[str, dict[str, dict[str, object]]]]) -> None:
         data = hosts["hv01"]["data"]
-        data["nics"][eth1] = {"hwaddr": eth1_mac.upper()}
+        data["nics"][eth1] = {"hwaddr": eth1_mac.upper(), "mtu": 9000}
         data["bridges"]["br0"].update(ipv6addr=str(ipv6), ipv6_gateway=str(gateway))
         data["bridges"]["br1"] = {
             "ports": [eth1], "bootproto": "static", "ipaddr": str(data_address(1).ip),

@@ -240,3 +240,21 @@ def test_expected_bridges_follow_the_chain_of_the_model() -> None:
         ipv6_gateway=IPv6Address("2001:db8:1::1"),
         dns=ExpectedDns(("198.18.0.53",), ("lab.example",)),
     )
+
+
+def test_the_dns_is_checked_in_resolv_conf_except_where_networkmanager_decides() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from hvbridge import platforms
+    from hvbridge.inventory.models import HostData
+
+    root = Path(__file__).resolve().parents[2]
+    data = yaml.safe_load((root / "inventory/bonded/hosts.yaml").read_text())["hv01"]["data"]
+    model = HostData.model_validate(data)
+    for name, checked in (("el6", True), ("el7", True), ("debian", True), ("ubuntu", True),
+                          ("el8", False), ("el9", False)):  # fmt: skip
+        br100 = expected_bridges(model, platforms.get(name))[0]
+        assert (br100.dns is not None) is checked, name
+    assert expected_bridges(model)[0].dns is not None
