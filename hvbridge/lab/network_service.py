@@ -111,6 +111,10 @@ def read_links(sys_class_net: Path = SYS_CLASS_NET) -> dict[str, LinkState]:
 
 
 def _read_link(entry: Path) -> LinkState | None:
+    # With the bonding module loaded every namespace also has the file bonding_masters
+    # there: not a device.
+    if not entry.is_dir():
+        return None
     try:
         master = entry / "master"
         return LinkState(
