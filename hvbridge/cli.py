@@ -613,6 +613,15 @@ PLATFORM_HELP = (
     help="el6: every el6 host's (and the jump host's) sshd offers only what EL6's OpenSSH"
     " 5.3 offers; el7 hosts' sshd stays modern, as EL7's OpenSSH 7.4.",
 )
+@click.option(
+    "--nics",
+    type=click.IntRange(1, 4),
+    default=1,
+    show_default=True,
+    help="NICs per hypervisor. The first is the management NIC; the others (eth1..,"
+    " named as the platform names further NICs) are unconfigured, on a data switch at"
+    " MTU 9000 where the controller is 198.19.0.1 and fd48:6862:0:3::1.",
+)
 @click.pass_context
 def lab_up(
     ctx: click.Context,
@@ -621,6 +630,7 @@ def lab_up(
     direct: bool,
     libvirt: bool,
     ssh_profile: str,
+    nics: int,
 ) -> None:
     """Build the lab and write its inventory, key, known_hosts and ssh_config."""
     from hvbridge.lab.fleet import parse_platforms
@@ -634,6 +644,7 @@ def lab_up(
             libvirt=libvirt,
             profile=ssh_profile,  # type: ignore[arg-type]
             platforms=platforms,
+            nics=nics,
         )
     _print_status(the_lab)
     click.echo(f"inventory: {the_lab.paths.inventory}/   ssh: hvbridge lab ssh HOST")

@@ -36,6 +36,21 @@ NIC_NAMES: dict[LabPlatform, str] = {
     "proxmox": "eno1", "ubuntu": "enp1s0",
 }  # fmt: skip
 
+# The most NICs a lab hypervisor has (`lab up --nics`).
+MAX_NICS = 4
+
+
+def nic_names(platform: LabPlatform, count: int) -> tuple[str, ...]:
+    """The names of a hypervisor's `count` NICs, the management NIC first, as the platform
+    numbers further NICs (EL7's next PCI slots ens4, ens5; proxmox's onboard eno2; ubuntu's
+    next virtio NIC enp2s0)."""
+    first = NIC_NAMES[platform]
+    match = re.fullmatch(r"(?P<head>[a-z]+?)(?P<number>[0-9]+)(?P<tail>s0)?", first)
+    assert match is not None, first
+    start = int(match["number"])
+    return tuple(f"{match['head']}{start + index}{match['tail'] or ''}" for index in range(count))
+
+
 _PART = re.compile(r"(?P<name>[^:]+)(?::(?P<count>.*))?")
 
 

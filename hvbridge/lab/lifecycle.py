@@ -30,11 +30,19 @@ from hvbridge.lab.inventory import inventory_files, ssh_config, write_inventory
 from hvbridge.lab.state import HostRecord, LabPaths, LabState, load, save
 from hvbridge.lab.topology import (
     CONTROLLER_ADDR,
+    CONTROLLER_DATA_ADDR,
+    DATA_MTU,
+    DATA_NET,
+    DATA_NET6,
+    DATA_SWITCH,
+    INNER_NET6,
     LINK_PREFIX,
     OUTER_NET,
+    OUTER_NET6,
     OUTER_SWITCH,
     LabHost,
     Topology,
+    gateway6,
     plan,
 )
 from hvbridge.ssh import Connection, Endpoint, SSHError, SSHOptions
@@ -103,10 +111,12 @@ class Lab:
         libvirt: bool,
         profile: SshProfile,
         platforms: Sequence[LabPlatform] = (),
+        nics: int = 1,
         log: Callable[[str], None] = print,
     ) -> LabState:
-        """`platforms`: each hypervisor's, hv01 first (default: all el6)."""
-        topology = plan(hosts, direct=direct, platforms=platforms)
+        """`platforms`: each hypervisor's, hv01 first (default: all el6); `nics`: how many
+        NICs each hypervisor has (the further ones on the data switch)."""
+        topology = plan(hosts, direct=direct, platforms=platforms, nics=nics)
         preflight.check(
             libvirt=libvirt,
             networkmanager=topology.has_networkmanager,
@@ -132,7 +142,8 @@ class Lab:
             profile=profile,
             domain_type="kvm" if preflight.kvm_usable() else "qemu",
             switches=list(topology.switches),
-            links=[port.peer for host in topology.hosts for port in host.ports],
+            links=[peer for host in topology.hosts for peer in host.peers],
+            nics=nics,
         )
         self.paths.root.mkdir(parents=True, exist_ok=True)
         save(self.paths, state)
@@ -187,6 +198,14 @@ class Lab:
         failures = [f for f in _parallel(lambda h: self._boot(h, state), topology.hosts) if f]
         if failures:
             raise LabError("hosts failed to boot:\n" + "\n".join(failures))
+        jump = topology.jump
+        if jump is not None:
+            # The jump host is the hypervisors' IPv6 gateway on the inner switch (after its
+            # boot, whose network start would flush it).
+            pid = state.hosts[jump.name].init_pid
+            assert pid is not None
+            inner6 = ["ip", "addr", "add", str(gateway6(INNER_NET6)), "dev", jump.ports[1].name]
+            _run([*nsenter(pid), *inner6, "nodad"])
         self._write_access(topology, state, host_keys)
         self._wait_for_ssh(topology, state)
 
@@ -215,6 +234,7 @@ class Lab:
                 guest_mac=host.guest_mac if state.libvirt else None,
                 init_pid=init_pid,
                 platform=host.platform,
+                nics=[list(nic) for nic in host.nics],
                 ssh_profile=host_profile(
                     state.profile,  # type: ignore[arg-type]
                     host,
@@ -232,6 +252,15 @@ class Lab:
         for switch in topology.switches:
             cmds += [f"link add {switch} type bridge", f"link set {switch} up"]
         cmds.append(f"addr add {CONTROLLER_ADDR}/{OUTER_NET.prefixlen} dev {OUTER_SWITCH}")
+        # The controller is the hypervisors' IPv6 gateway on the outer switch (`nodad`: the
+        # address is usable at once, and nothing else on a lab switch claims ::1).
+        cmds.append(f"addr add {gateway6(OUTER_NET6)} dev {OUTER_SWITCH} nodad")
+        if DATA_SWITCH in topology.switches:
+            cmds += [
+                f"link set {DATA_SWITCH} mtu {DATA_MTU}",
+                f"addr add {CONTROLLER_DATA_ADDR}/{DATA_NET.prefixlen} dev {DATA_SWITCH}",
+                f"addr add {gateway6(DATA_NET6)} dev {DATA_SWITCH} nodad",
+            ]
         for host in topology.hosts:
             pid = state.hosts[host.name].init_pid
             for port in host.ports:
@@ -240,7 +269,16 @@ class Lab:
                     f" netns {pid}",
                     f"link set {port.peer} master {port.switch} up",
                 ]
+            for nic in host.data_nics:
+                cmds += [
+                    f"link add {nic.peer} mtu {nic.mtu} type veth peer name {nic.name}"
+                    f" mtu {nic.mtu} address {nic.mac} netns {pid}",
+                    f"link set {nic.peer} master {nic.switch} up",
+                ]
         _run(["ip", "-batch", "-"], stdin="\n".join(cmds) + "\n")
+        # A bridge takes the smallest MTU of its ports: set again once they are in.
+        if DATA_SWITCH in topology.switches:
+            _run(["ip", "link", "set", DATA_SWITCH, "mtu", str(DATA_MTU)])
 
     def _boot(self, host: LabHost, state: LabState) -> str | None:
         pid = state.hosts[host.name].init_pid

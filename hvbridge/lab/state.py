@@ -26,6 +26,8 @@ class HostRecord:
     platform: str = "el6"
     # This host's sshd profile, when it differs from the lab's (see hostfiles.host_profile).
     ssh_profile: str | None = None
+    # Every NIC as [name, MAC, switch], the management NIC first (`lab up --nics`).
+    nics: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class LabState:
     links: list[str]
     hosts: dict[str, HostRecord] = field(default_factory=dict)
     version: int = STATE_VERSION
+    nics: int = 1
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"

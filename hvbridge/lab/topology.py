@@ -5,8 +5,13 @@ Two switches (Linux bridges in the controller's namespace):
   (198.18.0.2); with `direct`, the hypervisors too;
 - inner, 198.18.128.0/17: the jump host (198.18.128.1, also the hypervisors'
   gateway) and the hypervisors; the controller has no address on it.
+- data (`lab up --nics 2` and more), 198.19.0.0/24 and MTU 9000: the hypervisors'
+  further NICs, unconfigured at first, and the controller (198.19.0.1): the far end of
+  a jumbo-frame ping, and of a VLAN's traffic (no VLAN filtering on the switch).
+Each switch also carries an IPv6 ULA /64 (fd48:6862:0:N::/64) whose ::1 is the
+hypervisors' IPv6 gateway on theirs (the controller's or the jump host's).
 Each hypervisor's NAT network `default` uses 198.19.122.0/24 inside its own
-namespace. Nothing outside 198.18.0.0/15 is ever used.
+namespace. Nothing outside 198.18.0.0/15 and fd48:6862::/48 is ever used.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from hvbridge.lab.fleet import (
     DEFAULT_PLATFORM,
     IFUPDOWN2_PLATFORMS,
     IFUPDOWN_PLATFORMS,
+    MAX_NICS,
     NETPLAN_PLATFORMS,
     NETWORKMANAGER_PLATFORMS,
-    NIC_NAMES,
     SYSTEMD_PLATFORMS,
     LabPlatform,
+    nic_names,
 )
 from hvbridge.lab.fleet import MAX_HOSTS as MAX_HOSTS
 
@@ -33,9 +39,16 @@ CONTROLLER_ADDR = ipaddress.IPv4Address("198.18.0.1")
 JUMP_OUTER_ADDR = ipaddress.IPv4Address("198.18.0.2")
 JUMP_INNER_ADDR = ipaddress.IPv4Address("198.18.128.1")
 NAT_NET = ipaddress.IPv4Network("198.19.122.0/24")
+DATA_NET = ipaddress.IPv4Network("198.19.0.0/24")
+CONTROLLER_DATA_ADDR = ipaddress.IPv4Address("198.19.0.1")
+DATA_MTU = 9000
+OUTER_NET6 = ipaddress.IPv6Network("fd48:6862:0:1::/64")
+INNER_NET6 = ipaddress.IPv6Network("fd48:6862:0:2::/64")
+DATA_NET6 = ipaddress.IPv6Network("fd48:6862:0:3::/64")
 
 OUTER_SWITCH = "hvl-outer"
 INNER_SWITCH = "hvl-inner"
+DATA_SWITCH = "hvl-data"
 LINK_PREFIX = "hvl-"
 JUMP_NAME = "jump"
 
@@ -52,6 +65,33 @@ class Port:
 
 
 @dataclass(frozen=True)
+class DataNic:
+    """A hypervisor's further NIC (`lab up --nics`): a veth on the data switch at MTU 9000,
+    with no address; `peer` in the controller's namespace, `name` inside the host."""
+
+    name: str
+    peer: str
+    mac: str
+    switch: str = DATA_SWITCH
+    mtu: int = DATA_MTU
+
+
+def gateway6(net: ipaddress.IPv6Network) -> ipaddress.IPv6Interface:
+    """The IPv6 gateway's address on a switch's /64: its ::1."""
+    return ipaddress.IPv6Interface(f"{net.network_address + 1}/{net.prefixlen}")
+
+
+def address6(net: ipaddress.IPv6Network, index: int) -> ipaddress.IPv6Interface:
+    """An address a test may give hypervisor `index` on a switch's /64 (never the gateway's)."""
+    return ipaddress.IPv6Interface(f"{net.network_address + 256 + index}/{net.prefixlen}")
+
+
+def data_address(index: int) -> ipaddress.IPv4Interface:
+    """An address a test may give hypervisor `index` on the data switch."""
+    return ipaddress.IPv4Interface(f"{DATA_NET.network_address + 16 + index}/{DATA_NET.prefixlen}")
+
+
+@dataclass(frozen=True)
 class LabHost:
     name: str
     ports: tuple[Port, ...]
@@ -60,6 +100,23 @@ class LabHost:
     guest_mac: str | None
     # The jump host is plain infrastructure and keeps el6's names.
     platform: LabPlatform = DEFAULT_PLATFORM
+    # The hypervisor's further NICs, on the data switch (`lab up --nics`).
+    data_nics: tuple[DataNic, ...] = ()
+    # Its number: hv01 is 1 (0 for the jump host).
+    index: int = 0
+    # The IPv6 /64 of its management switch, whose ::1 is its IPv6 gateway.
+    net6: ipaddress.IPv6Network | None = None
+
+    @property
+    def nics(self) -> tuple[tuple[str, str, str], ...]:
+        """Every NIC as (name, MAC, switch), the management NIC first."""
+        first = tuple((p.name, p.mac, p.switch) for p in self.ports)
+        return first + tuple((n.name, n.mac, n.switch) for n in self.data_nics)
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """The controller-side ends of all its veths."""
+        return tuple(p.peer for p in self.ports) + tuple(n.peer for n in self.data_nics)
 
     @property
     def management(self) -> Port:
@@ -74,10 +131,12 @@ class LabHost:
 class Topology:
     hosts: tuple[LabHost, ...]
     direct: bool
+    nics: int = 1
 
     @property
     def switches(self) -> tuple[str, ...]:
-        return (OUTER_SWITCH,) if self.direct else (OUTER_SWITCH, INNER_SWITCH)
+        switches = (OUTER_SWITCH,) if self.direct else (OUTER_SWITCH, INNER_SWITCH)
+        return (*switches, DATA_SWITCH) if self.nics > 1 else switches
 
     @property
     def jump(self) -> LabHost | None:
@@ -131,10 +190,16 @@ def host_name(index: int, count: int) -> str:
     return f"hv{index:0{max(2, len(str(count)))}d}"
 
 
-def plan(count: int, *, direct: bool, platforms: Sequence[LabPlatform] = ()) -> Topology:
-    """`platforms` gives each hypervisor's platform, hv01 first (default: all el6)."""
+def plan(
+    count: int, *, direct: bool, platforms: Sequence[LabPlatform] = (), nics: int = 1
+) -> Topology:
+    """`platforms` gives each hypervisor's platform, hv01 first (default: all el6); `nics`
+    how many NICs each has (the first on its management switch, the others on the data
+    switch)."""
     if not 1 <= count <= MAX_HOSTS:
         raise ValueError(f"--hosts must be between 1 and {MAX_HOSTS}, not {count}")
+    if not 1 <= nics <= MAX_NICS:
+        raise ValueError(f"--nics must be between 1 and {MAX_NICS}, not {nics}")
     if platforms and len(platforms) != count:
         raise ValueError(f"{len(platforms)} platforms for {count} hosts")
     hv_net = OUTER_NET if direct else INNER_NET
@@ -160,13 +225,21 @@ def plan(count: int, *, direct: bool, platforms: Sequence[LabPlatform] = ()) -> 
     for index in range(1, count + 1):
         name = host_name(index, count)
         platform = platforms[index - 1] if platforms else DEFAULT_PLATFORM
+        names = nic_names(platform, nics)
         port = Port(
-            NIC_NAMES[platform],
+            names[0],
             f"{LINK_PREFIX}{name}",
             hv_switch,
             _mac("02:48:56:00", index),
             _address(hv_net, index),
         )
         guest_mac = _mac("52:54:00:48", index)
-        hosts.append(LabHost(name, (port,), gateway, True, guest_mac, platform))
-    return Topology(tuple(hosts), direct)
+        data_nics = tuple(
+            DataNic(nic, f"{LINK_PREFIX}{name}-{number}", _mac(f"02:48:56:{number:02x}", index))
+            for number, nic in enumerate(names[1:], start=1)
+        )
+        net6 = OUTER_NET6 if direct else INNER_NET6
+        hosts.append(
+            LabHost(name, (port,), gateway, True, guest_mac, platform, data_nics, index, net6)
+        )
+    return Topology(tuple(hosts), direct, nics)

@@ -18,12 +18,13 @@ from .rollout_support import cli, edit_yaml
 
 
 def platform_lab(
-    tmp_path_factory: pytest.TempPathFactory, platform: str, hosts: int = 3
+    tmp_path_factory: pytest.TempPathFactory, platform: str, hosts: int = 3, nics: int = 1
 ) -> Iterator[Path]:
-    """`hvbridge lab up --platform PLATFORM --hosts N`, its directory, then `lab down`."""
+    """`hvbridge lab up --platform PLATFORM --hosts N --nics M`, its directory, then `lab
+    down`."""
     directory = tmp_path_factory.mktemp(platform) / "lab"
     up = cli("--lab-dir", str(directory), "lab", "up", "--platform", platform,
-             "--hosts", str(hosts))  # fmt: skip
+             "--hosts", str(hosts), "--nics", str(nics))  # fmt: skip
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         yield directory

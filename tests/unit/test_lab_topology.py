@@ -170,3 +170,36 @@ def test_plan_is_deterministic_and_host_lookup_works() -> None:
     assert topo.host("hv02").management.peer == f"{LINK_PREFIX}hv02"
     with pytest.raises(KeyError):
         topo.host("hv04")
+
+
+def test_further_nics_are_named_as_each_platform_names_them() -> None:
+    from hvbridge.lab.fleet import nic_names
+
+    assert nic_names("el6", 3) == ("eth0", "eth1", "eth2")
+    assert nic_names("el7", 2) == ("ens3", "ens4")
+    assert nic_names("proxmox", 2) == ("eno1", "eno2")
+    assert nic_names("ubuntu", 3) == ("enp1s0", "enp2s0", "enp3s0")
+
+
+def test_a_lab_with_two_nics_puts_the_second_on_the_data_switch() -> None:
+    from hvbridge.lab.topology import DATA_SWITCH, plan
+
+    topology = plan(2, direct=False, platforms=("el6", "el7"), nics=2)
+    assert topology.switches[-1] == DATA_SWITCH
+    hv01, hv02 = topology.hypervisors
+    assert [n[0] for n in hv01.nics] == ["eth0", "eth1"]
+    assert [n[0] for n in hv02.nics] == ["ens3", "ens4"]
+    macs = [n[1] for h in topology.hosts for n in h.nics]
+    assert len(macs) == len(set(macs))
+    peers = [p for h in topology.hosts for p in h.peers]
+    assert len(peers) == len(set(peers)) and all(len(p) <= 15 for p in peers)
+    assert plan(2, direct=False).switches == ("hvl-outer", "hvl-inner")
+
+
+def test_nics_out_of_range_are_refused() -> None:
+    import pytest
+
+    from hvbridge.lab.topology import plan
+
+    with pytest.raises(ValueError, match="--nics must be between 1 and 4, not 5"):
+        plan(1, direct=True, nics=5)
