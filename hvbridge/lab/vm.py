@@ -38,7 +38,7 @@ from hvbridge.errors import HostError
 from hvbridge.lab import vmimage
 from hvbridge.lab.preflight import PreflightError
 from hvbridge.lab.state import LabPaths, LabState, load
-from hvbridge.lab.vmagent import INSIDE_ENV
+from hvbridge.lab.vmagent import inside_vm
 from hvbridge.lab.vmimage import VmImage
 
 QEMU = "qemu-system-x86_64"
@@ -210,7 +210,7 @@ class VmLab:
     def is_up(self) -> bool:
         """A VM lab was started here (it may have died: `lab down` still cleans it). Inside
         the VM, the lab is the ordinary one, whatever LAB_DIR/vm the overlay shows."""
-        return self.paths.root.is_dir() and os.environ.get(INSIDE_ENV) != "1"
+        return self.paths.root.is_dir() and not inside_vm()
 
     # -- up ---------------------------------------------------------------
 

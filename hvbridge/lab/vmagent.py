@@ -30,6 +30,12 @@ INSIDE_ENV = "HVBRIDGE_VM_INSIDE"
 EXIT_NOT_RUN = 127
 
 
+def inside_vm() -> bool:
+    """This process runs inside the VM lab's VM (the agent started it, or its parent):
+    everything there is emulated, and slow."""
+    return os.environ.get(INSIDE_ENV) == "1"
+
+
 def _publish(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
