@@ -21,8 +21,9 @@ from nornir.core.task import Result, Task
 from hvbridge import gateways, guard
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import answering, expected_bridges, read_netstate
+from hvbridge.inventory.models import HostModel
 from hvbridge.netstate import NetState, verify
-from hvbridge.platforms import Platform
+from hvbridge.platforms import Platform, devices
 from hvbridge.platforms.base import own_view
 from hvbridge.ssh import SSHError
 
@@ -161,6 +162,13 @@ def _reverted_alone(platform: Platform, confirmation: Confirmation, back: Revert
     return "the host reverted at the deadline before the controller could verify it"
 
 
+def _new_devices(model: HostModel, before: NetState) -> list[str]:
+    """The bridges, VLANs and bonds the new files make that the host does not have now, top
+    down: what a revert removes if the network stop leaves them."""
+    present = {link.name for link in before.links}
+    return [name for name in devices.virtual(model) if name not in present]
+
+
 def guarded_restart(
     task: Task, ctx: HostRun, timeout: int, before: NetState, why: str | None = None
 ) -> Result:
@@ -183,7 +191,9 @@ def _guarded_restart(
     started = time.monotonic()
     # Waiting for the restart takes half the time at most: the rest is for
     # reconnecting, verifying and cancelling.
-    armed = guard.arm_and_restart(conn, ctx.run_id, timeout, timeout / 2, ctx.platform)
+    armed = guard.arm_and_restart(
+        conn, ctx.run_id, timeout, timeout / 2, ctx.platform, _new_devices(ctx.model, before)
+    )
     ctx.disconnect(task)
     deadline = started + timeout - _margin(timeout)
     confirmation = _confirm(task, ctx, armed, plan, (old, answered), deadline)

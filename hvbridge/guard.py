@@ -20,6 +20,7 @@ import dataclasses
 import math
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hvbridge.hoststate import PROBES, parse_state, probe_command
@@ -48,13 +49,24 @@ class Armed:
     destroy_checkpoint: str = ""
 
 
-def revert_script(directory: str, platform: Platform, checkpoint: Checkpoint | None = None) -> str:
+def revert_script(
+    directory: str,
+    platform: Platform,
+    checkpoint: Checkpoint | None = None,
+    new_devices: Sequence[str] = (),
+) -> str:
     """Every path quoted: the run directory may hold any character a path can, and the
     files listed in `created` and `saved` are read whole lines (`IFS= read -r`).
-    `checkpoint`: the network service's own undo, run first (NetworkManager's)."""
+    `checkpoint`: the network service's own undo, run first (NetworkManager's).
+    `new_devices`: the bridges, VLANs and bonds this run makes that the host did not have,
+    top down: deleted after the network stop if they are still there (a network service
+    need not remove a virtual device when it stops, and an old file of a slave NIC cannot
+    come up while a leftover bond holds it)."""
     d = shlex.quote(directory)
     stop, start = platform.revert_commands()
     rollback = f"\n    {checkpoint.rollback}" if checkpoint else ""
+    if new_devices:
+        stop += "\n    " + _delete_devices(new_devices)
     return f"""#!/bin/sh
 # hvbridge: put the files back as they were before this run, and restart the network.
 mv {d}/armed {d}/firing 2>/dev/null || exit 0
@@ -78,6 +90,21 @@ touch {d}/reverted
 """
 
 
+def _delete_devices(names: Sequence[str]) -> str:
+    """Shell: delete each device that still exists; a bridge with brctl where an old
+    kernel's `ip link` cannot (EL6's 2.6.32), a bond through the bonding driver's file."""
+    listed = " ".join(shlex.quote(name) for name in names)
+    return (
+        f"for dev in {listed}; do"
+        ' ip link show dev "$dev" > /dev/null 2>&1 || continue;'
+        ' ip link set dev "$dev" down 2>/dev/null;'
+        ' if ip link delete dev "$dev" 2>/dev/null || brctl delbr "$dev" 2>/dev/null'
+        ' || echo "-$dev" > /sys/class/net/bonding_masters 2>/dev/null;'
+        ' then echo "deleted $dev"; else echo "could not delete $dev"; fi;'
+        " done"
+    )
+
+
 def guard_script(directory: str, seconds: int) -> str:
     d = shlex.quote(directory)
     return f"""#!/bin/sh
@@ -88,7 +115,12 @@ exec sh {d}/revert.sh
 
 
 def arm_and_restart(
-    conn: Connection, run_id: str, seconds: int, wait: float, platform: Platform
+    conn: Connection,
+    run_id: str,
+    seconds: int,
+    wait: float,
+    platform: Platform,
+    new_devices: Sequence[str] = (),
 ) -> Armed:
     """In one round trip: write the revert and the guard, start the guard, and only then
     start the platform's network restart, detached, its output and status in the run dir;
@@ -97,7 +129,8 @@ def arm_and_restart(
     Waiting here rather than reconnecting at once: a SYN sent while the restart moves
     the address is lost, and TCP resends it only a second later; this session mostly
     survives the restart (the address stays on the host). When the session dies under
-    the restart, whether the guard was armed is read after reconnecting (`look`)."""
+    the restart, whether the guard was armed is read after reconnecting (`look`).
+    `new_devices`: what the revert deletes if the network stop leaves it (revert_script)."""
     directory = run_dir(run_id)
     checkpoint = platform.checkpoint(directory, seconds)
     armed = Armed(
@@ -106,16 +139,7 @@ def arm_and_restart(
         destroy_checkpoint=checkpoint.destroy if checkpoint else "",
     )
     d, q = shlex.quote(directory), shlex.quote
-    # The restart holds restart.lock (fd 9) until its status is written: a waiter's
-    # shared flock returns when it ends, without polling. The service itself, and what
-    # it starts, must not inherit the lock.
-    diagnostics = platform.restart_diagnostics
-    explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
-    apply = platform.network_command("restart")
-    if checkpoint:
-        # No checkpoint, no change: the restart fails, and the guard reverts.
-        apply = f"{{ {checkpoint.create} && {apply}; }}"
-    restart = f"{apply} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain} echo $rc > {d}/restart.rc"
+    restart = restart_command(directory, platform, checkpoint)
     stale = " ".join(f"{d}/{name}" for name in ("cancelled", "firing", "reverted", "restart.rc"))
     try:
         # Shell builtins where they do: on a busy host each program started costs
@@ -125,7 +149,8 @@ def arm_and_restart(
             # and what the network service writes (resolv.conf, leases) must not change.
             f"[ -d {d}/before ] || mkdir -p {d}/before || exit 1; "
             f'for f in {stale}; do [ -e "$f" ] && rm -f "$f"; done; '
-            f"printf %s {q(revert_script(directory, platform, checkpoint))} > {d}/revert.sh"
+            f"printf %s {q(revert_script(directory, platform, checkpoint, new_devices))}"
+            f" > {d}/revert.sh"
             " || exit 1; "
             f"printf %s {q(guard_script(directory, seconds))} > {d}/guard.sh || exit 1; "
             # `: > armed || exit` stays a separate command: `a && b &` would background
@@ -153,6 +178,25 @@ def arm_and_restart(
             f" ({started.stderr.strip()}): the host puts the old files back at the deadline"
         )
     return armed
+
+
+def restart_command(directory: str, platform: Platform, checkpoint: Checkpoint | None) -> str:
+    """Shell: the platform's network restart, its output in restart.log and its status in
+    restart.rc, run detached by `arm_and_restart`.
+
+    The restart holds restart.lock (fd 9) until its status is written: a waiter's shared
+    flock returns when it ends, without polling. The service itself, and what it starts,
+    must not inherit the lock. The command is one brace group, so that the log and the
+    lock's closing cover each of its parts (`ifdown ...; ifup ...`, `a && b`), not only the
+    last."""
+    d = shlex.quote(directory)
+    diagnostics = platform.restart_diagnostics
+    explain = f" [ $rc = 0 ] || {diagnostics} >> {d}/restart.log 2>&1 9>&-;" if diagnostics else ""
+    apply = platform.network_command("restart")
+    if checkpoint:
+        # No checkpoint, no change: the restart fails, and the guard reverts.
+        apply = f"{checkpoint.create} && {apply}"
+    return f"{{ {apply}; }} > {d}/restart.log 2>&1 9>&-; rc=$?;{explain} echo $rc > {d}/restart.rc"
 
 
 def wait_for_restart(conn: Connection, armed: Armed, wait: float) -> None:

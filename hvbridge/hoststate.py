@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import ipaddress
 import shlex
+from dataclasses import replace
 from typing import Any
 
-from hvbridge.netstate import ExpectedBridge, NetState, state_from_text_outputs
+from hvbridge.chainstate import chain_from_outputs
+from hvbridge.netstate import (
+    ExpectedBond,
+    ExpectedBridge,
+    ExpectedDns,
+    ExpectedVlan,
+    NetState,
+    state_from_text_outputs,
+)
 from hvbridge.platforms import Platform
-from hvbridge.platforms.iproute import MARK
+from hvbridge.platforms.devices import chain
+from hvbridge.platforms.iproute import MARK, PARTS
 from hvbridge.ssh import Connection, SSHError
 
 PROBES = "@@hvbridge-probes@@"
@@ -17,11 +27,12 @@ PROBES = "@@hvbridge-probes@@"
 def parse_state(host: str, text: str) -> NetState:
     """What a platform's `state_command` printed, as a NetState."""
     parts = text.split(f"{MARK}\n")
-    if len(parts) != 4:
+    if len(parts) != PARTS:
         raise SSHError(f"{host}: cannot read the network state (got {len(parts)} parts)")
-    bridges, links, addrs, routes = parts
+    bridges, links, addrs, routes, *rest = parts
     tool, _, brctl_output = bridges.partition("\n")
-    return state_from_text_outputs(brctl_output if tool == "brctl" else None, links, addrs, routes)
+    state = state_from_text_outputs(brctl_output if tool == "brctl" else None, links, addrs, routes)
+    return replace(state, chain=chain_from_outputs(*rest))
 
 
 def probe_command(gateways: list[str]) -> str:
@@ -51,10 +62,65 @@ def expected_bridges(model: Any) -> list[ExpectedBridge]:
             mask = bridge.prefix if bridge.prefix is not None else bridge.netmask
             address = ipaddress.IPv4Interface(f"{bridge.ipaddr}/{mask}")
         gateway = ipaddress.IPv4Address(str(bridge.gateway)) if bridge.gateway else None
+        under = chain(model, name)
+        bonds = getattr(model, "bonds", None) or {}
+        vlans = getattr(model, "vlans", None) or {}
+        # Models are duck-typed as in platforms.devices: a plain namespace may leave out
+        # what it does not ask for (unchecked then).
+        stp = getattr(bridge, "stp", None)
+        dns = getattr(bridge, "dns", None)
+        ipv6addr = getattr(bridge, "ipv6addr", None)
+        ipv6_gateway = getattr(bridge, "ipv6_gateway", None)
         expected.append(
-            ExpectedBridge(name, tuple(bridge.ports), address, gateway, bool(bridge.defroute))
+            ExpectedBridge(
+                name,
+                tuple(bridge.ports),
+                address,
+                gateway,
+                bool(bridge.defroute),
+                bonds=tuple(
+                    ExpectedBond(dev, bonds[dev].mode, tuple(bonds[dev].slaves))
+                    for dev in under
+                    if dev in bonds
+                ),
+                vlans=tuple(
+                    ExpectedVlan(dev, vlans[dev].id, vlans[dev].parent)
+                    for dev in under
+                    if dev in vlans
+                ),
+                mtus=_mtus(model, name, under),
+                stp=stp,
+                # With STP off a kernel since 2.6.3x forwards at once, whatever the delay;
+                # initscripts write DELAY only with STP on, so only then is it the model's.
+                forward_delay=int(bridge.delay) if stp else None,
+                ipv6_address=None if ipv6addr is None else ipaddress.IPv6Interface(str(ipv6addr)),
+                ipv6_gateway=None
+                if ipv6_gateway is None
+                else ipaddress.IPv6Address(str(ipv6_gateway)),
+                dns=None
+                if dns is None
+                else ExpectedDns(tuple(str(server) for server in dns.servers), tuple(dns.search)),
+            )
         )
     return expected
+
+
+def _mtus(model: Any, bridge: str, under: list[str]) -> tuple[tuple[str, int], ...]:
+    """Each device with an MTU asked: the bridge's, a bond's, a VLAN's, a NIC's own, and
+    a bond's for each of its slaves that asks none (the bond sets them all)."""
+    tables = [getattr(model, kind, None) or {} for kind in ("bridges", "bonds", "vlans", "nics")]
+    asked: dict[str, int] = {}
+    for dev in (bridge, *under):
+        for table in tables:
+            mtu = getattr(table[dev], "mtu", None) if dev in table else None
+            if mtu is not None:
+                asked[dev] = int(mtu)
+    bonds = tables[1]
+    for dev in under:
+        if dev in bonds and bonds[dev].mtu is not None:
+            for slave in bonds[dev].slaves:
+                asked.setdefault(slave, int(bonds[dev].mtu))
+    return tuple(asked.items())
 
 
 def answering(conn: Connection, gateways: list[str]) -> list[str]:
@@ -72,15 +138,22 @@ def mac_mismatches(host: str, model: Any, state: NetState) -> list[str]:
     """Each NIC whose real MAC is not the inventory's `hwaddr` (the network service would
     refuse to bring it up with that address set, and the host would revert), one line each."""
     links = {link.name: link for link in state.links}
+    # An enslaved NIC shows its bond's MAC (active-backup gives every slave the bond's):
+    # the bonding driver's "Permanent HW addr" is its own.
+    bonds = state.chain.bonds.values() if state.chain is not None else ()
+    permanent = {s.name: s.permanent for bond in bonds for s in bond.slaves if s.permanent}
     problems = []
     for name, nic in model.nics.items():
         want = str(nic.hwaddr).lower()
         link = links.get(name)
         if link is None:
             problems.append(f"{host}: there is no NIC {name} (the inventory's hwaddr {want})")
-        elif (link.mac or "").lower() != want:
+            continue
+        mac = permanent.get(name) or (link.mac or "").lower()
+        if mac != want:
+            own = " (its own, the bonding driver's permanent address)" if name in permanent else ""
             problems.append(
-                f"{host}: NIC {name} has MAC {link.mac or 'none'}, the inventory's hwaddr is"
+                f"{host}: NIC {name} has MAC {mac or 'none'}{own}, the inventory's hwaddr is"
                 f" {want}: refusing to change the host"
             )
     return problems

@@ -16,15 +16,22 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
+from typing import TYPE_CHECKING, Any
 
 from hvbridge import errors
+
+if TYPE_CHECKING:
+    # chainstate reads with this module's parsers: imported at run time only where used.
+    from hvbridge.chainstate import ChainState
 
 __all__ = [
     "Address",
     "Bridge",
+    "ExpectedBond",
     "ExpectedBridge",
+    "ExpectedDns",
+    "ExpectedVlan",
     "Link",
     "NetState",
     "ParseError",
@@ -102,6 +109,10 @@ class Link:
     master: str | None
     stp: bool | None = None
     priority: int | None = None
+    # A VLAN's id and the device it is on, where ip prints them (`vlan ... id N` and
+    # NAME@PARENT with -d; JSON's info_data and "link").
+    vlan_id: int | None = None
+    vlan_parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,9 @@ class NetState:
     addresses: tuple[Address, ...]
     routes: tuple[Route, ...]
     bridges_from: str = BRCTL_SHOW
+    # Bonds, VLANs, bridge settings, IPv6 and the resolver: None where the state was
+    # read without them (captured outputs of `brctl show` and `ip` alone).
+    chain: ChainState | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +160,39 @@ class ExpectedBridge:
     address: IPv4Interface | None
     gateway: IPv4Address | None
     defroute: bool
+    # The rest of the chain, checked by hvbridge.chainverify: the bonds and VLANs under
+    # the bridge, the MTU of each device that has one asked (the bridge's own too), STP
+    # and its forward delay (seconds; None: not checked), IPv6 and the resolver.
+    bonds: tuple[ExpectedBond, ...] = ()
+    vlans: tuple[ExpectedVlan, ...] = ()
+    mtus: tuple[tuple[str, int], ...] = ()
+    stp: bool | None = None
+    forward_delay: int | None = None
+    ipv6_address: IPv6Interface | None = None
+    ipv6_gateway: IPv6Address | None = None
+    dns: ExpectedDns | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedBond:
+    name: str
+    mode: str
+    slaves: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ExpectedVlan:
+    name: str
+    id: int
+    parent: str
+
+
+@dataclass(frozen=True)
+class ExpectedDns:
+    """Servers and search domains that must be in the resolver's file, as strings."""
+
+    servers: tuple[str, ...]
+    search: tuple[str, ...]
 
 
 # brctl show
@@ -235,6 +282,10 @@ def _link(item: _Fields) -> Link:
         stp, priority = _bridge_settings(linkinfo)
         if mac is None:
             raise item.error("a bridge without 'address'")
+    vlan_id, vlan_parent = None, None
+    if linkinfo is not None and kind == "vlan":
+        vlan_id = linkinfo.child("info_data").integer("id")
+        vlan_parent = item.string("link")
     return Link(
         name=name,
         mac=mac,
@@ -245,6 +296,8 @@ def _link(item: _Fields) -> Link:
         master=item.opt_string("master"),
         stp=stp,
         priority=priority,
+        vlan_id=vlan_id,
+        vlan_parent=vlan_parent,
     )
 
 
@@ -364,10 +417,11 @@ _SEGMENT = "\\"
 # ip prints a link's name as NAME@PEER when it has a lower device (a veth's peer, "@if5"
 # for one in another namespace, "@NONE"); JSON keeps the peer apart, in "link".
 _LINK_HEAD = re.compile(
-    r"\d+:\s+(?P<name>[^/:@\s]{1,15})(?:@[^:\s]+)?:\s+<(?P<flags>[A-Z0-9_,-]*)>(?P<rest>.*)"
+    r"\d+:\s+(?P<name>[^/:@\s]{1,15})(?:@(?P<lower>[^:\s]+))?:\s+<(?P<flags>[A-Z0-9_,-]*)>(?P<rest>.*)"
 )
 _LINK_KEYS = frozenset({"mtu", "qdisc", "master", "state", "mode", "group", "qlen"})
 _BRIDGE_KEYS = frozenset({"stp_state", "priority"})
+_VLAN_KEYS = frozenset({"protocol", "id"})
 # Hex bytes joined by ':' (MACs), or a tunnel's IPv4 or IPv6 endpoint: never a keyword.
 _LINK_ADDRESS = re.compile(r"[0-9a-f:.]+")
 _KIND = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -497,6 +551,13 @@ def _text_link(line: _Line) -> tuple[Link, bool]:
     if kind == "bridge" and mac is None:
         raise line.error(f"{name}: a bridge without a MAC")
     stp, priority = _text_bridge_settings(kind_words[1:], line)
+    vlan_id = None
+    if kind == "vlan":
+        # `vlan protocol 802.1Q id 100 <REORDER_HDR>`; EL6's ip prints `vlan id 100 ...`.
+        vlan = _keyed(kind_words[1:], _VLAN_KEYS, line)
+        if "id" not in vlan or match["lower"] is None:
+            raise line.error(f"{name}: a VLAN without its id or its NAME@PARENT")
+        vlan_id = line.number_of("id", vlan["id"])
     link = Link(
         name=name,
         mac=mac,
@@ -507,6 +568,8 @@ def _text_link(line: _Line) -> tuple[Link, bool]:
         master=None if "master" not in fields else line.ifname(fields["master"]),
         stp=stp,
         priority=priority,
+        vlan_id=vlan_id,
+        vlan_parent=None if vlan_id is None else line.ifname(match["lower"]),
     )
     # Only -d prints promiscuity; without it ip printed no details, or is too old (EL6's
     # 2.6.32) for its kinds to be trusted.
@@ -667,6 +730,9 @@ def _why_links_hide_bridges(read: list[tuple[Link, bool]]) -> str | None:
 def verify(expected: Sequence[ExpectedBridge], state: NetState) -> list[str]:
     """Every way `state` differs from what `expected` asks for, one sentence each,
     naming the bridge first; an empty list means the host is as planned."""
+    # chainverify reads this module's types: imported here, not at the top, to break the cycle.
+    from hvbridge import chainverify
+
     problems: list[str] = []
     for want in expected:
         bridge = _find_bridge(state, want.name)
@@ -680,6 +746,7 @@ def verify(expected: Sequence[ExpectedBridge], state: NetState) -> list[str]:
         # bridge is missing: they say how far the change got.
         problems += _check_port_addresses(want, state)
         problems += _check_default_route(want, state)
+        problems += chainverify.check_chain(want, state)
     return problems
 
 
@@ -785,14 +852,27 @@ def _describe_route(gateway: IPv4Address | None, device: str | None) -> str:
 
 
 def facts(state: NetState) -> dict[str, Any]:
-    """A JSON-serialisable summary of `state` for reports."""
+    """A JSON-serialisable summary of `state` for reports: bridges, addresses and the
+    default route; with the chain read (bonds, VLANs, bridge settings, IPv6, resolver)
+    every device's kind and MTU, the bonds and VLANs, IPv6 and DNS too."""
     addresses: dict[str, list[str]] = {}
     for address in state.addresses:
         addresses.setdefault(address.device, []).append(str(address.ip))
     route = _default_route(state)
-    return {
+    chain = state.chain
+    settings = {} if chain is None else chain.bridge_settings
+    links = {link.name: link for link in state.links}
+    found: dict[str, Any] = {
         "bridges": {
-            bridge.name: {"id": bridge.bridge_id, "stp": bridge.stp, "ports": list(bridge.ports)}
+            bridge.name: {
+                "id": bridge.bridge_id,
+                "stp": bridge.stp,
+                "ports": list(bridge.ports),
+                "mtu": links[bridge.name].mtu if bridge.name in links else None,
+                "forward_delay": settings[bridge.name].forward_delay / 100
+                if bridge.name in settings
+                else None,
+            }
             for bridge in state.bridges
         },
         "bridges_from": state.bridges_from,
@@ -805,6 +885,11 @@ def facts(state: NetState) -> dict[str, Any]:
             "metric": route.metric,
         },
     }
+    if chain is not None:
+        from hvbridge import chainfacts  # chainfacts reads this module's types
+
+        found.update(chainfacts.chain_facts(state, chain))
+    return found
 
 
 # reading ip's JSON
@@ -862,6 +947,10 @@ class _Fields:
 
     def opt_integer(self, key: str) -> int | None:
         return self.integer(key) if key in self._obj else None
+
+    def flags(self) -> list[str]:
+        """The keys ip prints as `"key": true` for a flag it sets (and leaves out unset)."""
+        return sorted(key for key, value in self._obj.items() if value is True)
 
     def strings(self, key: str) -> list[str]:
         values: list[Any] = self._get(key, list)

@@ -71,6 +71,8 @@ __all__ = [
 _INTERFACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,14}", re.ASCII)
 # Directories under /proc/sys/net/ipv4/conf/: an interface of that name would be ambiguous.
 _RESERVED_INTERFACES = frozenset({"all", "default"})
+# A file beside the devices in /sys/class/net once bonding is loaded: no device can take it.
+_BONDING_MASTERS = "bonding_masters"
 _MAC = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}", re.ASCII)
 _DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}", re.ASCII)
 # libvirt accepts almost any name; these are the ones that are safe in a file name, a shell
@@ -99,6 +101,10 @@ def interface_name(value: str) -> str:
         )
     if value in _RESERVED_INTERFACES:
         raise ValueError(f"{value!r} is reserved by the kernel (/proc/sys/net/ipv4/conf/{value})")
+    if value == _BONDING_MASTERS:
+        raise ValueError(
+            f"{value!r} is reserved by the kernel's bonding driver (/sys/class/net/{value})"
+        )
     return value
 
 

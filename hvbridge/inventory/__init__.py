@@ -2,9 +2,10 @@
 
 `validate_hosts(inventory)` checks an inventory from any Nornir inventory plugin: every
 host's values as Nornir resolves them (own values, then groups, then defaults), the
-relations between a host's NICs, bridges and guests, and what must hold across hosts. It
-returns a model per host, or raises `InventoryError` listing every problem, each naming the
-host, the field and where the value is defined (the host, a group, defaults).
+relations between a host's NICs, bonds, VLANs, bridges and guests, and what must hold
+across hosts. It returns a model per host, or raises `InventoryError` listing every problem,
+each naming the host, the field and where the value is defined (the host, a group,
+defaults).
 
 `load_inventory(directory)` is the CLI's: a SimpleInventory directory (`hosts.yaml`,
 `groups.yaml`, `defaults.yaml`), its files surveyed first (syntax with line and column, keys
@@ -15,7 +16,13 @@ Where each part lives:
 - survey: the YAML files before Nornir reads them (syntax, shape, unknown keys)
 - origins: which element (host, group, defaults) defines each resolved value
 - checks: one host's values through the models, its relations and its platform's rules
-- relations: the relations between one host's NICs, bridges and guests
+- relations: the relations between one host's NICs, bonds, VLANs, bridges and guests,
+  from these parts:
+  - stacking: which device sits on which (ports, slaves, VLAN parents), unused devices
+  - bonding: a bond's options against its mode
+  - mtu: MTU along the chain NIC -> bond -> VLAN -> bridge
+  - ipv6: one IPv6 default route, through a gateway on the bridge's prefix
+  - dns: what resolv.conf can hold
 - jumps: jump hosts across the inventory, the hops that reach a host, and those hops
   written where Nornir's connection sees them (hvbridge.hops is the hop type and grammar)
 - loops: cycles among groups and among jump hosts

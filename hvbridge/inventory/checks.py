@@ -23,9 +23,9 @@ from hvbridge.inventory.relations import relations
 class HostCheck:
     """One host's resolved values, where each is written, and the problems found so far.
 
-    `data` and `connection` hold what parses: a NIC, bridge or guest that does not is
-    reported and left out (its name kept in `left_out`), so that the relations between the
-    rest can still be checked and every problem reported in one run.
+    `data` and `connection` hold what parses: a NIC, bond, VLAN, bridge or guest that does
+    not is reported and left out (its name kept in `left_out`), so that the relations
+    between the rest can still be checked and every problem reported in one run.
     """
 
     host: Host
@@ -87,7 +87,7 @@ def _check_data(check: HostCheck) -> None:
         check.data = None
 
 
-_SECTIONS = frozenset({"nics", "bridges", "guests"})
+_SECTIONS = frozenset({"nics", "bonds", "vlans", "bridges", "guests"})
 
 
 def _prune(

@@ -152,7 +152,8 @@ class DnsModel(_Model):
 class BridgeModel(_Addressed):
     # NICs, bonds or VLANs of the same host.
     ports: Annotated[list[InterfaceName], Field(min_length=1)]
-    bootproto: Literal["static", "dhcp"]
+    # none: no IPv4 address on the host (a bridge for guests only, or IPv6 only).
+    bootproto: Literal["static", "dhcp", "none"]
     # Written explicitly on every platform: NetworkManager's default is STP on with a 15 s
     # forward delay, which blocks a new guest's port for 30 s.
     stp: bool = False

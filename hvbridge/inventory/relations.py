@@ -1,5 +1,6 @@
-"""Relations between one host's values that no single field shows: ports and bridges,
-addressing, gateways inside their subnet, guests' bridges and PCI slots, the default route.
+"""Relations between one host's values that no single field shows: which device sits on
+which (hvbridge.inventory.stacking), addressing, gateways inside their subnet, bond options,
+MTU along the chain, IPv6 routes, DNS, guests' bridges and PCI slots, the default route.
 Each check returns (field path, message) pairs; `relations` is usable on its own."""
 
 from __future__ import annotations
@@ -7,8 +8,13 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from ipaddress import IPv4Address, IPv4Interface
 
+from hvbridge.inventory.bonding import bond_options
+from hvbridge.inventory.dns import dns_settings
+from hvbridge.inventory.ipv6 import ipv6_routes
 from hvbridge.inventory.models import BridgeModel, HostData, NicModel, PciAddress
+from hvbridge.inventory.mtu import mtu_chain
 from hvbridge.inventory.problems import Loc
+from hvbridge.inventory.stacking import Master, kind, stacking
 from hvbridge.validators import netmask_prefix
 
 _PORT_FIELDS = ("ipaddr", "netmask", "prefix", "gateway", "defroute")
@@ -17,72 +23,39 @@ Finding = tuple[Loc, str]
 
 
 def relations(data: HostData, left_out: Collection[str] = ()) -> list[Finding]:
-    """Every problem between a host's NICs, bridges and guests that no single field shows.
+    """Every problem between a host's NICs, bonds, VLANs, bridges and guests that no single
+    field shows.
 
     Names in `left_out` exist but did not parse: references to them are not reported.
     """
-    owners, found = _ports(data, left_out)
+    masters, found = stacking(data, left_out)
     for name, nic in data.nics.items():
-        if name in owners:
-            found += _port_nic(data, name, nic, owners[name])
+        if name in masters:
+            found += _lower_nic(name, nic, masters[name])
         else:
             found += _addressing(("nics", name), nic)
     for name, bridge in data.bridges.items():
         found += _addressing(("bridges", name), bridge)
+    found += bond_options(data)
+    slave_of = {name: master.name for name, master in masters.items() if master.kind == "bond"}
+    found += mtu_chain(data, slave_of)
+    found += ipv6_routes(data)
+    found += dns_settings(data)
     found += _guest_interfaces(data, left_out)
-    found += _default_routes(data, owners)
+    found += _default_routes(data, masters)
     return found
 
 
-def _ports(data: HostData, left_out: Collection[str]) -> tuple[dict[str, str], list[Finding]]:
-    """Which bridge owns each port NIC (the first to list it), and bad port lists."""
-    owners: dict[str, str] = {}
-    found: list[Finding] = []
-    for name, bridge in data.bridges.items():
-        if name in data.nics:
-            found.append(
-                (("bridges", name), f"{name} is also in nics: a name is a bridge or a NIC")
-            )
-        for index, port in enumerate(bridge.ports):
-            problem = None if port in left_out else _port_problem(data, owners, name, port)
-            if problem is None:
-                owners[port] = name
-            else:
-                found.append((("bridges", name, "ports", index), problem))
-    return owners, found
-
-
-def _port_problem(data: HostData, owners: Mapping[str, str], bridge: str, port: str) -> str | None:
-    if port in data.bridges:
-        return f"{port} is a bridge; a port must be a NIC in nics"
-    if port not in data.nics:
-        return f"{port} is not a NIC in nics"
-    if owners.get(port) == bridge:
-        return f"{port} is listed twice"
-    if port in owners:
-        return f"{port} is already a port of {owners[port]}"
-    return None
-
-
-def _port_nic(data: HostData, name: str, nic: NicModel, bridge: str) -> list[Finding]:
-    """A port hands its address and routes to its bridge, as the seed's eth0 file does."""
+def _lower_nic(name: str, nic: NicModel, master: Master) -> list[Finding]:
+    """A port or a slave hands its address and routes up, as the seed's eth0 file does."""
     loc = ("nics", name)
     found: list[Finding] = [
-        ((*loc, key), f"{name} is a port of {bridge} and has no address or route of its own")
+        ((*loc, key), f"{name} is {master} and has no address or route of its own")
         for key in _PORT_FIELDS
         if key in nic.model_fields_set and getattr(nic, key) is not None
     ]
     if nic.bootproto not in (None, "none"):
-        found.append(((*loc, "bootproto"), f"{name} is a port of {bridge}: must be none or unset"))
-    bridge_mtu = data.bridges[bridge].mtu
-    if bridge_mtu is not None and nic.mtu is not None and bridge_mtu > nic.mtu:
-        found.append(
-            (
-                ("bridges", bridge, "mtu"),
-                f"{bridge_mtu} is above the MTU of its port {name} ({nic.mtu});"
-                " the kernel caps a bridge at its smallest port",
-            )
-        )
+        found.append(((*loc, "bootproto"), f"{name} is {master}: must be none or unset"))
     return found
 
 
@@ -154,8 +127,7 @@ def _guest_interfaces(data: HostData, left_out: Collection[str]) -> list[Finding
         slots: dict[PciAddress, int] = {}
         for index, interface in enumerate(guest.interfaces):
             loc = ("guests", name, "interfaces", index)
-            if interface.bridge not in data.bridges and interface.bridge not in left_out:
-                found.append(((*loc, "bridge"), f"{interface.bridge} is not in bridges"))
+            found += _guest_bridge(data, loc, interface.bridge, left_out)
             address = interface.address
             if address is None:
                 continue
@@ -168,6 +140,23 @@ def _guest_interfaces(data: HostData, left_out: Collection[str]) -> list[Finding
     return found
 
 
+def _guest_bridge(
+    data: HostData, loc: Loc, bridge: str, left_out: Collection[str]
+) -> list[Finding]:
+    if bridge in data.bridges or bridge in left_out:
+        return []
+    what = kind(data, bridge)
+    if what is not None:
+        return [
+            (
+                (*loc, "bridge"),
+                f"{bridge} is a {what}, not a bridge: a guest's interface"
+                " goes on a bridge in bridges",
+            )
+        ]
+    return [((*loc, "bridge"), f"{bridge} is not in bridges")]
+
+
 def _routes_by_default(item: NicModel | BridgeModel) -> bool:
     """Whether ifup would install a default route through `item`."""
     if not item.defroute:
@@ -176,12 +165,13 @@ def _routes_by_default(item: NicModel | BridgeModel) -> bool:
     return item.bootproto == "dhcp" or (item.bootproto == "static" and item.gateway is not None)
 
 
-def _default_routes(data: HostData, owners: Mapping[str, str]) -> list[Finding]:
-    """Two interfaces with DEFROUTE=yes and a gateway: which wins depends on ifup order."""
+def _default_routes(data: HostData, masters: Mapping[str, Master]) -> list[Finding]:
+    """Two interfaces with DEFROUTE=yes and a gateway (or DHCP): which wins depends on the
+    order they come up in, so at most one of all the bridges and NICs may have it."""
     routed: list[tuple[Loc, str]] = [
         (("nics", name), name)
         for name, nic in data.nics.items()
-        if name not in owners and _routes_by_default(nic)
+        if name not in masters and _routes_by_default(nic)
     ]
     routed += [
         (("bridges", name), name)

@@ -35,6 +35,9 @@ def _addresses(data: HostData) -> Iterator[tuple[Loc, str]]:
         for name, item in items.items():
             if item.ipaddr is not None:
                 yield (kind, name, "ipaddr"), str(item.ipaddr)
+    for name, bridge in data.bridges.items():
+        if bridge.ipv6addr is not None:
+            yield ("bridges", name, "ipv6addr"), str(bridge.ipv6addr.ip)
 
 
 def _unique(

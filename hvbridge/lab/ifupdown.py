@@ -15,11 +15,12 @@ from __future__ import annotations
 from hvbridge.platforms.ifupdown import UP
 
 INTERFACES = "/etc/network/interfaces"
-# Lab addresses only (198.18.0.0/15), never used: eth1 does not exist in a lab host.
+# Lab addresses only (198.18.0.0/15), never used: eth9 is no lab host's NIC (the data
+# switch's NICs, `lab up --nics`, are eth1..eth3, and start with no stanza).
 FOREIGN_STANZA = """\
 # The storage NIC, not hvbridge's: left alone, byte for byte.
-allow-hotplug eth1
-iface eth1 inet static
+allow-hotplug eth9
+iface eth9 inet static
 \taddress 198.19.250.10/24
 \tmtu 9000
 """

@@ -16,7 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hvbridge.errors import HostError
@@ -27,9 +27,11 @@ from hvbridge.lab.initscripts import (
     Failure,
     LinkState,
     Plan,
+    ResolvConf,
     Step,
     plan_start,
     plan_stop,
+    resolv_conf,
     status_lines,
 )
 from hvbridge.platforms.ifcfg import ignored_config_name
@@ -38,6 +40,7 @@ __all__ = ["DEFAULT_CONFIG_DIR", "main", "read_configs", "read_links"]
 
 DEFAULT_CONFIG_DIR = Path("/etc/sysconfig/network-scripts")
 SYS_CLASS_NET = Path("/sys/class/net")
+RESOLV_CONF = Path("/etc/resolv.conf")
 # EL6 runs /sbin/ip and /usr/sbin/brctl by absolute path; `service` may hand us a PATH
 # without the sbin directories.
 _TOOL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -111,8 +114,7 @@ def read_links(sys_class_net: Path = SYS_CLASS_NET) -> dict[str, LinkState]:
 
 
 def _read_link(entry: Path) -> LinkState | None:
-    # With the bonding module loaded every namespace also has the file bonding_masters
-    # there: not a device.
+    # Devices are directories; a kernel with bonding also has the file `bonding_masters`.
     if not entry.is_dir():
         return None
     try:
@@ -163,7 +165,26 @@ def _apply(item: Step | Failure) -> str | None:
         return item.message
     if item.message:
         _say(item.message)
-    return _run_step(item.commands)
+    reason = _run_step(item.commands, dict(item.said))
+    if reason is None and item.resolv is not None:
+        _update_resolv_conf(item.resolv)
+    return reason
+
+
+def _update_resolv_conf(change: ResolvConf, path: Path = RESOLV_CONF) -> None:
+    """ifup-post: the device's servers and domain into resolv.conf, the old one kept as
+    resolv.conf.save; ifdown-post (no servers): the saved one put back."""
+    saved = path.with_name(path.name + ".save")
+    if not change.servers:
+        if saved.is_file():
+            path.write_text(saved.read_text())
+            saved.unlink()
+        return
+    current = path.read_text() if path.is_file() else ""
+    new = resolv_conf(current, change.servers, change.domain)
+    if new is not None:
+        saved.write_text(current)
+        path.write_text(new)
 
 
 def _say(line: str) -> None:
@@ -179,8 +200,9 @@ def _title(action: str, device: str) -> str:
     return f"Bringing up interface {device}:"
 
 
-def _run_step(commands: Sequence[Command]) -> str | None:
-    """Run the commands in order; stop at the first that fails and say why."""
+def _run_step(commands: Sequence[Command], said: Mapping[Command, str]) -> str | None:
+    """Run the commands in order; stop at the first that fails and say why (`said`: what
+    initscripts print after the command's own words, as EL6 does)."""
     for command in commands:
         program = shutil.which(command[0], path=_TOOL_PATH)
         if program is None:
@@ -188,7 +210,8 @@ def _run_step(commands: Sequence[Command]) -> str | None:
         done = subprocess.run([program, *command[1:]], capture_output=True, text=True, check=False)
         if done.returncode != 0:
             detail = (done.stderr or done.stdout).strip()
-            return f"{shlex.join(command)} failed with status {done.returncode}: {detail}"
+            reason = f"{shlex.join(command)} failed with status {done.returncode}: {detail}"
+            return f"{reason}\n{said[command]}" if command in said else reason
     return None
 
 

@@ -70,3 +70,9 @@ def chain(model: Any, bridge: str) -> list[str]:
         elif name in bonds:
             todo.extend(bonds[name].slaves)
     return order
+
+
+def virtual(model: Any) -> list[str]:
+    """Every device the host's files make rather than find, top down: its bridges, then its
+    VLANs, then its bonds."""
+    return [name for kind in ("bridges", "vlans", "bonds") for name in _table(model, kind)]

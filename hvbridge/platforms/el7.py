@@ -6,4 +6,4 @@ from __future__ import annotations
 
 from hvbridge.platforms.initscripts import Initscripts
 
-EL7 = Initscripts(name="el7", services="systemd", networkmanager_aware=True)
+EL7 = Initscripts(name="el7", services="systemd", networkmanager_aware=True, type_bond=True)

@@ -12,12 +12,15 @@ import io
 import re
 import shlex
 from decimal import Decimal
+from typing import Any
 
 from hvbridge.errors import ParseError
+from hvbridge.render import RenderError
 
 __all__ = [
     "IfcfgError",
     "device_order_key",
+    "ifcfg_value",
     "ignored_config_name",
     "parse_ifcfg",
 ]
@@ -30,6 +33,9 @@ _SHELL_SPECIALS = frozenset("$`;&|<>()~")
 _CONFIG_PREFIX = "ifcfg-"
 # initscripts' is_ignored_file(): editor backups and rpm leftovers.
 _BACKUP_SUFFIXES = ("~", ".bak", ".orig", ".rpmnew", ".rpmorig", ".rpmsave")
+# What bash reads back unchanged, bare or inside double quotes.
+_BARE = re.compile(r"^[A-Za-z0-9_.:/@+,-]+$")
+_QUOTABLE = re.compile(r"^[ A-Za-z0-9_.:/@+,=%-]+$")
 _ORDER = re.compile(r"(?P<prefix>[^0-9]*)(?P<number>[0-9]+(?:\.[0-9]+)?)?")
 
 
@@ -92,6 +98,16 @@ def _first_word(rest: str) -> tuple[str, int]:
     except ValueError as exc:
         raise ValueError(f"unbalanced quotes or backslash ({str(exc).lower()})") from None
     return word or "", stream.tell()
+
+
+def ifcfg_value(value: Any) -> str:
+    """A value as initscripts (which `source` the file) read it back unchanged."""
+    text = str(value)
+    if _BARE.match(text):
+        return text
+    if _QUOTABLE.match(text):
+        return f'"{text}"'
+    raise RenderError(f"value {text!r} cannot be written safely to an ifcfg file")
 
 
 def ignored_config_name(filename: str) -> bool:

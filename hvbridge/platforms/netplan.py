@@ -2,16 +2,24 @@
 /etc/netplan, applied by `netplan apply`.
 
 hvbridge writes a file of its own, `/etc/netplan/90-hvbridge.yaml` (mode 0600, as netplan
-wants): each port by name (netplan matches a MAC as networkd's PermanentMACAddress=, which
-a virtual NIC does not have; the push refuses a port whose MAC is not the inventory's before
-anything changes), each bridge with EL6's values (STP off, forward
-delay 0, the default route, the port's MAC). netplan merges every file it reads, so a
-file that configures a port now must go: hvbridge takes whole files out of the way (kept
-for the revert) and never rewrites YAML it does not own, so a file that also configures
-other interfaces is refused with a reason. The port's `nameservers` go to its bridge, and
-its IPv6 (`dhcp6`, `accept-ra`, IPv6 `addresses`, `gateway6`, IPv6 `routes`): networkd
-leaves router advertisements off on a bridge unless told, so the RA behaviour the port had
-is said explicitly (`ipv6_of`).
+wants): each NIC under a bridge by name (netplan matches a MAC as networkd's
+PermanentMACAddress=, which a virtual NIC does not have; the push refuses a NIC whose MAC is
+not the inventory's before anything changes), with its bond's MTU when it is a slave; each
+bond (`parameters`: mode, mii-monitor-interval, and lacp-rate, transmit-hash-policy, primary
+when given) and VLAN; each bridge with STP and its forward delay always said, its MTU, IPv4
+and IPv6 addresses and default routes, accept-ra and nameservers when the inventory gives
+them. Every bridge, bond and VLAN is pinned to the MAC of its first NIC down the chain
+(networkd would otherwise generate one from the machine id).
+
+netplan merges every file it reads, so a file that configures a device of a chain now (a
+bridge's port, a bond's slave, a bond or VLAN of ours) must go: hvbridge takes whole files
+out of the way (kept for the revert) and never rewrites YAML it does not own, so a file that
+also configures other interfaces is refused with a reason. Where the inventory says nothing
+of DNS (`dns`) or IPv6, the old definitions' go to the bridge above them: the
+`nameservers`, and the IPv6 (`dhcp6`, `accept-ra`, IPv6 `addresses`, `gateway6`, IPv6
+`routes`) of the topmost device (the one the address sat on): networkd leaves router
+advertisements off on a bridge unless told, so the RA behaviour the device had is said
+explicitly (`ipv6_of`).
 NetworkManager-rendered netplan (desktops) is refused: out of scope.
 
 `netplan try` refuses bridges with parameters ("reverting custom parameters for bridges
@@ -34,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from hvbridge.platforms import devices
 from hvbridge.platforms.base import Checkpoint, Finding, NetworkAction, Preflight, ServiceAction
 from hvbridge.platforms.bridges import contexts
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
@@ -51,7 +60,18 @@ _SAFE = re.compile(r"^[A-Za-z0-9_.:/,@+-]+$")
 # netplan's previous configuration for the revert: the files as this run left them.
 STATE = "/run/hvbridge-netplan"
 REVERT_STOP = f"rm -rf {STATE} && mkdir -p {STATE}/etc && cp -a {CONFIG_DIR} {STATE}/etc/"
-APPLY = "netplan apply"
+# `netplan apply` returns once networkd has the new files, before a bridge with STP on has
+# a carrier (its ports listen and learn for twice its forward delay, up to 60 s): the
+# restart is done when every bridge of our file is up, or after SETTLE seconds (then the
+# verification says which is not). One brace group, so that what the guard appends (its
+# log, closing its lock) is about all of it.
+SETTLE = 70
+APPLY = (
+    "{ netplan apply && i=0 && for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
+    f" {OWN_FILE}); do while [ $i -lt {SETTLE * 10} ]"
+    ' && [ "$(cat "/sys/class/net/$b/operstate" 2>/dev/null)" != up ];'
+    " do sleep 0.1; i=$((i + 1)); done; done; }"
+)
 REVERT_START = f"netplan apply --state {STATE}"
 
 
@@ -66,12 +86,57 @@ def netplan_value(value: Any) -> str:
 FILTERS = (("netplan_value", netplan_value),)
 
 
+def _ethernets(model: Any) -> list[dict[str, Any]]:
+    """The NICs under the bridges, in the inventory's order, each with the MTU it gets: a
+    bond's slave its bond's (the driver gives it to them), any other NIC its own."""
+    used = {name for bridge in model.bridges for name in devices.chain(model, bridge)}
+    bonds = getattr(model, "bonds", None) or {}
+    bond_mtu = {
+        slave: bond.mtu for bond in bonds.values() if bond.mtu is not None for slave in bond.slaves
+    }
+    return [
+        {"name": name, "mtu": bond_mtu.get(name, nic.mtu)}
+        for name, nic in model.nics.items()
+        if name in used
+    ]
+
+
+def _bridges(model: Any) -> list[dict[str, Any]]:
+    """bridges.contexts, plus each bridge's `addresses` (IPv4 then IPv6) and the `gateways`
+    of its default routes (IPv4 when it carries it, then IPv6)."""
+    found = []
+    for item in contexts(model):
+        bridge = item["bridge"]
+        addresses = [] if item["address"] is None else [item["address"]]
+        gateways = []
+        if item["address"] is not None and bridge.gateway is not None and bridge.defroute:
+            gateways.append(str(bridge.gateway))
+        if bridge.ipv6addr is not None:
+            addresses.append(str(bridge.ipv6addr))
+        if bridge.ipv6_gateway is not None:
+            gateways.append(str(bridge.ipv6_gateway))
+        found.append({**item, "addresses": addresses, "gateways": gateways})
+    return found
+
+
 def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
-    bridges = contexts(model)
-    ports = [port for bridge in model.bridges.values() for port in bridge.ports]
+    def virtual(kind: str, key: str) -> list[dict[str, Any]]:
+        table = getattr(model, kind, None) or {}
+        return [
+            {"name": name, key: value, "mac": devices.hwaddr_of(model, name).lower()}
+            for name, value in table.items()
+        ]
+
     return {
         OWN_FILE: render(
-            templates, search, "netplan.yaml.j2", FILTERS, bridges=bridges, ports=ports
+            templates,
+            search,
+            "netplan.yaml.j2",
+            FILTERS,
+            ethernets=_ethernets(model),
+            bonds=virtual("bonds", "bond"),
+            vlans=virtual("vlans", "vlan"),
+            bridges=_bridges(model),
         )
     }
 
@@ -126,7 +191,10 @@ def _names_port(device_id: str, definition: Mapping[str, Any], port: str, mac: s
     # netplan matches names with shell wildcards (`en*` takes every onboard NIC).
     name = match.get("name")
     by_name = isinstance(name, str) and fnmatch.fnmatchcase(port, name)
-    return by_name or (bool(macaddress) and macaddress == mac)
+    # What it matches is renamed to `set-name` (cloud-init's way, with the MAC): a NIC whose
+    # MAC our file does not say (a bond's second slave) is still found by its name.
+    renamed = definition.get("set-name") == port
+    return by_name or renamed or (bool(macaddress) and macaddress == mac)
 
 
 def _with_nameservers(text: str, bridge: str, nameservers: Mapping[str, Any]) -> str:
@@ -243,19 +311,12 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
         return Preflight(problems=(f"{host}: {exc}",))
     own_devices = {d: v for network in ours.values() for d, v in _devices(network).items()}
     bridges = {d: v for d, v in own_devices.items() if v["kind"] == "bridges"}
-    port_bridge = {p: b for b, v in bridges.items() for p in v.get("interfaces", [])}
-    # A port's MAC, to find an old file that matches it by MAC (cloud-init's do): the
-    # bridge's own is its first port's.
-    first = {v["interfaces"][0]: b for b, v in bridges.items() if v.get("interfaces")}
-    ports = {
-        port: str(bridges[first[port]].get("macaddress", "")).lower() if port in first else ""
-        for port, v in own_devices.items()
-        if v["kind"] == "ethernets"
-    }
+    under = _under_bridges(own_devices)
+    ports = _nic_macs(own_devices)
     problems: list[str] = []
     displaced: list[str] = []
-    nameservers: dict[str, dict[str, Any]] = {}
-    ipv6: dict[str, dict[str, Any]] = {}
+    # Per bridge, the old definitions of the devices under it, by their place in its chain.
+    taken: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for path, network in networks.items():
         if path in files:
             continue
@@ -268,12 +329,8 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
                 " netplan rendered for NetworkManager is not supported, only for networkd"
             )
             continue
-        mine = {
-            d: (port, v)
-            for d, v in devices.items()
-            for port, mac in ports.items()
-            if v["kind"] == "ethernets" and _names_port(d, v, port, mac)
-        }
+        configures = {d: _configures(d, v, own_devices, ports) for d, v in devices.items()}
+        mine = {d: v for d, v in devices.items() if configures[d]}
         for d in devices:
             if d in bridges:
                 problems.append(
@@ -293,45 +350,119 @@ def preflight(host: str, output: str, files: Mapping[str, str]) -> Preflight:
             problems.append(f"{host}: {path} comes with the system: override it in /etc/netplan")
         else:
             displaced.append(path)
-            for port, definition in mine.values():
-                if isinstance(definition.get("nameservers"), dict):
-                    nameservers.setdefault(port_bridge.get(port, ""), definition["nameservers"])
-                ipv6.setdefault(port_bridge.get(port, ""), ipv6_of(definition))
+            for d, definition in mine.items():
+                for bridge, place in (under[o] for o in configures[d] if o in under):
+                    taken.setdefault(bridge, []).append((place, definition))
     if problems:
         return Preflight(problems=tuple(problems))
     rewritten: dict[str, str] = {}
     for path, text in files.items():
         new = text
-        for bridge in bridges:
-            dns = nameservers.get(bridge)
-            if dns is None and path in networks:
-                # A rerun: the old file is gone, our file carries them.
-                current = _devices(networks[path]).get(bridge, {}).get("nameservers")
-                dns = current if isinstance(current, dict) else None
-            if dns:
-                new = _with_nameservers(new, bridge, dns)
-            carried = ipv6.get(bridge)
-            if carried is None and path in networks:
-                carried = _bridge_ipv6(_devices(networks[path]).get(bridge, {}))
-            new = _with_ipv6(new, bridge, carried or {})
+        for bridge, rendered in _devices(ours[path]).items():
+            if rendered["kind"] != "bridges":
+                continue
+            current = _devices(networks[path]).get(bridge, {}) if path in networks else None
+            new = _with_carried(
+                new, bridge, rendered, sorted(taken.get(bridge, []), key=lambda t: t[0]), current
+            )
         if new != text:
             rewritten[path] = new
     return Preflight(displaced=tuple(displaced), rewritten=rewritten, notes=(said[0].strip(),))
 
 
-def inventory_problems(data: Any) -> list[Finding]:
-    found: list[Finding] = []
-    ports = {port for bridge in data.bridges.values() for port in bridge.ports}
-    for name, nic in data.nics.items():
-        if name not in ports:
-            found.append((("nics", name), f"{name!r}: a NIC outside a bridge is not written"
-                          " on netplan platforms yet"))  # fmt: skip
-        if nic.mtu is not None:
-            found.append((("nics", name, "mtu"), "mtu is not written to netplan files yet"))
-    for name, bridge in data.bridges.items():
-        if bridge.mtu is not None:
-            found.append((("bridges", name, "mtu"), "mtu is not written to netplan files yet"))
+def _with_carried(
+    text: str,
+    bridge: str,
+    rendered: Mapping[str, Any],
+    old: Sequence[tuple[int, Mapping[str, Any]]],
+    current: Mapping[str, Any] | None,
+) -> str:
+    """Our file with what the host has now carried to a bridge where the inventory says
+    nothing of it: the nameservers of the topmost old definition under it that has some,
+    and the IPv6 of the topmost one (the device the address sat on: a bond above its
+    slaves); on a rerun (nothing old left, `current`: our file on the host), what that file
+    carries."""
+    if "nameservers" not in rendered:
+        dns = next(
+            (d["nameservers"] for _, d in old if isinstance(d.get("nameservers"), dict)), None
+        )
+        if dns is None and current is not None and isinstance(current.get("nameservers"), dict):
+            dns = current["nameservers"]
+        if dns:
+            text = _with_nameservers(text, bridge, dns)
+    if not _bridge_ipv6(rendered):
+        ipv6 = ipv6_of(old[0][1]) if old else _bridge_ipv6(current or {})
+        text = _with_ipv6(text, bridge, ipv6)
+    return text
+
+
+def _links(definition: Mapping[str, Any]) -> list[str]:
+    """The devices right under one of ours: a bridge's or bond's interfaces, a VLAN's link."""
+    if definition["kind"] == "vlans":
+        return [str(definition["link"])] if definition.get("link") else []
+    return [str(name) for name in definition.get("interfaces") or []]
+
+
+def _under_bridges(own: Mapping[str, dict[str, Any]]) -> dict[str, tuple[str, int]]:
+    """Each of our devices under a bridge -> (that bridge, its place in the bridge's chain,
+    top down): two bridges on two NICs are two chains."""
+    found: dict[str, tuple[str, int]] = {}
+    for bridge, definition in own.items():
+        if definition["kind"] != "bridges":
+            continue
+        todo, place = _links(definition), 0
+        while todo:
+            name = todo.pop(0)
+            if name in found or name not in own:
+                continue
+            found[name] = (bridge, place)
+            place += 1
+            todo.extend(_links(own[name]))
     return found
+
+
+def _nic_macs(own: Mapping[str, dict[str, Any]]) -> dict[str, str]:
+    """Our NICs -> the MAC each has, where our file says it ("" elsewhere), to find an old
+    file that matches a NIC by MAC (cloud-init's do): a bridge, bond or VLAN is pinned to the
+    MAC of its first device down the chain."""
+    macs = {name: "" for name, d in own.items() if d["kind"] == "ethernets"}
+    for definition in own.values():
+        mac = str(definition.get("macaddress", "")).lower()
+        name: str | None = None
+        links = _links(definition)
+        seen: set[str] = set()
+        while links and links[0] in own and links[0] not in seen:
+            name = links[0]
+            seen.add(name)
+            links = _links(own[name]) if own[name]["kind"] != "ethernets" else []
+        if mac and name in macs and not macs[name]:
+            macs[name] = mac
+    return macs
+
+
+def _configures(
+    device: str, definition: Mapping[str, Any], own: Mapping[str, Any], nics: Mapping[str, str]
+) -> list[str]:
+    """Which devices of our chains an old definition configures: NICs by name, wildcard or
+    MAC; a bond or VLAN of ours by its name."""
+    if definition["kind"] == "ethernets":
+        return [nic for nic, mac in nics.items() if _names_port(device, definition, nic, mac)]
+    kind = definition["kind"]
+    return (
+        [device] if kind in ("bonds", "vlans") and own.get(device, {}).get("kind") == kind else []
+    )
+
+
+def inventory_problems(data: Any) -> list[Finding]:
+    used = {name for bridge in data.bridges for name in devices.chain(data, bridge)}
+    return [
+        (
+            ("nics", name),
+            f"{name!r}: a NIC outside a bridge is not written on netplan platforms yet",
+        )
+        for name in data.nics
+        if name not in used
+    ]
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,26 +1,28 @@
 """The network files of NetworkManager (EL8, EL9): keyfile profiles in
 /etc/NetworkManager/system-connections, applied by `nmcli connection reload`.
 
-What EL8 and EL9 share: a profile per bridge and per port (`templates/networkmanager/`),
-written with the keys every supported NetworkManager reads (`master=`/`slave-type=`: 1.42
-ignores the newer `controller=`/`port-type=`), with EL6's bridge values (STP off, forward
-delay 0) rather than NetworkManager's (STP on, 15 s); the profiles that own a port now,
+What EL8 and EL9 share: a profile per device of each bridge's chain (bridge, its ports,
+bonds and their slaves, VLANs and their parents: hvbridge.platforms.keyfiles), written with
+the keys every supported NetworkManager reads (`master=`/`slave-type=`: 1.42 ignores the
+newer `controller=`/`port-type=`), with EL6's bridge values (STP off, forward delay 0)
+rather than NetworkManager's (STP on, 15 s); the profiles that own a device of a chain now,
 wherever they live (a keyfile, an ifcfg file read through ifcfg-rh, a profile in /run),
-taken out of the way and kept for the revert; and a NetworkManager checkpoint around the
-apply, the inner undo inside the host guard's.
+taken out of the way and kept for the revert, their DNS and IPv6 carried to the bridge's
+profile where the inventory leaves them to the host (hvbridge.platforms.nmcarry); and a
+NetworkManager checkpoint around the apply, the inner undo inside the host guard's.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import posixpath
-import re
 import shlex
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hvbridge.platforms import devices
 from hvbridge.platforms.base import (
     Checkpoint,
     Finding,
@@ -28,26 +30,31 @@ from hvbridge.platforms.base import (
     Preflight,
     ServiceAction,
 )
-from hvbridge.platforms.bridges import address
 from hvbridge.platforms.iproute import STATE_COMMAND
+from hvbridge.platforms.keyfiles import (
+    CONNECTIONS_DIR,
+    ipv6,
+    plan,
+    profile_uuid,
+    render_files,
+)
+from hvbridge.platforms.nmcarry import carry
 from hvbridge.platforms.nmcli import (
     ACTIVE_FIELDS,
     DEVICE_FIELDS,
     PROFILE_FIELDS,
-    Dns,
+    SETTINGS_FIELDS,
     Keyfile,
     NmcliError,
     parse_active,
     parse_devices,
     parse_general,
     parse_keyfile,
-    parse_profile_dns,
+    parse_profile_settings,
     parse_profiles,
 )
-from hvbridge.render import RenderError, render
+from hvbridge.render import RenderError
 
-CONNECTIONS_DIR = "/etc/NetworkManager/system-connections"
-SUFFIX = ".nmconnection"
 MARK = "@@hvbridge-nm@@"
 # NetworkManager reads a keyfile only when no one else may (it ignores a readable one).
 KEYFILE_MODE = 0o600
@@ -57,11 +64,8 @@ _IGNORED_SUFFIXES = ("~", ".bak", ".orig", ".rej", ".swp", ".tmp", ".rpmnew", ".
                      ".rpmorig", ".dpkg-dist", ".dpkg-old", ".dpkg-new", ".dpkg-tmp")  # fmt: skip
 # Profiles under these come with the system, read-only: they cannot be moved aside.
 _READ_ONLY_DIRS = ("/usr/lib/NetworkManager/", "/lib/NetworkManager/")
-_SAFE = re.compile(r"^[A-Za-z0-9_.:/,@+-]+$")
 # What `systemctl is-active` prints for a unit that runs, or is on its way.
 _RUNNING = frozenset({"active", "activating", "reloading"})
-# Any UUID will do, as long as it is the same on every run (idempotence).
-_NAMESPACE = uuid.UUID("6f1f1d3e-6a0c-4d39-9a43-3d1f0e7b9b1e")
 _BUS = (
     "busctl --system call org.freedesktop.NetworkManager /org/freedesktop/NetworkManager"
     " org.freedesktop.NetworkManager"
@@ -75,52 +79,6 @@ _SETTLE = (
     " nmcli -t -f STATE device | grep -q -e connecting -e deactivating || break; done"
 )
 RELOAD = f"nmcli connection reload && {_SETTLE}"
-
-
-def keyfile_value(value: Any) -> str:
-    """A value as NetworkManager's keyfile reader reads it back unchanged; anything that
-    would need GLib's escapes (spaces, `;`, `#`, `\\`) is refused, never quoted."""
-    text = str(value)
-    if _SAFE.match(text):
-        return text
-    raise RenderError(f"value {text!r} cannot be written safely to a keyfile")
-
-
-FILTERS = (("keyfile_value", keyfile_value),)
-
-
-def profile_uuid(host: str, profile: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{host}/{profile}"))
-
-
-def bridge_path(name: str) -> str:
-    return f"{CONNECTIONS_DIR}/{name}{SUFFIX}"
-
-
-def port_id(bridge: str, port: str) -> str:
-    return f"{bridge}-port-{port}"
-
-
-def port_path(bridge: str, port: str) -> str:
-    return f"{CONNECTIONS_DIR}/{port_id(bridge, port)}{SUFFIX}"
-
-
-def render_files(templates: Path, search: tuple[str, ...], model: Any) -> dict[str, str]:
-    """A bridge profile per bridge, a port profile per port: path -> content."""
-    host = str(getattr(model, "name", ""))
-    files: dict[str, str] = {}
-    for name, bridge in model.bridges.items():
-        files[bridge_path(name)] = render(
-            templates, search, "bridge.nmconnection.j2", FILTERS, name=name, bridge=bridge,
-            uuid=profile_uuid(host, name), address=address(bridge),
-        )  # fmt: skip
-        for port in bridge.ports:
-            files[port_path(name, port)] = render(
-                templates, search, "port.nmconnection.j2", FILTERS, name=port,
-                nic=model.nics[port], bridge=name, id=port_id(name, port),
-                uuid=profile_uuid(host, port_id(name, port)),
-            )  # fmt: skip
-    return files
 
 
 def conflict_candidates(ours: Iterable[str], names: Iterable[str]) -> list[str]:
@@ -146,22 +104,63 @@ def _parsed(files: Mapping[str, str]) -> list[Keyfile]:
 
 @dataclass(frozen=True)
 class _Ours:
-    ids: dict[str, str]  # profile id -> its path
-    bridges: set[str]
-    ports: dict[str, str]  # port -> its MAC, upper case
-    bridge_of: dict[str, str]  # port -> its bridge
+    ids: set[str]  # our profiles' ids
     paths: set[str]
+    bridges: set[str]
+    devices: dict[str, str]  # every other device of the chains -> its MAC (NICs), upper case
+    vlans: dict[tuple[str, str], str]  # (parent, id) -> our VLAN
+    bridge_of: dict[str, str]  # device -> the bridge whose profile takes over its settings
 
 
 def _ours(files: Mapping[str, str]) -> _Ours:
     parsed = [parse_keyfile(text, path) for path, text in files.items()]
+    by_device = {k.interface_name: k for k in parsed}
+
+    def bridge_of(device: str, seen: frozenset[str] = frozenset()) -> str | None:
+        """Up the chain: a port's master; a VLAN parent's first VLAN (a bond carrying two
+        VLANs gives what it had to the first bridge)."""
+        keyfile = by_device.get(device)
+        if keyfile is None or device in seen:
+            return None
+        if keyfile.type == "bridge":
+            return device
+        if keyfile.master:
+            return bridge_of(keyfile.master, seen | {device})
+        vlan = next((k for k in parsed if k.type == "vlan" and k.parent == device), None)
+        return bridge_of(vlan.interface_name, seen | {device}) if vlan else None
+
+    others = [k for k in parsed if k.type != "bridge"]
     return _Ours(
-        ids={k.id: k.path for k in parsed},
-        bridges={k.interface_name for k in parsed if k.type == "bridge"},
-        ports={k.interface_name: k.mac for k in parsed if k.master},
-        bridge_of={k.interface_name: k.master for k in parsed if k.master},
+        ids={k.id for k in parsed},
         paths=set(files),
+        bridges={k.interface_name for k in parsed if k.type == "bridge"},
+        devices={k.interface_name: k.mac for k in others},
+        vlans={(k.parent, k.vlan_id): k.interface_name for k in others if k.type == "vlan"},
+        bridge_of={
+            k.interface_name: found for k in parsed if (found := bridge_of(k.interface_name))
+        },
     )
+
+
+def _owns(keyfile: Keyfile, ours: _Ours) -> bool:
+    """Whether an inactive keyfile would configure one of our devices besides ours: by its
+    interface name, its MAC, or (a VLAN) its parent and id."""
+    macs = {mac for mac in ours.devices.values() if mac}
+    return (
+        keyfile.interface_name in ours.devices
+        or bool(keyfile.mac and keyfile.mac in macs)
+        or (keyfile.type == "vlan" and (keyfile.parent, keyfile.vlan_id) in ours.vlans)
+    )
+
+
+def _device_of(keyfile: Keyfile, ours: _Ours) -> str:
+    """The device of ours an inactive keyfile configures ("" for none)."""
+    if keyfile.interface_name:
+        return keyfile.interface_name
+    if keyfile.type == "vlan" and (keyfile.parent, keyfile.vlan_id) in ours.vlans:
+        return ours.vlans[keyfile.parent, keyfile.vlan_id]
+    by_mac = {mac: device for device, mac in ours.devices.items() if mac}
+    return by_mac.get(keyfile.mac, "")
 
 
 def preflight_command() -> str:
@@ -169,10 +168,9 @@ def preflight_command() -> str:
         f"systemctl is-active NetworkManager.service 2>/dev/null; echo {MARK};"
         f" nmcli -t -f RUNNING,VERSION general 2>&1; echo {MARK};"
         f" nmcli -t -f {PROFILE_FIELDS} connection show 2>&1; echo {MARK};"
-        # Each profile's DNS, whatever file it lives in (keyfile, ifcfg): carried over.
+        # Each profile's DNS and IPv6, whatever file it lives in (keyfile, ifcfg): carried.
         " nmcli -g UUID connection show 2>/dev/null | while read -r u; do"
-        ' nmcli -t -f connection.uuid,ipv4.dns,ipv4.dns-search connection show uuid "$u"'
-        " 2>/dev/null; done"
+        f' nmcli -t -f {SETTINGS_FIELDS} connection show uuid "$u" 2>/dev/null; done'
     )
 
 
@@ -180,11 +178,13 @@ def preflight(
     host: str, output: str, files: Mapping[str, str], existing: Mapping[str, str]
 ) -> Preflight:
     """NetworkManager must run and answer; no other profile may have one of our profiles'
-    names or hold one of our bridges; the profiles that own a port now are displaced."""
+    names or hold one of our bridges; the profiles that own a device of a chain now (a
+    port, a bond's slave, a bond, a VLAN or its parent) are displaced, and what they set of
+    DNS and IPv6 carried to their bridge's profile (hvbridge.platforms.nmcarry)."""
     parts = output.split(f"{MARK}\n")
     if len(parts) != 4:
         return Preflight(problems=(f"{host}: cannot read NetworkManager's state: {output!r}",))
-    active, general_text, profiles_text, dns_text = parts
+    active, general_text, profiles_text, settings_text = parts
     said = active.split()
     if not said or said[-1] not in _RUNNING:
         state = said[-1] if said else "no answer"
@@ -226,7 +226,15 @@ def preflight(
         if profile.filename in ours.paths:
             continue
         where = profile.filename or "in memory"
-        if profile.name in ours.ids:
+        if profile.device in ours.devices:
+            if posixpath.dirname(profile.filename) == CONNECTIONS_DIR and (
+                profile.filename not in existing
+            ):
+                # Moved aside already (a run that stopped before the reload): the profile
+                # lives on in NetworkManager's memory only until the next reload.
+                continue
+            displace(profile.filename, f"profile {profile.name} on {profile.device}")
+        elif profile.name in ours.ids:
             problems.append(
                 f"{host}: a profile named {profile.name} already exists ({where}): rename or"
                 " delete it, hvbridge writes its own"
@@ -236,18 +244,12 @@ def preflight(
                 f"{host}: profile {profile.name} ({where}) is active on {profile.device}:"
                 " delete it, hvbridge writes its own"
             )
-        elif profile.device in ours.ports:
-            if posixpath.dirname(profile.filename) == CONNECTIONS_DIR and (
-                profile.filename not in existing
-            ):
-                # Moved aside already (a run that stopped before the reload): the profile
-                # lives on in NetworkManager's memory only until the next reload.
-                continue
-            displace(profile.filename, f"profile {profile.name} on {profile.device}")
     for keyfile in _parsed(existing):
         if keyfile.path in ours.paths or keyfile.path in displaced:
             continue
-        if keyfile.id in ours.ids:
+        if _owns(keyfile, ours):
+            displaced.append(keyfile.path)
+        elif keyfile.id in ours.ids:
             problems.append(
                 f"{host}: {keyfile.path} also names a profile {keyfile.id}: rename or delete it"
             )
@@ -255,13 +257,9 @@ def preflight(
             problems.append(
                 f"{host}: {keyfile.path} also configures {keyfile.interface_name}: delete it"
             )
-        elif keyfile.interface_name in ours.ports or (
-            keyfile.mac and keyfile.mac in ours.ports.values()
-        ):
-            displaced.append(keyfile.path)
     notes = [f"NetworkManager {general.version}"]
-    # Where each bridge's DNS comes from: its own profile (a rerun keeps what it carried),
-    # then the profiles on its ports that go (active on a port, or a keyfile displaced).
+    # Where each bridge's DNS and IPv6 come from: its own profile (a rerun keeps what it
+    # carried), then the profiles on its chain that go (active there, or displaced).
     sources: dict[str, list[tuple[str, str]]] = {name: [] for name in ours.bridges}
     for profile in profiles:
         if profile.filename in ours.paths and profile.name in ours.bridges:
@@ -269,58 +267,19 @@ def preflight(
         elif profile.filename not in ours.paths and profile.device in ours.bridge_of:
             sources[ours.bridge_of[profile.device]].append((profile.uuid, profile.name))
     for keyfile in _parsed(existing):
-        port = keyfile.interface_name or next(
-            (p for p, mac in ours.ports.items() if mac and mac == keyfile.mac), ""
-        )
-        if keyfile.path in displaced and port in ours.bridge_of:
-            sources[ours.bridge_of[port]].append((keyfile.uuid, keyfile.id))
+        device = _device_of(keyfile, ours)
+        if keyfile.path in displaced and device in ours.bridge_of:
+            sources[ours.bridge_of[device]].append((keyfile.uuid, keyfile.id))
     try:
-        rewritten, said = carry_dns(files, sources, parse_profile_dns(dns_text))
+        rewritten, carried = carry(files, sources, parse_profile_settings(settings_text))
     except RenderError as exc:
-        return Preflight(problems=(f"{host}: the DNS of a profile that goes: {exc}",))
-    notes += said
+        return Preflight(problems=(f"{host}: the settings of a profile that goes: {exc}",))
     return Preflight(
         problems=tuple(problems),
         displaced=tuple(displaced),
         rewritten=rewritten,
-        notes=tuple(notes),
+        notes=tuple(notes + carried),
     )
-
-
-def carry_dns(
-    files: Mapping[str, str],
-    sources: Mapping[str, Sequence[tuple[str, str]]],
-    dns: Mapping[str, Dns],
-) -> tuple[dict[str, str], list[str]]:
-    """Each bridge's profile with the DNS servers and search domains of its `sources`
-    ((UUID, name) of the profiles it takes over; name empty for its own), in their order,
-    each once: path -> content, and what was carried from whom."""
-    rewritten: dict[str, str] = {}
-    notes: list[str] = []
-    for bridge, found in sorted(sources.items()):
-        servers: list[str] = []
-        domains: list[str] = []
-        givers: list[str] = []
-        for uuid_, name in found:
-            got = dns.get(uuid_, Dns())
-            servers += [v for v in got.servers if v not in servers]
-            domains += [v for v in got.domains if v not in domains]
-            if name and (got.servers or got.domains) and name not in givers:
-                givers.append(name)
-        if not servers and not domains:
-            continue
-        lines = [f"dns={''.join(f'{keyfile_value(v)};' for v in servers)}"] if servers else []
-        if domains:
-            lines.append(f"dns-search={''.join(f'{keyfile_value(v)};' for v in domains)}")
-        path = bridge_path(bridge)
-        rewritten[path] = files[path].replace("\n[ipv4]\n", f"\n[ipv4]\n{chr(10).join(lines)}\n")
-        if givers:
-            search = f", search {' '.join(domains)}" if domains else ""
-            notes.append(
-                f"DNS {', '.join(servers) or 'no servers'}{search} carried to {bridge}'s"
-                f" profile from {', '.join(givers)}'s"
-            )
-    return rewritten, notes
 
 
 def verify_command() -> str:
@@ -331,7 +290,8 @@ def verify_command() -> str:
 
 
 def verify_problems(output: str, model: Any) -> list[str]:
-    """NetworkManager's view after the reload: each bridge's profile and each port's
+    """NetworkManager's view after the reload: each of hvbridge's profiles (bridges, and
+    every device of their chains: ports, bonds, their slaves, VLANs and their parents)
     active on its device (`nmcli device`, and `connection show --active` by UUID: a
     profile of the same name elsewhere is not ours)."""
     devices_text, mark, active_text = output.partition(f"{MARK}\n")
@@ -343,13 +303,9 @@ def verify_problems(output: str, model: Any) -> list[str]:
     except NmcliError as exc:
         return [f"NetworkManager's view could not be read: {exc}"]
     host = str(getattr(model, "name", ""))
-    wanted = {}  # device -> the profile that must be active on it
-    for name, bridge in model.bridges.items():
-        wanted[name] = name
-        for port in bridge.ports:
-            wanted[port] = port_id(name, port)
     problems = []
-    for device, profile in wanted.items():
+    for planned in plan(model):
+        device, profile = planned.device, planned.id
         found = devices.get(device)
         if found is None:
             problems.append(f"NetworkManager does not list {device} (nmcli device)")
@@ -397,20 +353,25 @@ def checkpoint(directory: str, seconds: int) -> Checkpoint:
 def inventory_problems(data: Any) -> list[Finding]:
     """What hvbridge does not write to keyfiles yet, and what NetworkManager refuses."""
     found: list[Finding] = []
-    ports = {port for bridge in data.bridges.values() for port in bridge.ports}
-    for name, nic in data.nics.items():
-        if name not in ports:
+    chained = {device for bridge in data.bridges for device in devices.chain(data, bridge)}
+    for name in data.nics:
+        if name not in chained:
             found.append((("nics", name), f"{name!r}: a NIC outside a bridge is not written"
                           " on NetworkManager platforms yet"))  # fmt: skip
-        if nic.mtu is not None:
-            found.append((("nics", name, "mtu"), "mtu is not written to keyfiles yet"))
     for name, bridge in data.bridges.items():
-        if bridge.mtu is not None:
-            found.append((("bridges", name, "mtu"), "mtu is not written to keyfiles yet"))
-        if bridge.stp and bridge.delay == 1:
+        if bridge.delay == 1:
+            # Whether STP is on or not: it refuses the whole profile.
             found.append(
                 (("bridges", name, "delay"), "NetworkManager takes a forward delay of 0 or 2-30")
             )
+        said = getattr(bridge, "dns", None)
+        servers = said.servers if said is not None else []
+        if any(ipaddress.ip_address(str(s)).version == 6 for s in servers) and (
+            ipv6(bridge)["method"] not in ("auto", "manual")
+        ):
+            found.append((("bridges", name, "dns", "servers"), "an IPv6 DNS server needs IPv6"
+                          " on the bridge itself: NetworkManager refuses ipv6.dns on a profile"
+                          " without (set ipv6addr, or ipv6_autoconf: true)"))  # fmt: skip
     return found
 
 

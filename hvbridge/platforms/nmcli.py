@@ -4,7 +4,7 @@ and keyfiles (`/etc/NetworkManager/system-connections/*.nmconnection`)."""
 from __future__ import annotations
 
 import configparser
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hvbridge.errors import ParseError
 
@@ -88,19 +88,28 @@ class Keyfile:
     interface_name: str
     mac: str  # [ethernet] mac-address, upper case; empty when unset
     master: str
+    parent: str = ""  # a VLAN's [vlan] parent (an interface name or a profile's UUID)
+    vlan_id: str = ""  # a VLAN's [vlan] id
 
 
-def parse_keyfile(text: str, path: str) -> Keyfile:
-    """A keyfile as GLib's key file reader sees it (the subset profiles use)."""
+def parse_sections(text: str, path: str = "<keyfile>") -> dict[str, dict[str, str]]:
+    """A keyfile as GLib's key file reader sees it (the subset profiles use): section ->
+    key -> value."""
     parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     try:
         parser.read_string(text, source=path)
     except configparser.Error as exc:
         raise NmcliError(f"{path}: not a keyfile: {exc}") from None
+    return {name: {k: v.strip() for k, v in parser[name].items()} for name in parser.sections()}
+
+
+def parse_keyfile(text: str, path: str) -> Keyfile:
+    """What hvbridge needs of a keyfile."""
+    sections = parse_sections(text, path)
 
     def get(group: str, key: str) -> str:
-        return parser.get(group, key, fallback="").strip()
+        return sections.get(group, {}).get(key, "")
 
     return Keyfile(
         path=path,
@@ -110,32 +119,81 @@ def parse_keyfile(text: str, path: str) -> Keyfile:
         interface_name=get("connection", "interface-name"),
         mac=(get("ethernet", "mac-address") or get("802-3-ethernet", "mac-address")).upper(),
         master=get("connection", "master") or get("connection", "controller"),
+        parent=get("vlan", "parent"),
+        vlan_id=get("vlan", "id"),
     )
 
 
 @dataclass(frozen=True)
 class Dns:
-    """The DNS servers and search domains a device has now (its profile's)."""
+    """The DNS servers and search domains a profile sets: IPv4 servers, IPv6 servers, and
+    the search domains of both families (NetworkManager merges them)."""
 
     servers: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
+    servers6: tuple[str, ...] = ()
 
 
-def parse_profile_dns(text: str) -> dict[str, Dns]:
-    """`nmcli -t -f connection.uuid,ipv4.dns,ipv4.dns-search connection show uuid U`, one
-    block per profile: the DNS servers and search domains each profile sets, by UUID."""
-    found: dict[str, Dns] = {}
+@dataclass(frozen=True)
+class Ipv6:
+    """What a profile says of IPv6: its method (empty when nmcli did not say), static
+    addresses (ADDR/LEN) and gateway."""
+
+    method: str = ""
+    addresses: tuple[str, ...] = ()
+    gateway: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What hvbridge carries from a profile that goes to the bridge that replaces it."""
+
+    dns: Dns = Dns()
+    ipv6: Ipv6 = Ipv6()
+
+
+SETTINGS_FIELDS = (
+    "connection.uuid,ipv4.dns,ipv4.dns-search,ipv6.method,ipv6.addresses,ipv6.gateway,"
+    "ipv6.dns,ipv6.dns-search"
+)
+
+
+def _values(value: str) -> tuple[str, ...]:
+    """A terse multi-value field: unescaped, split at its commas; nmcli's `--` is none."""
+    text = ":".join(terse_fields(value))
+    return tuple(v.strip() for v in text.split(",") if v.strip() and v.strip() != "--")
+
+
+def parse_profile_settings(text: str) -> dict[str, Settings]:
+    """`nmcli -t -f SETTINGS_FIELDS connection show uuid U`, one block per profile: what
+    each profile sets of DNS and IPv6, by UUID."""
+    found: dict[str, Settings] = {}
     current = None
     for line in text.splitlines():
         key, _, value = line.partition(":")
-        values = tuple(v for v in ",".join(terse_fields(value)).split(",") if v.strip())
+        values = _values(value)
         if key == "connection.uuid":
-            current = "".join(terse_fields(value))
-            found[current] = Dns()
-        elif current is not None and key == "ipv4.dns":
-            found[current] = Dns(values, found[current].domains)
-        elif current is not None and key == "ipv4.dns-search":
-            found[current] = Dns(found[current].servers, values)
+            current = ":".join(terse_fields(value))
+            found[current] = Settings()
+            continue
+        if current is None:
+            continue
+        dns, ipv6 = found[current].dns, found[current].ipv6
+        if key == "ipv4.dns":
+            dns = replace(dns, servers=values)
+        elif key in ("ipv4.dns-search", "ipv6.dns-search"):
+            dns = replace(
+                dns, domains=dns.domains + tuple(v for v in values if v not in dns.domains)
+            )
+        elif key == "ipv6.dns":
+            dns = replace(dns, servers6=values)
+        elif key == "ipv6.method":
+            ipv6 = replace(ipv6, method=values[0] if values else "")
+        elif key == "ipv6.addresses":
+            ipv6 = replace(ipv6, addresses=values)
+        elif key == "ipv6.gateway":
+            ipv6 = replace(ipv6, gateway=values[0] if values else "")
+        found[current] = Settings(dns, ipv6)
     return found
 
 

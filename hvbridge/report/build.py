@@ -10,27 +10,34 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from hvbridge.report.chain import chain_line, guests_on
 from hvbridge.report.model import (
     HOST_SCHEMA,
     HOST_STATUSES,
     SUMMARY_SCHEMA,
+    BondFacts,
     BridgeFacts,
     Change,
     Counts,
+    DeviceFacts,
+    DnsFacts,
     DomainFacts,
     Facts,
+    FleetBridge,
     HostLine,
     HostReport,
     HostStatus,
     InterfaceFacts,
     LibvirtFacts,
     NetworkFacts,
+    PortFacts,
     Rollback,
     RouteFacts,
     Run,
     Step,
     StepStatus,
     SummaryReport,
+    VlanFacts,
 )
 from hvbridge.report.redact import redact
 from hvbridge.runner import HostOutcome, RunOutcome, StepOutcome
@@ -125,6 +132,7 @@ def summary_report(
             )
             for name, report in hosts.items()
         },
+        bridges=fleet_bridges(hosts),
     )
 
 
@@ -177,21 +185,88 @@ def _not_reached(ran: Sequence[StepOutcome], planned: Sequence[str]) -> list[str
 
 
 def _facts(found: Mapping[str, Any]) -> Facts:
-    """Only the keys schema 1 knows: a fact added later must not break the report."""
+    """Only the keys schema 4 knows: a fact added later must not break the report; facts
+    read without the chain (no bonds, VLANs, IPv6 or resolver) leave theirs empty."""
     route = found.get("default_route")
+    route6 = found.get("default_route6")
     libvirt = found.get("libvirt")
+    dns = found.get("dns")
     return Facts(
         bridges={
-            name: BridgeFacts(id=b["id"], stp=b["stp"], ports=list(b["ports"]))
+            name: BridgeFacts(
+                id=b["id"],
+                stp=b["stp"],
+                ports=list(b["ports"]),
+                mtu=b.get("mtu"),
+                forward_delay=b.get("forward_delay"),
+                chain=chain_line(name, found),
+                guests=guests_on(name, found),
+            )
             for name, b in found.get("bridges", {}).items()
         },
         bridges_from=found.get("bridges_from", ""),
         addresses={device: list(ips) for device, ips in found.get("addresses", {}).items()},
-        default_route=None
-        if route is None
-        else RouteFacts(gateway=route["gateway"], device=route["device"], metric=route["metric"]),
+        default_route=None if route is None else _route(route),
+        devices={
+            name: DeviceFacts(kind=d["kind"], mtu=d["mtu"], master=d["master"], state=d["state"])
+            for name, d in found.get("devices", {}).items()
+        },
+        bonds={
+            name: BondFacts(
+                mode=b["mode"],
+                miimon=b["miimon"],
+                slaves=dict(b["slaves"]),
+                active=list(b["active"]),
+            )
+            for name, b in found.get("bonds", {}).items()
+        },
+        vlans={
+            name: VlanFacts(id=v["id"], parent=v["parent"])
+            for name, v in found.get("vlans", {}).items()
+        },
+        addresses6={device: list(ips) for device, ips in found.get("addresses6", {}).items()},
+        default_route6=None if route6 is None else _route(route6),
+        dns=None
+        if dns is None
+        else DnsFacts(file=dns["file"], servers=list(dns["servers"]), search=list(dns["search"])),
         libvirt=None if libvirt is None else _libvirt(libvirt),
     )
+
+
+def _route(route: Mapping[str, Any]) -> RouteFacts:
+    return RouteFacts(gateway=route["gateway"], device=route["device"], metric=route["metric"])
+
+
+def fleet_bridges(hosts: Mapping[str, HostReport]) -> list[FleetBridge]:
+    """Every bridge of every host that has facts, by host then bridge name."""
+    rows = []
+    for host in sorted(hosts):
+        facts = hosts[host].facts
+        if facts is None:
+            continue
+        for name in sorted(facts.bridges):
+            bridge = facts.bridges[name]
+            ports = [
+                PortFacts(
+                    name=port,
+                    kind=facts.devices[port].kind if port in facts.devices else "unknown",
+                    mtu=facts.devices[port].mtu if port in facts.devices else None,
+                )
+                for port in bridge.ports
+            ]
+            rows.append(
+                FleetBridge(
+                    host=host,
+                    bridge=name,
+                    ports=ports,
+                    mtu=bridge.mtu,
+                    stp=bridge.stp,
+                    forward_delay=bridge.forward_delay,
+                    addresses=facts.addresses.get(name, []) + facts.addresses6.get(name, []),
+                    chain=bridge.chain,
+                )
+            )
+    return rows
 
 
 def _libvirt(found: Mapping[str, Any]) -> LibvirtFacts:

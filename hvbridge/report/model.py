@@ -9,6 +9,9 @@ Version 2: the statuses `not run` and `interrupted`; counts keyed by identifiers
 (`rolled_back`, `not_run`); `reverted` on each change; `bits`, `stopped` and
 `interrupted` in the summary.
 Version 3: each host's `platform`, in its report and in the summary (a fleet mixes them).
+Version 4: the chain (NIC -> bond -> VLAN -> bridge -> guests): each bridge's MTU, forward
+delay, chain and guests; every device's kind and MTU, the bonds, VLANs, IPv6 addresses
+and default route, and DNS in the facts; the fleet's bridges in the summary.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hvbridge.status import Status
 
-HOST_SCHEMA: Final = "hvbridge.report.host/3"
-SUMMARY_SCHEMA: Final = "hvbridge.report.summary/3"
+HOST_SCHEMA: Final = "hvbridge.report.host/4"
+SUMMARY_SCHEMA: Final = "hvbridge.report.summary/4"
 
 # hvbridge.status.Status's words, as `hvbridge run` prints them, so a report and the
 # terminal say the same thing (a Literal, so the JSON Schema lists them).
@@ -70,10 +73,53 @@ class Rollback(_Document):
     reason: str
 
 
+CHAIN = (
+    "the chain under the bridge and the guests on it, one line: NICs -> bond (mode) ->"
+    " VLAN (id) -> bridge -> guests, each port's chain joined by ' + '"
+)
+
+
 class BridgeFacts(_Document):
     id: str = Field(description="bridge id as brctl prints it: priority.mac")
     stp: bool
     ports: list[str]
+    mtu: int | None = Field(description="null where ip lists no such link")
+    forward_delay: float | None = Field(
+        description="seconds, from sysfs; null where it was not read"
+    )
+    chain: str = Field(description=CHAIN)
+    guests: list[str] = Field(description="the libvirt domains with an interface on the bridge")
+
+
+class DeviceFacts(_Document):
+    kind: str = Field(description="bridge, bond, vlan, nic, or ip's kind (veth, tun, ...)")
+    mtu: int
+    master: str | None
+    state: str = Field(description="the kernel's operstate: UP, DOWN, LOWERLAYERDOWN, ...")
+
+
+class BondFacts(_Document):
+    mode: str = Field(description="active-backup, 802.3ad, ... (the inventory's words)")
+    miimon: int
+    slaves: dict[str, str] = Field(description="each slave's MII status: up or down")
+    active: list[str] = Field(
+        description="the slaves carrying traffic: the active one (active-backup), those up"
+        " in the active aggregator (802.3ad), every slave up (the other modes)"
+    )
+
+
+class VlanFacts(_Document):
+    id: int
+    parent: str
+
+
+class DnsFacts(_Document):
+    file: str = Field(
+        description="the resolver's file read (systemd-resolved's own when"
+        " /etc/resolv.conf names only its stub)"
+    )
+    servers: list[str]
+    search: list[str]
 
 
 class RouteFacts(_Document):
@@ -113,11 +159,19 @@ class Facts(_Document):
     bridges_from: str = Field(description="the command the bridges were read from")
     addresses: dict[str, list[str]] = Field(description="IPv4 addresses per device, as a/len")
     default_route: RouteFacts | None
+    devices: dict[str, DeviceFacts] = Field(description="every link but lo")
+    bonds: dict[str, BondFacts]
+    vlans: dict[str, VlanFacts]
+    addresses6: dict[str, list[str]] = Field(
+        description="global IPv6 addresses per device, as a/len"
+    )
+    default_route6: RouteFacts | None
+    dns: DnsFacts | None = Field(description="null where the resolver's file was not read")
     libvirt: LibvirtFacts | None = Field(description="null where no libvirtd answered")
 
 
 class HostReport(_Document):
-    schema_id: Literal["hvbridge.report.host/3"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.host/4"] = Field(alias="schema")
     host: str
     platform: str | None = Field(description=PLATFORM)
     status: HostStatus
@@ -157,8 +211,27 @@ class HostLine(_Document):
     markdown_path: str = Field(alias="markdown")
 
 
+class PortFacts(_Document):
+    name: str
+    kind: str = Field(description="as DeviceFacts.kind; `unknown` where not read")
+    mtu: int | None
+
+
+class FleetBridge(_Document):
+    """One bridge of one host, as the fleet's table of bridges lists it."""
+
+    host: str
+    bridge: str
+    ports: list[PortFacts]
+    mtu: int | None
+    stp: bool
+    forward_delay: float | None
+    addresses: list[str] = Field(description="IPv4, then global IPv6, as a/len")
+    chain: str = Field(description=CHAIN)
+
+
 class SummaryReport(_Document):
-    schema_id: Literal["hvbridge.report.summary/3"] = Field(alias="schema")
+    schema_id: Literal["hvbridge.report.summary/4"] = Field(alias="schema")
     run: Run
     exit_code: int = Field(
         ge=0, description="what `hvbridge run` exits with: `bits`, or 130/143 after a signal"
@@ -172,3 +245,6 @@ class SummaryReport(_Document):
     )
     counts: Counts
     hosts: dict[str, HostLine]
+    bridges: list[FleetBridge] = Field(
+        description="every bridge of every host with facts, by host then bridge"
+    )

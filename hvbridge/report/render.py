@@ -18,7 +18,7 @@ import jinja2
 
 from hvbridge.errors import InputError
 from hvbridge.render import roots
-from hvbridge.report.model import HostReport, SummaryReport
+from hvbridge.report.model import HostReport, PortFacts, SummaryReport
 
 
 class ReportRenderError(InputError):
@@ -69,6 +69,17 @@ def duration(seconds: float | None) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
+def port_text(port: PortFacts) -> str:
+    """A bridge port for the fleet table: its name, kind and MTU."""
+    mtu = "" if port.mtu is None else f", MTU {port.mtu}"
+    return f"{port.name} ({port.kind}{mtu})"
+
+
+def delay_text(seconds: float | None) -> str:
+    """A bridge's forward delay; `-` where it was not read."""
+    return "-" if seconds is None else f"{seconds:g} s"
+
+
 @cache
 def _environment(templates: Path) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -87,6 +98,8 @@ def _environment(templates: Path) -> jinja2.Environment:
         diff_class=diff_class,
         duration=duration,
         file_stem=file_stem,
+        port_text=port_text,
+        delay_text=delay_text,
     )
     return env
 

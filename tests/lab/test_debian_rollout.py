@@ -43,7 +43,7 @@ def test_debian_hosts_are_bridged_through_the_jump_host_and_a_rerun_changes_noth
     code, output = run(BRIDGE, inv, tmp_path, "--check", "--diff")
     assert code == 2, output
     assert "-iface eth0 inet static" in output and "+iface br0 inet static" in output, output
-    assert "-allow-hotplug eth1" not in output, output
+    assert "-allow-hotplug eth9" not in output, output
     assert on(lab_dir, "hv01", f"cat {INTERFACES}").stdout == before
     assert not on(lab_dir, "hv01", f"test -e {OURS}").ok
     assert not on(lab_dir, "hv01", "ip link show br0").ok

@@ -74,7 +74,7 @@ def test_rollout_bridges_every_hypervisor(
         assert remote_ifcfg(the_lab, name, "ifcfg-br0") == {
             "DEVICE": "br0", "TYPE": "Bridge", "ONBOOT": "yes", "BOOTPROTO": "static",
             "IPADDR": rec.address, "NETMASK": "255.255.128.0", "GATEWAY": "198.18.128.1",
-            "DEFROUTE": "yes", **platform.bridge_nm_controlled,
+            "DEFROUTE": "yes", "STP": "off", "DELAY": "0", **platform.bridge_nm_controlled,
         }  # fmt: skip
         assert remote_ifcfg(the_lab, name, f"ifcfg-{nic}") == {
             "DEVICE": nic, "TYPE": "Ethernet", "HWADDR": rec.mac.upper(), "ONBOOT": "yes",

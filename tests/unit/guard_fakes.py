@@ -15,7 +15,7 @@ from nornir.core.task import Task
 from hvbridge.guard import LOG_MARK
 from hvbridge.hostrun import HostRun
 from hvbridge.hoststate import MARK, PROBES
-from hvbridge.platforms.iproute import STATE_COMMAND
+from hvbridge.platforms.iproute import PARTS, STATE_COMMAND
 from hvbridge.ssh import CommandResult, Connection, SSHError
 
 DATA = Path(__file__).parent / "data" / "netstate"
@@ -170,7 +170,11 @@ def state_text(scenario: str) -> str:
     """What STATE_COMMAND prints on a host in a captured scenario (`bridged`, `unbridged`)."""
     d = DATA / scenario
     parts = [(d / f"{name}.txt").read_text() for name in ("ip-link", "ip-addr", "ip-route")]
-    return f"brctl\n{(d / 'brctl-show.txt').read_text()}{MARK}\n" + f"{MARK}\n".join(parts)
+    # The parts after IPv4's (IPv6, resolver, bridge settings, bonds, VLANs) print nothing.
+    nothing = f"{MARK}\n" * (PARTS - 4)
+    return (
+        f"brctl\n{(d / 'brctl-show.txt').read_text()}{MARK}\n" + f"{MARK}\n".join(parts) + nothing
+    )
 
 
 def looked(

@@ -35,6 +35,43 @@ SEED_HOST: dict[str, Any] = {
     },
 }
 
+# A bonded host shaped like inventory/bonded's: eth0+eth1 in bond0 (active-backup, MTU 9000),
+# VLANs bond0.100 and bond0.200 under br100 (IPv4, IPv6, DNS) and br200 (no address).
+BONDED_HOST: dict[str, Any] = {
+    "hostname": "198.18.100.11",
+    "platform": "el7",
+    "data": {
+        "nics": {"eth0": {"hwaddr": "02:48:56:00:01:01"}, "eth1": {"hwaddr": "02:48:56:00:01:02"}},
+        "bonds": {
+            "bond0": {
+                "slaves": ["eth0", "eth1"],
+                "mode": "active-backup",
+                "primary": "eth0",
+                "mtu": 9000,
+            }
+        },
+        "vlans": {
+            "bond0.100": {"parent": "bond0", "id": 100},
+            "bond0.200": {"parent": "bond0", "id": 200},
+        },
+        "bridges": {
+            "br100": {
+                "ports": ["bond0.100"],
+                "bootproto": "static",
+                "ipaddr": "198.18.100.11",
+                "prefix": 24,
+                "gateway": "198.18.100.1",
+                "mtu": 9000,
+                "ipv6addr": "2001:db8:100::11/64",
+                "ipv6_gateway": "2001:db8:100::1",
+                "dns": {"servers": ["198.18.100.53"], "search": ["example.net"]},
+            },
+            "br200": {"ports": ["bond0.200"], "bootproto": "none", "mtu": 9000},
+        },
+        "guests": {"web1": {"interfaces": [{"bridge": "br100", "mac": "52:54:00:10:00:01"}]}},
+    },
+}
+
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -55,6 +92,13 @@ def write(
 
 def seed_host(edit: Edit | None = None) -> dict[str, Any]:
     host = copy.deepcopy(SEED_HOST)
+    if edit is not None:
+        edit(host["data"])
+    return host
+
+
+def bonded_host(edit: Edit | None = None) -> dict[str, Any]:
+    host = copy.deepcopy(BONDED_HOST)
     if edit is not None:
         edit(host["data"])
     return host

@@ -86,6 +86,30 @@ def test_inventory_errors_name_file_host_and_field(tmp_path: Path) -> None:
     assert "hosts.yaml: host kvm01: nics.eth0.hwaddr" in err
 
 
+def test_inventory_validate_the_bonded_example_and_its_cross_checks(tmp_path: Path) -> None:
+    bonded = PROJECT / "inventory" / "bonded"
+    code, out, _ = invoke("inventory", "validate", "-i", str(bonded))
+    assert (code, out.strip()) == (0, f"{bonded}: 1 host(s) valid")
+    inventory = tmp_path / "inv"
+    shutil.copytree(bonded, inventory)
+    hosts = yaml.safe_load((inventory / "hosts.yaml").read_text())
+    data = hosts["hv01"]["data"]
+    data["bonds"]["bond0"]["lacp_rate"] = "fast"
+    data["vlans"]["bond0.200"]["id"] = 300
+    data["bridges"]["br200"]["ports"] = ["bond0.200", "eth1"]
+    (inventory / "hosts.yaml").write_text(yaml.safe_dump(hosts))
+    code, out, err = invoke("inventory", "validate", "-i", str(inventory))
+    where = f"{inventory}/hosts.yaml: host hv01"
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"error: {where}: bridges.br200.ports[1]: eth1 is already a slave of bond0",
+        f"{where}: vlans.bond0.200.id: bond0.200 names VLAN 200, not 300: a PARENT.ID name must"
+        " agree with parent and id",
+        f"{where}: bonds.bond0.lacp_rate: only for mode 802.3ad (bond0 is active-backup): the"
+        " driver would ignore it",
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [

@@ -97,3 +97,33 @@ def test_a_nic_whose_mac_differs_from_its_hwaddr_is_named_with_both() -> None:
     assert mac_mismatches("hv01", model, _state(links=links[:1]))[1] == (
         "hv01: there is no NIC eth1 (the inventory's hwaddr 02:48:56:00:00:02)"
     )
+
+
+def test_an_enslaved_nic_is_known_by_its_permanent_mac_not_the_bond_s() -> None:
+    from pathlib import Path
+
+    from hvbridge.bonding import parse_proc_bonding
+    from hvbridge.chainstate import ChainState
+
+    text = (Path(__file__).parent / "data/netstate/chain/bond0-active-backup.txt").read_text()
+    bond = parse_proc_bonding("bond0", text)
+    assert [s.permanent for s in bond.slaves] == ["02:48:56:00:01:01", "02:48:56:00:01:02"]
+    # active-backup: eth2 wears the bond's (eth1's) MAC while enslaved.
+    links = (
+        Link("eth1", "02:48:56:00:01:01", "UP", True, 9000, None, "bond0"),
+        Link("eth2", "02:48:56:00:01:01", "UP", True, 9000, None, "bond0"),
+    )
+    state = NetState(bridges=(), links=links, addresses=(), routes=(),
+                     chain=ChainState(bonds={"bond0": bond}))  # fmt: skip
+    model = HostData.model_validate(
+        {"nics": {"eth1": {"hwaddr": "02:48:56:00:01:01"}, "eth2": {"hwaddr": "02:48:56:00:01:02"}}}
+    )
+    assert mac_mismatches("hv01", model, state) == []
+    # The bond's file is what says which NIC is which: one of another MAC is still refused.
+    wrong = HostData.model_validate(
+        {"nics": {"eth1": {"hwaddr": "02:48:56:00:01:01"}, "eth2": {"hwaddr": "02:48:56:00:01:09"}}}
+    )
+    assert mac_mismatches("hv01", wrong, state) == [
+        "hv01: NIC eth2 has MAC 02:48:56:00:01:02 (its own, the bonding driver's permanent"
+        " address), the inventory's hwaddr is 02:48:56:00:01:09: refusing to change the host"
+    ]

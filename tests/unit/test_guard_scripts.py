@@ -100,3 +100,80 @@ def test_an_el7_revert_stops_with_the_init_script_and_restarts_with_systemctl(
     assert _sh(f"sh '{run}/revert.sh'", bin_dir).returncode == 0
     assert log.read_text() == "service network stop (no redirect)\nsystemctl restart network\n"
     assert "rc=0" in (run / "revert.log").read_text()
+
+
+def test_a_revert_deletes_the_devices_the_run_made_that_the_stop_left_top_down(
+    tmp_path: Path,
+) -> None:
+    bin_dir, service_log = _fake_service(tmp_path)
+    ip_log = tmp_path / "ip.log"
+    # A fake `ip`: br100 and bond0 are still there after the stop, bond0.100 is gone;
+    # the kernel refuses to delete bond0 through `ip`, as an old one may.
+    (bin_dir / "ip").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> "{ip_log}"\n'
+        'case "$*" in\n'
+        '  "link show dev bond0.100") exit 1 ;;\n'
+        '  "link delete dev bond0") exit 2 ;;\n'
+        "esac\n"
+        "exit 0\n"
+    )
+    (bin_dir / "ip").chmod(0o755)
+    (bin_dir / "brctl").write_text("#!/bin/sh\nexit 1\n")
+    (bin_dir / "brctl").chmod(0o755)
+    run = tmp_path / "run"
+    run.mkdir()
+    new = ["br100", "bond0.100", "bond0"]
+    (run / "revert.sh").write_text(
+        guard.revert_script(str(run), platforms.get("el6"), new_devices=new)
+    )
+    (run / "armed").touch()
+    reverted = _sh(f"sh {shlex.quote(str(run / 'revert.sh'))}", bin_dir)
+    assert reverted.returncode == 0, reverted.stderr
+    assert ip_log.read_text().splitlines() == [
+        "link show dev br100",
+        "link set dev br100 down",
+        "link delete dev br100",
+        "link show dev bond0.100",
+        "link show dev bond0",
+        "link set dev bond0 down",
+        "link delete dev bond0",
+    ]
+    log = (run / "revert.log").read_text()
+    # After the stop with the new files, before the old files come back up.
+    assert log.index("deleted br100") < log.index("rc=0")
+    # bond0: neither ip, brctl nor the bonding driver's file (absent here) could.
+    assert "could not delete bond0" in log and "bond0.100" not in log
+    assert service_log.read_text() == "network stop\nnetwork start\n"
+
+
+def test_a_revert_without_new_devices_deletes_nothing() -> None:
+    script = guard.revert_script("/run", platforms.get("el6"))
+    assert "ip link delete" not in script
+
+
+def test_every_part_of_a_restart_command_is_logged_and_lets_go_of_the_lock(
+    tmp_path: Path,
+) -> None:
+    """A restart of several commands (ifupdown's `ifdown -a; ifup -a`): each one's output in
+    restart.log, none holding the restart's lock (fd 9), the status the last one's."""
+    from types import SimpleNamespace
+    from typing import Any
+
+    run = tmp_path / "run"
+    run.mkdir()
+    fake: Any = SimpleNamespace(
+        restart_diagnostics="",
+        network_command=lambda action: (
+            'echo first; ls /proc/self/fd | grep -qx 9 && echo "first holds 9"; '
+            'echo second; ls /proc/self/fd | grep -qx 9 && echo "second holds 9"; false'
+        ),
+    )
+    script = guard.restart_command(str(run), fake, None)
+    done = subprocess.run(
+        ["sh", "-c", f"exec 9> {shlex.quote(str(run / 'lock'))}; {script}"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (run / "restart.log").read_text() == "first\nsecond\n"
+    assert (run / "restart.rc").read_text() == "1\n"

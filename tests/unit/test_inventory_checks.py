@@ -127,12 +127,12 @@ CROSS_CHECKS: list[tuple[str, Edit, str]] = [
     (
         "every port is a NIC in nics",
         set_value("bridges.br0.ports", ["eth0", "eth1"]),
-        "bridges.br0.ports[1]: eth1 is not a NIC in nics",
+        "bridges.br0.ports[1]: eth1 is not in nics, bonds or vlans",
     ),
     (
         "a bridge is not a port",
         set_value("bridges.br1", {"ports": ["br0"], "bootproto": "dhcp", "defroute": False}),
-        "bridges.br1.ports[0]: br0 is a bridge; a port must be a NIC in nics",
+        "bridges.br1.ports[0]: br0 is a bridge; a port must be a NIC, a bond or a VLAN",
     ),
     (
         "a port has no address",
@@ -157,7 +157,8 @@ CROSS_CHECKS: list[tuple[str, Edit, str]] = [
     (
         "a bridge name is not a NIC name",
         set_value("nics.br0", SECOND_NIC),
-        "bridges.br0: br0 is also in nics: a name is a bridge or a NIC",
+        "bridges.br0: br0 is also in nics: a name is one device (a NIC, a bond, a VLAN or a"
+        " bridge)",
     ),
     (
         "a guest's bridge exists",
@@ -272,7 +273,7 @@ def test_every_problem_is_reported_at_once() -> None:
             "host hv01: bridges.br1.gateway: 10.0.8.1 is outside 10.0.9.0/24",
             "host hv02: nics.eth0.hwaddr: 01:48:56:00:00:02 is a multicast address"
             " (odd first octet); a NIC needs unicast",
-            "host hv02: bridges.br0.ports[1]: eth2 is not a NIC in nics",
+            "host hv02: bridges.br0.ports[1]: eth2 is not in nics, bonds or vlans",
             "host hv02: guests.v1.interfaces[0].bridge: br9 is not in bridges",
             "host hv02: nics.eth1.hwaddr: 02:48:56:00:00:01 is also nics.eth0.hwaddr on host"
             " hv01; MACs must be unique",
@@ -420,7 +421,7 @@ def test_injection_in_ssh_values_is_refused(
         ("bridges.br0.stp", "no", "expected true or false, got 'no'"),
         ("bridges.br0.delay", 31, "Input should be less than or equal to 30 (got 31)"),
         ("bridges.br0.prefix", 0, "prefix 0 is not between 1 and 32"),
-        ("bridges.br0.bootproto", "none", "Input should be 'static' or 'dhcp' (got 'none')"),
+        ("bridges.br0.bootproto", "off", "Input should be 'static', 'dhcp' or 'none' (got"),
         ("bridges.br0.ports", [], "List should have at least 1 item after validation, not 0"),
         ("bridges.br0.ports", "eth0", "expected a list, got 'eth0'"),
         ("nics.eth0.mtu", 67, "Input should be greater than or equal to 68 (got 67)"),
@@ -492,7 +493,9 @@ def test_relations_is_usable_on_its_own() -> None:
         nics={"eth0": NicModel(hwaddr="44:37:E6:4A:62:AD")},
         bridges={"br0": BridgeModel(ports=["eth0", "eth1"], bootproto="dhcp")},
     )
-    assert relations(data) == [(("bridges", "br0", "ports", 1), "eth1 is not a NIC in nics")]
+    assert relations(data) == [
+        (("bridges", "br0", "ports", 1), "eth1 is not in nics, bonds or vlans")
+    ]
     assert relations(data, left_out={"eth1"}) == []
 
 

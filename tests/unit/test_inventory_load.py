@@ -3,11 +3,13 @@ files' syntax and shape are checked before Nornir reads them; nothing is connect
 
 from __future__ import annotations
 
+import re
 import socket
-from ipaddress import IPv4Address, IPv4Interface
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hvbridge.hops import Hop
 from hvbridge.inventory import (
@@ -60,6 +62,60 @@ def test_dhcp_example_loads() -> None:
     assert br0.bootproto == "dhcp"
     assert (br0.ipaddr, br0.interface, br0.gateway) == (None, None, None)
     assert br0.defroute is True, "initscripts' default: DHCP's router becomes the default route"
+
+
+def test_bonded_example_loads_with_its_chain_as_written() -> None:
+    model = load_inventory(EXAMPLES / "bonded").models["hv01"]
+    assert model.platform == "el7"
+    bond0 = model.bonds["bond0"]
+    assert (bond0.slaves, bond0.mode, bond0.miimon, bond0.primary, bond0.mtu) == (
+        ["eth0", "eth1"],
+        "active-backup",
+        100,
+        "eth0",
+        9000,
+    )
+    assert {name: (vlan.parent, vlan.id) for name, vlan in model.vlans.items()} == {
+        "bond0.100": ("bond0", 100),
+        "bond0.200": ("bond0", 200),
+    }
+    assert model.chain("br100") == ["bond0.100", "bond0", "eth0", "eth1"]
+    assert model.chain("br200") == ["bond0.200", "bond0", "eth0", "eth1"]
+    assert [model.kind_of(name) for name in model.chain("br100")] == ["vlan", "bond", "nic", "nic"]
+    assert model.hwaddr_of("br200") == "02:48:56:00:01:01"
+    br100, br200 = model.bridges["br100"], model.bridges["br200"]
+    assert br100.interface == IPv4Interface("198.18.100.11/24")
+    assert (br100.gateway, br100.mtu, br100.stp, br100.delay) == (
+        IPv4Address("198.18.100.1"),
+        9000,
+        False,
+        0,
+    )
+    assert (br100.ipv6addr, br100.ipv6_gateway, br100.ipv6_autoconf) == (
+        IPv6Interface("2001:db8:100::11/64"),
+        IPv6Address("2001:db8:100::1"),
+        None,
+    )
+    assert br100.dns is not None
+    assert (br100.dns.servers, br100.dns.search) == (
+        [IPv4Address("198.18.100.53"), IPv6Address("2001:db8:100::53")],
+        ["example.net"],
+    )
+    assert (br200.bootproto, br200.interface, br200.ipv6addr, br200.dns, br200.mtu) == (
+        "none",
+        None,
+        None,
+        None,
+        9000,
+    )
+    assert [i.bridge for i in model.guests["web1"].interfaces] == ["br100"]
+
+
+@pytest.mark.parametrize("readme", ["README.md", "inventory/README.md"])
+def test_the_readmes_show_the_bonded_example_as_it_is(readme: str) -> None:
+    text = (EXAMPLES.parent / readme).read_text()
+    shown = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(hv01:.*?)```", text, re.S)]
+    assert shown == [yaml.safe_load((EXAMPLES / "bonded" / "hosts.yaml").read_text())]
 
 
 def test_lab_shaped_inventory_loads() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import yaml
 
 from hvbridge.lab import ifupdown, networkd
+from hvbridge.lab.fleet import MAX_NICS
 from hvbridge.lab.hostfiles import HostFile, boot_script, host_files, host_overlays, host_profile
 from hvbridge.lab.preflight import IFUPDOWN2_ROOT
 from hvbridge.lab.topology import Topology, plan
@@ -96,3 +97,16 @@ def test_an_ubuntu_host_starts_on_cloud_init_s_netplan_file_with_networkd() -> N
     )
     assert UNITS["systemd-networkd.service"].script == networkd.SCRIPT_PATH
     assert topology.has_netplan and not topology.has_ifupdown
+
+
+def test_the_foreign_stanza_names_no_nic_of_a_host_with_the_most_nics() -> None:
+    # A NIC of the data switch (`lab up --nics`) starts unconfigured: the stanza hvbridge
+    # must leave alone is for a NIC no lab host has, or boot would configure it.
+    topology = plan(1, direct=False, platforms=("debian",), nics=MAX_NICS)
+    (host,) = topology.hypervisors
+    foreign = {s.name for s in parse_stanzas(ifupdown.INTERFACES, ifupdown.FOREIGN_STANZA)}
+    assert foreign == {"eth9"}
+    assert [name for name, _, _ in host.nics] == [f"eth{n}" for n in range(MAX_NICS)]
+    text = _files(topology, "hv01")[ifupdown.INTERFACES].content
+    configured = {s.name for s in parse_stanzas(ifupdown.INTERFACES, text) if s.word == "iface"}
+    assert configured == {"lo", "eth0", "eth9"}

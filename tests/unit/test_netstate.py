@@ -429,12 +429,27 @@ def test_facts_of_the_bridged_capture() -> None:
     summary = facts(state("bridged"))
     assert summary == {
         "bridges": {
-            "br-empty": {"id": "8000.024856000200", "stp": False, "ports": []},
-            "br0": {"id": "8000.024856000001", "stp": False, "ports": ["eth0", "vnet0"]},
+            # The MTU from ip link; no forward delay without the chain's sysfs part.
+            "br-empty": {
+                "id": "8000.024856000200",
+                "stp": False,
+                "ports": [],
+                "mtu": 1500,
+                "forward_delay": None,
+            },
+            "br0": {
+                "id": "8000.024856000001",
+                "stp": False,
+                "ports": ["eth0", "vnet0"],
+                "mtu": 1500,
+                "forward_delay": None,
+            },
             "br1": {
                 "id": "7000.02485600010a",
                 "stp": True,
                 "ports": ["vport-a", "vport-b", "vport-c"],
+                "mtu": 1500,
+                "forward_delay": None,
             },
         },
         "bridges_from": "brctl show",

@@ -241,8 +241,9 @@ def test_iproute_2_6_32_details_name_a_kind_but_no_bridge() -> None:
         "2: eth1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP \\"
         "    link/ether 44:37:e6:4a:62:ae brd ff:ff:ff:ff:ff:ff\\    vlan id 5 <REORDER_HDR> \n"
     )
+    # The VLAN's id from its details, its parent from NAME@PARENT.
     assert parse_ip_link_text(text)[1] == Link(
-        "eth1", "44:37:e6:4a:62:ae", "UP", True, 1500, "vlan", None
+        "eth1", "44:37:e6:4a:62:ae", "UP", True, 1500, "vlan", None, vlan_id=5, vlan_parent="eth0"
     )
     with pytest.raises(ParseError, match="no link details"):
         state_from_text_outputs(None, text, "", "")

@@ -12,7 +12,8 @@ import pytest
 
 from hvbridge import apply, gateways, guard, platforms
 from hvbridge.platforms.base import own_view
-from hvbridge.platforms.networkmanager import MARK, profile_uuid, verify_problems
+from hvbridge.platforms.keyfiles import profile_uuid
+from hvbridge.platforms.networkmanager import MARK, verify_problems
 from hvbridge.platforms.nmcli import NmcliError, parse_devices
 from tests.unit.guard_fakes import (
     EPOCH,
@@ -130,3 +131,46 @@ def test_a_mismatch_in_nm_s_view_fails_the_confirm(clock: Clock) -> None:
     assert seen.problem == (
         "NetworkManager says eth0 is connected with profile eth0, not br0-port-eth0 (nmcli device)"
     )
+
+
+def bonded() -> SimpleNamespace:
+    """bond0 (eth0, eth1) carrying VLAN bond0.100, the port of br100."""
+    return SimpleNamespace(
+        name="hv01",
+        nics={"eth0": SimpleNamespace(), "eth1": SimpleNamespace()},
+        bonds={"bond0": SimpleNamespace(slaves=["eth0", "eth1"])},
+        vlans={"bond0.100": SimpleNamespace(parent="bond0", id=100)},
+        bridges={"br100": SimpleNamespace(ports=["bond0.100"])},
+    )
+
+
+CHAIN = {  # device -> our profile on it
+    "br100": "br100", "bond0.100": "br100-port-bond0.100", "bond0": "parent-bond0",
+    "eth0": "bond0-port-eth0", "eth1": "bond0-port-eth1",
+}  # fmt: skip
+CHAIN_DEVICES = "".join(
+    f"{device}:{kind}:connected:{CHAIN[device]}\n"
+    for device, kind in (("br100", "bridge"), ("bond0.100", "vlan"), ("bond0", "bond"),
+                         ("eth0", "ethernet"), ("eth1", "ethernet"))
+)  # fmt: skip
+CHAIN_ACTIVE = "".join(
+    f"{profile}:{profile_uuid('hv01', profile)}:{device}:activated\n"
+    for device, profile in CHAIN.items()
+)
+
+
+def test_the_profiles_on_the_bond_its_slaves_and_the_vlan_are_ours_too() -> None:
+    assert verify_problems(view(CHAIN_DEVICES, CHAIN_ACTIVE), bonded()) == []
+    # A slave left on its old profile, and the VLAN not made at all.
+    devices = CHAIN_DEVICES.replace(":connected:bond0-port-eth1", ":connected:eth1").replace(
+        "bond0.100:vlan:connected:br100-port-bond0.100\n", ""
+    )
+    assert verify_problems(view(devices, CHAIN_ACTIVE), bonded()) == [
+        "NetworkManager does not list bond0.100 (nmcli device)",
+        "NetworkManager says eth1 is connected with profile eth1, not bond0-port-eth1"
+        " (nmcli device)",
+    ]
+    # The bond's profile of our name, but not ours (another UUID).
+    active = CHAIN_ACTIVE.replace(profile_uuid("hv01", "parent-bond0"), "0000")
+    [problem] = verify_problems(view(CHAIN_DEVICES, active), bonded())
+    assert problem.startswith("NetworkManager has not activated hvbridge's profile parent-bond0")

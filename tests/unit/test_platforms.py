@@ -13,7 +13,7 @@ from hvbridge.hoststate import parse_state
 from hvbridge.platforms.base import Preflight
 from hvbridge.platforms.ifcfg import parse_ifcfg
 from hvbridge.platforms.initscripts import SCRIPTS_DIR
-from hvbridge.platforms.iproute import MARK
+from hvbridge.platforms.iproute import MARK, PARTS
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 EL6, EL7 = platforms.get("el6"), platforms.get("el7")
@@ -106,15 +106,23 @@ def test_a_platforms_own_template_overrides_the_shared_one(tmp_path: Path) -> No
     assert EL7.template_dirs == ("el7", "initscripts")
 
 
-def test_only_ifcfg_files_initscripts_read_are_candidates_for_a_conflict() -> None:
+def test_only_ifcfg_files_initscripts_read_are_read_ours_included() -> None:
+    # Ours too: what a bridge keeps of its ports' old files (DNS, IPv6) is read from them.
     names = [
         "ifcfg-br0", "ifcfg-eth0", "ifcfg-eth0.bak", "ifcfg-eth0:1", "ifcfg-old", "route-eth0",
         ".ifcfg-eth0.hvbridge-tmp", "ifcfg-eth1",
     ]  # fmt: skip
     assert EL6.conflict_candidates(OURS, names) == [
+        f"{SCRIPTS_DIR}/ifcfg-br0",
+        f"{SCRIPTS_DIR}/ifcfg-eth0",
         f"{SCRIPTS_DIR}/ifcfg-old",
         f"{SCRIPTS_DIR}/ifcfg-eth1",
     ]
+
+
+def test_our_own_files_on_the_host_are_no_conflict() -> None:
+    existing = {f"{SCRIPTS_DIR}/ifcfg-eth0": "DEVICE=eth0\nIPADDR=198.18.0.5\n"}
+    assert EL6.conflicts(OURS, existing) == []
 
 
 def test_a_conflict_is_another_file_for_one_of_our_devices() -> None:
@@ -153,13 +161,13 @@ def test_names_initscripts_ignore_are_found_wherever_they_are_used(
 
 @pytest.mark.parametrize("platform", [EL6, EL7])
 def test_the_state_command_prints_what_hoststate_parses(platform: platforms.Platform) -> None:
-    assert platform.state_command.count(f"echo {MARK}") == 3
+    assert platform.state_command.count(f"echo {MARK}") == PARTS - 1
     printed = (
         f"brctl\nbridge name\tbridge id\t\tSTP enabled\tinterfaces\n{MARK}\n"
         "2: eth0: <BROADCAST,UP> mtu 1500 qdisc noop state UP \\    link/ether"
         " 02:00:00:00:00:01 brd ff:ff:ff:ff:ff:ff\n"
         f"{MARK}\n{MARK}\n"
-    )
+    ) + f"{MARK}\n" * (PARTS - 4)
     state = parse_state("hv01", printed)
     assert [link.name for link in state.links] == ["eth0"]
 

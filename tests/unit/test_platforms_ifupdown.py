@@ -94,6 +94,7 @@ def model(**bridge_changes: object) -> SimpleNamespace:
     fields: dict[str, object] = dict(
         ports=["eth0"], bootproto="static", ipaddr="198.18.129.1", netmask="255.255.128.0",
         prefix=None, gateway="198.18.128.1", defroute=True, stp=False, delay=0, mtu=None,
+        ipv6addr=None, ipv6_gateway=None, ipv6_autoconf=None, dns=None,
     )  # fmt: skip
     fields.update(bridge_changes)
     nic = SimpleNamespace(hwaddr="02:48:56:00:00:01", mtu=None, nm_controlled=False, name=None)
@@ -278,6 +279,8 @@ WITH_INET6 = (
 )
 INET6_BRIDGE = (
     "    dns-nameservers 2001:db8::53\n"
+    # eth0 goes down by its new `inet manual` stanza, which flushes IPv4 only.
+    "    pre-up ip -6 addr flush dev eth0 scope global\n"
     "\n"
     "iface br0 inet6 static\n"
     "    address 2001:db8::10/64\n"
@@ -364,7 +367,8 @@ def test_the_network_goes_down_by_the_files_as_they_are_then_up_hotplug_ones_too
     assert DEBIAN.checkpoint("/var/lib/hvbridge/runs/x", 30) is None
     assert DEBIAN.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
     assert DEBIAN.preflight_command.startswith(
-        "{ ifup -V; } 2>&1 | head -n 1; echo @@hvbridge-ifup@@;"
+        "{ ifup -V; } 2>&1 | head -n 1; [ -e /etc/network/if-pre-up.d/ifenslave ] ||"
+        " echo @@hvbridge-no-bond-helper@@; echo @@hvbridge-ifup@@;"
     )
     assert DEBIAN.template_dirs == ("debian", "ifupdown")
     assert DEBIAN.ssh_disabled_algorithms == {}
@@ -374,8 +378,8 @@ def test_what_is_not_written_on_ifupdown_yet_is_said_in_the_inventory() -> None:
     data = model(bootproto="dhcp", defroute=False)
     data.nics["eth0"].mtu = 9000
     data.nics["eth1"] = SimpleNamespace(hwaddr="02:48:56:00:00:02", mtu=None)
+    # A port's own mtu is written on its stanza (hvbridge.platforms.ifupdown_stanzas).
     assert DEBIAN.inventory_problems(data) == [
-        (("nics", "eth0", "mtu"), "a port's mtu is the bridge's on ifupdown: set the bridge's"),
         (("nics", "eth1"), "'eth1': a NIC outside a bridge is not written on ifupdown"
          " platforms yet"),
         (("bridges", "br0", "defroute"), "ifupdown takes the DHCP server's default route:"
@@ -412,8 +416,10 @@ def test_proxmox_finds_its_bridges_by_either_spelling_and_carries_dns() -> None:
 
 
 def test_proxmox_applies_and_reverts_with_ifreload_and_explains_with_ifquery() -> None:
-    assert PROXMOX.network_command("restart") == "ifreload -a"
-    assert PROXMOX.revert_commands() == ("true", "ifreload -a")
+    restart = PROXMOX.network_command("restart")
+    assert restart.startswith("rc=0; ifreload -a || rc=$?; for b in /sys/class/net/*/bridge;")
+    assert restart.endswith("; [ $rc = 0 ]")
+    assert PROXMOX.revert_commands() == ("true", restart)
     assert PROXMOX.restart_diagnostics == "ifquery -a -c"
     assert PROXMOX.service_command("libvirtd", "restart") == "systemctl restart libvirtd"
     # ifupdown (Debian's) is not ifupdown2: a debian host refused as proxmox, and back.

@@ -5,12 +5,12 @@ to the bridge, the commands; pure, no network."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from hvbridge import platforms
+from hvbridge.inventory.models import HostData
 from hvbridge.platforms.interfaces import MARK as DUMP_MARK
 from hvbridge.platforms.netplan import MARK, OWN_FILE, effective, netplan_value
 from hvbridge.render import RenderError
@@ -64,15 +64,18 @@ WITH_DNS = RENDERED.replace(
 WITH_DNS_RA = WITH_DNS.replace("    br0:\n", "    br0:\n      accept-ra: true\n")
 
 
-def model(**bridge_changes: object) -> SimpleNamespace:
-    fields: dict[str, object] = dict(
+def model(**bridge_changes: object) -> HostData:
+    bridge: dict[str, object] = dict(
         ports=["enp1s0"], bootproto="static", ipaddr="198.18.129.1", netmask="255.255.128.0",
-        prefix=None, gateway="198.18.128.1", defroute=True, stp=False, delay=0, mtu=None,
+        gateway="198.18.128.1",
     )  # fmt: skip
-    fields.update(bridge_changes)
-    nic = SimpleNamespace(hwaddr="02:48:56:00:00:01", mtu=None, nm_controlled=False, name=None)
-    return SimpleNamespace(
-        name="hv01", bridges={"br0": SimpleNamespace(**fields)}, nics={"enp1s0": nic}, guests={}
+    bridge.update(bridge_changes)
+    return HostData.model_validate(
+        {
+            "platform": "ubuntu",
+            "nics": {"enp1s0": {"hwaddr": "02:48:56:00:00:01"}},
+            "bridges": {"br0": bridge},
+        }
     )
 
 
@@ -248,7 +251,13 @@ def test_without_netplan_or_networkd_running_the_host_is_refused() -> None:
 
 
 def test_netplan_applies_and_the_revert_gives_it_the_new_files_as_its_previous_state() -> None:
-    assert UBUNTU.network_command("restart") == "netplan apply"
+    # Done when every bridge of our file is up (STP's listening and learning over), or 70 s.
+    assert UBUNTU.network_command("restart") == (
+        "{ netplan apply && i=0 && for b in $(sed -n '/^  bridges:/,$s/^    \\([^ ]*\\):$/\\1/p'"
+        " /etc/netplan/90-hvbridge.yaml); do while [ $i -lt 700 ]"
+        ' && [ "$(cat "/sys/class/net/$b/operstate" 2>/dev/null)" != up ];'
+        " do sleep 0.1; i=$((i + 1)); done; done; }"
+    )
     stop, start = UBUNTU.revert_commands()
     assert stop == (
         "rm -rf /run/hvbridge-netplan && mkdir -p /run/hvbridge-netplan/etc"

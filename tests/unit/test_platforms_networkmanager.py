@@ -12,7 +12,8 @@ import pytest
 
 from hvbridge import guard, platforms
 from hvbridge.platforms.base import Preflight
-from hvbridge.platforms.networkmanager import MARK, keyfile_value, profile_uuid
+from hvbridge.platforms.keyfiles import keyfile_value, profile_uuid
+from hvbridge.platforms.networkmanager import MARK
 from hvbridge.platforms.nmcli import (
     General,
     NmcliError,
@@ -323,12 +324,38 @@ def test_el9_restarts_libvirt_s_modular_daemons_and_el8_libvirtd() -> None:
     assert EL9.service_command("sshd", "restart") == "systemctl restart sshd"
 
 
-def test_what_keyfiles_do_not_carry_yet_is_refused_in_the_inventory() -> None:
-    host = model(mtu=9000)
+def test_what_keyfiles_do_not_carry_yet_and_what_networkmanager_refuses_is_refused() -> None:
+    host = model(mtu=9000, delay=1)
     host.nics["eth1"] = SimpleNamespace(hwaddr="02:00:00:00:00:02", mtu=1400)
+    # A NIC under no bridge's chain; a forward delay of 1 s, STP on or off (NetworkManager
+    # refuses the whole profile); MTUs are written now.
     assert EL9.inventory_problems(host) == [
         (("nics", "eth1"), "'eth1': a NIC outside a bridge is not written on NetworkManager"
          " platforms yet"),
-        (("nics", "eth1", "mtu"), "mtu is not written to keyfiles yet"),
-        (("bridges", "br0", "mtu"), "mtu is not written to keyfiles yet"),
+        (("bridges", "br0", "delay"), "NetworkManager takes a forward delay of 0 or 2-30"),
     ]  # fmt: skip
+    # A NIC that only carries a VLAN is in a chain.
+    host.vlans = {"vlan7": SimpleNamespace(parent="eth1", id=7, mtu=None)}
+    host.bridges["br7"] = SimpleNamespace(**{**vars(host.bridges["br0"]), "ports": ["vlan7"]})
+    host.bridges["br0"].delay = 0
+    host.bridges["br7"].delay = 0
+    assert EL9.inventory_problems(host) == []
+
+
+@pytest.mark.parametrize(
+    ("ipv6", "refused"),
+    [({}, True), ({"ipv6_autoconf": False}, True), ({"ipv6_autoconf": True}, False),
+     ({"ipv6addr": "2001:db8::5/64"}, False), ({"ipv6_gateway": "fe80::1"}, False)],
+)  # fmt: skip
+def test_an_ipv6_dns_server_needs_ipv6_on_the_bridge_itself(
+    ipv6: dict[str, object], refused: bool
+) -> None:
+    dns = SimpleNamespace(servers=["198.18.0.53", "2001:db8::53"], search=[])
+    found = EL9.inventory_problems(model(dns=dns, **ipv6))
+    assert found == (
+        [(("bridges", "br0", "dns", "servers"), "an IPv6 DNS server needs IPv6 on the bridge"
+          " itself: NetworkManager refuses ipv6.dns on a profile without (set ipv6addr, or"
+          " ipv6_autoconf: true)")]
+        if refused else []
+    )  # fmt: skip
+    assert EL9.inventory_problems(model(dns=SimpleNamespace(servers=["198.18.0.53"]))) == []

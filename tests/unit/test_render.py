@@ -21,6 +21,9 @@ SEED_BR0 = {
     "DEVICE": "br0", "ONBOOT": "yes", "TYPE": "Bridge", "BOOTPROTO": "static",
     "IPADDR": "10.0.112.39", "NETMASK": "255.255.255.0", "GATEWAY": "10.0.112.1", "DEFROUTE": "yes",
 }  # fmt: skip
+# STP and its forward delay are always written: a platform default (EL6's kernel: 15 s when
+# STP is on) would hold a new guest's port for 30 s.
+EXPLICIT_STP = {"STP": "off", "DELAY": "0"}
 SEED_ETH0 = {
     "DEVICE": "eth0", "NM_CONTROLLED": "no", "ONBOOT": "yes", "TYPE": "Ethernet",
     "BOOTPROTO": "none", "BRIDGE": "br0", "NAME": "System eth0", "HWADDR": "44:37:E6:4A:62:AD",
@@ -56,19 +59,21 @@ def rendered(model: SimpleNamespace, platform: str = "el6") -> dict[str, dict[st
 
 def test_seed_host_renders_the_seed_files() -> None:
     files = rendered(seed_host(), "el6")
-    assert files == {"ifcfg-br0": SEED_BR0, "ifcfg-eth0": SEED_ETH0}
+    assert files == {"ifcfg-br0": {**SEED_BR0, **EXPLICIT_STP}, "ifcfg-eth0": SEED_ETH0}
 
 
 def test_el7_renders_the_seed_files_with_the_bridge_left_to_initscripts() -> None:
     # NetworkManager, which EL7 may run beside initscripts, would otherwise manage br0.
     files = rendered(seed_host(), "el7")
-    assert files == {"ifcfg-br0": {**SEED_BR0, "NM_CONTROLLED": "no"}, "ifcfg-eth0": SEED_ETH0}
+    br0 = {**SEED_BR0, "NM_CONTROLLED": "no", **EXPLICIT_STP}
+    assert files == {"ifcfg-br0": br0, "ifcfg-eth0": SEED_ETH0}
 
 
 def test_dhcp_bridge_renders_the_seed_dhcp_variant() -> None:
     files = rendered(seed_host(bootproto="dhcp", ipaddr=None, netmask=None, gateway=None))
     assert files["ifcfg-br0"] == {
         "DEVICE": "br0", "ONBOOT": "yes", "TYPE": "Bridge", "BOOTPROTO": "dhcp", "DEFROUTE": "yes",
+        **EXPLICIT_STP,
     }  # fmt: skip
 
 

@@ -222,7 +222,11 @@ def test_host_values_round_trip(paths: ReportPaths) -> None:
         "started": "2025-01-01T12:00:00Z",
         "seconds": 41.25,
     }
-    assert hv01["facts"] == outcome.hosts["hv01"].facts
+    # The report adds each bridge's chain and guests (schema 4) to the facts it was given.
+    written = hv01["facts"]
+    assert written["bridges"]["br0"].pop("chain") == "eth0 -> br0 -> guests v1"
+    assert written["bridges"]["br0"].pop("guests") == ["v1"]
+    assert written == outcome.hosts["hv01"].facts
     assert hv01["facts"]["bridges"]["br0"]["ports"] == ["eth0", "vnet0"]
     assert hv01["facts"]["addresses"]["br0"] == ["198.18.129.1/17"]
     assert hv01["facts"]["libvirt"]["domains"]["v1"]["interfaces"][0]["source"] == "br0"
@@ -310,7 +314,10 @@ def test_host_markdown_has_the_bridge_and_libvirt_tables(paths: ReportPaths) -> 
     hv01 = paths.hosts["hv01"].markdown.read_text()
     assert hv01.startswith("# hv01: changed\n")
     assert "| bridge | id | STP | ports | addresses |" in hv01
-    assert "| br0 | 8000.024856000001 | off | eth0 vnet0 | 198.18.129.1/17 |" in hv01
+    # IPv4, then global IPv6 (schema 4).
+    assert (
+        "| br0 | 8000.024856000001 | off | eth0 vnet0 | 198.18.129.1/17, 2001:db8:1::5/64 |" in hv01
+    )
     assert "Default route: via 198.18.128.1 dev br0, metric 0" in hv01
     assert "| v1 | running | bridge | br0 | 52:54:00:48:00:01 | virtio |" in hv01
     assert "| libvirt.edit_domains | changed | 1.50 s | defined: v1:" in hv01

@@ -43,6 +43,15 @@ def test_interface_name_refuses(name: str) -> None:
         validators.interface_name(name)
 
 
+def test_bonding_masters_is_not_an_interface_name() -> None:
+    with pytest.raises(ValueError) as caught:
+        validators.interface_name("bonding_masters")
+    assert str(caught.value) == (
+        "'bonding_masters' is reserved by the kernel's bonding driver"
+        " (/sys/class/net/bonding_masters)"
+    )
+
+
 def test_mac_is_canonical_per_consumer() -> None:
     assert validators.mac_address("44:37:e6:4a:62:ad") == "44:37:E6:4A:62:AD"
     assert validators.mac_for_libvirt("52:54:00:DA:C3:DC") == "52:54:00:da:c3:dc"
