@@ -75,7 +75,10 @@ def test_an_802_3ad_bond_works_through_its_active_aggregator_only() -> None:
         None,
         2,
     )
-    assert bond.slaves == (BondSlave("eth3", True, 1), BondSlave("eth4", True, 2))
+    assert bond.slaves == (
+        BondSlave("eth3", True, 1, "02:48:56:00:02:01"),
+        BondSlave("eth4", True, 2, "02:48:56:00:02:02"),
+    )
     assert bond.working_slaves() == ["eth4"]
 
 
