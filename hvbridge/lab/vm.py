@@ -245,6 +245,9 @@ class VmLab:
             copy = ["cp", "-a", str(inner / "lab.json"), str(inner / "inventory")]
             self.execute(["mkdir", "-p", f"{VM_SHARE}/lab"])
             code = self.execute([*copy, f"{VM_SHARE}/lab"])
+        if code != 0:
+            # As the ordinary `lab up` does when it fails: nothing stays up.
+            self.down()
         return code
 
     def lab_state(self) -> LabState:
