@@ -26,6 +26,7 @@ from hvbridge.status import EXIT_INPUT, EXIT_SIGINT, Status
 if TYPE_CHECKING:
     from hvbridge.lab.lifecycle import Lab
     from hvbridge.lab.state import LabState
+    from hvbridge.lab.vm import VmLab
     from hvbridge.report import ReportPaths
     from hvbridge.runner import RunOutcome, RunRequest
 
@@ -623,6 +624,13 @@ PLATFORM_HELP = (
     " named as the platform names further NICs) are unconfigured, on a data switch at"
     " MTU 9000 where the controller is 198.19.0.1 and fd48:6862:0:3::1.",
 )
+@click.option(
+    "--kernel",
+    type=click.Choice(["debian"]),
+    default=None,
+    help="Run the whole lab inside one QEMU VM on Debian's kernel (bonding, 802.1Q), booted"
+    " from the cache scripts/install fills; `lab status|ssh|exec|down` forward into it.",
+)
 @click.pass_context
 def lab_up(
     ctx: click.Context,
@@ -632,6 +640,7 @@ def lab_up(
     libvirt: bool,
     ssh_profile: str,
     nics: int,
+    kernel: str | None,
 ) -> None:
     """Build the lab and write its inventory, key, known_hosts and ssh_config."""
     from hvbridge.lab.fleet import parse_platforms
@@ -639,6 +648,15 @@ def lab_up(
     the_lab = _lab(ctx)
     with _errors():
         platforms = parse_platforms(platform_spec, count)
+        vm = _vm_lab(ctx)
+        if kernel is not None or vm.is_up():
+            inner = [
+                *("--hosts", str(len(platforms)), "--platform", platform_spec),
+                *(["--direct"] if direct else []),
+                "--libvirt" if libvirt else "--no-libvirt",
+                *("--ssh-profile", ssh_profile, "--nics", str(nics)),
+            ]
+            sys.exit(vm.up(inner, project=ctx.obj["project"]))
         the_lab.up(
             hosts=len(platforms),
             direct=direct,
@@ -656,6 +674,10 @@ def lab_up(
 def lab_down(ctx: click.Context) -> None:
     """Remove everything the lab made, also after a lab that died half-way up."""
     with _errors():
+        vm = _vm_lab(ctx)
+        if vm.is_up():
+            vm.down()
+            return
         _lab(ctx).down()
 
 
@@ -665,6 +687,9 @@ def lab_status(ctx: click.Context) -> None:
     """List the lab's hosts, their addresses and whether each answers SSH."""
     the_lab = _lab(ctx)
     with _errors():
+        vm = _vm_lab(ctx)
+        if vm.is_up():
+            sys.exit(vm.status(project=ctx.obj["project"]))
         ok = _print_status(the_lab)
     sys.exit(0 if ok else 1)
 
@@ -679,11 +704,48 @@ def lab_ssh(ctx: click.Context, host: str, command: tuple[str, ...]) -> None:
 
     the_lab = _lab(ctx)
     with _errors():
+        vm = _vm_lab(ctx)
+        if vm.is_up():
+            if not command:
+                raise InputError(
+                    "a VM lab forwards commands, not a terminal: hvbridge lab ssh HOST -- CMD"
+                )
+            sys.exit(vm.ssh(host, command))
         state = the_lab.require_state()
         if host not in state.hosts:
             raise LabError(f"no lab host {host!r}; hosts: {', '.join(state.hosts)}")
     # Hands the terminal to OpenSSH, as `ssh` itself would be used.
     os.execvp("ssh", ["ssh", "-F", str(the_lab.paths.ssh_config), host, *command])  # noqa: S606
+
+
+@lab.command("exec", context_settings={"ignore_unknown_options": True})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def lab_exec(ctx: click.Context, command: tuple[str, ...]) -> None:
+    """Run COMMAND inside a VM lab's VM (`lab up --kernel debian`), where its switches and
+    the controller's side are, in the current directory; exits with its status. The
+    hvbridge of this environment runs there too: `lab exec -- hvbridge run ...`."""
+    with _errors():
+        vm = _vm_lab(ctx)
+        if not vm.is_up():
+            raise InputError(
+                f"no VM lab in {vm.paths.lab_dir}: `lab exec` runs commands in the VM of"
+                " `hvbridge lab up --kernel debian`"
+            )
+        sys.exit(vm.execute(_in_this_env(command)))
+
+
+def _in_this_env(command: tuple[str, ...]) -> list[str]:
+    """`hvbridge` means this process's hvbridge (the same venv is visible in the VM)."""
+    if command[0] == "hvbridge":
+        return [sys.executable, "-m", "hvbridge.cli", *command[1:]]
+    return list(command)
+
+
+def _vm_lab(ctx: click.Context) -> VmLab:
+    from hvbridge.lab.vm import VmLab
+
+    return VmLab(ctx.obj["state_dir"])
 
 
 DEMO_MAX_HOSTS = 50

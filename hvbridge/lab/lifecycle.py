@@ -45,6 +45,7 @@ from hvbridge.lab.topology import (
     gateway6,
     plan,
 )
+from hvbridge.lab.vmagent import inside_vm
 from hvbridge.ssh import Connection, Endpoint, SSHError, SSHOptions
 
 INIT_MODULE = "hvbridge.lab.init"
@@ -89,6 +90,12 @@ def _keygen(path: Path, key_type: str, comment: str) -> tuple[str, str]:
     bits = ["-b", "2048"] if key_type == "rsa" else []
     _run(["ssh-keygen", "-q", "-t", key_type, *bits, "-N", "", "-C", comment, "-f", str(path)])
     return path.read_text(), path.with_suffix(".pub").read_text()
+
+
+def _ssh_timeout() -> float:
+    """Seconds for a lab host's SSH handshake or a probe: an SSH login through the jump
+    host takes seconds under the VM lab's emulation (hvbridge.lab.vm), more when busy."""
+    return 120.0 if inside_vm() else 10.0
 
 
 def _links() -> set[str]:
@@ -341,6 +348,7 @@ class Lab:
             key_filename=self.paths.key,
             jump=jump,
             platform="el6" if profile == "el6" else "modern",
+            connect_timeout=_ssh_timeout(),
         )
 
     def connect(self, name: str, state: LabState | None = None) -> Connection:
@@ -354,7 +362,7 @@ class Lab:
     def probe(self, name: str, state: LabState) -> str:
         try:
             with self.connect(name, state) as conn:
-                result = conn.run("hostname", timeout=10)
+                result = conn.run("hostname", timeout=_ssh_timeout())
         except SSHError as exc:
             return f"no: {exc}"
         if result.exit_status != 0 or result.stdout.strip() != name:
