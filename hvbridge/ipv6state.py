@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Interface
 
 from hvbridge.netstate import (
-    _ROUTE_TYPES,
     _SEGMENT,
     _items,
     _keyed,
     _Line,
     _lines,
+    text_route_fields,
 )
 
 IP6_ADDR = "ip -j -6 addr show"
@@ -135,27 +135,11 @@ def parse_ip6_route_text(text: str) -> list[Route6]:
 
 
 def _text_route(line: _Line) -> Route6:
-    words = line.text.split()
-    if words and words[0] in _ROUTE_TYPES:
-        words = words[1:]
-    if not words:
-        raise line.error(f"expected a route, got {line.text!r}")
-    dst, fields = words[0], _keyed(words[1:], _ROUTE_KEYS, line)
-    if dst != "default":
-        try:
-            IPv6Interface(dst)
-        except ValueError:
-            raise line.error(f"expected default or an IPv6 prefix, got {dst!r}") from None
-    try:
-        gateway = None if "via" not in fields else IPv6Address(fields["via"])
-    except ValueError as exc:
-        raise line.error(str(exc)) from None
-    return Route6(
-        dst=dst,
-        gateway=gateway,
-        device=None if "dev" not in fields else line.ifname(fields["dev"]),
-        metric=line.number_of("metric", fields.get("metric", "0")),
+    dst, gateway, device, metric = text_route_fields(
+        line, _ROUTE_KEYS, IPv6Interface, IPv6Address, "IPv6"
     )
+    assert gateway is None or isinstance(gateway, IPv6Address)
+    return Route6(dst=dst, gateway=gateway, device=device, metric=metric)
 
 
 def parse_ip6_route_json(text: str) -> list[Route6]:

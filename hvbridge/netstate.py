@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Interface
 from typing import TYPE_CHECKING, Any
@@ -659,27 +659,40 @@ def _nexthop(line: _Line, after_a_route: bool) -> None:
 
 
 def _text_route(line: _Line) -> Route:
+    dst, gateway, device, metric = text_route_fields(
+        line, _ROUTE_KEYS, IPv4Interface, IPv4Address, "IPv4"
+    )
+    assert gateway is None or isinstance(gateway, IPv4Address)
+    return Route(dst=dst, gateway=gateway, device=device, metric=metric)
+
+
+def text_route_fields(
+    line: _Line,
+    keys: frozenset[str],
+    prefix: Callable[[str], object],
+    address: Callable[[str], IPv4Address | IPv6Address],
+    family: str,
+) -> tuple[str, IPv4Address | IPv6Address | None, str | None, int]:
+    """One line of `ip route show` (either family: `keys` the words it may hold, `prefix`
+    and `address` its types): its destination ("default" or the prefix as ip prints it),
+    gateway, device and metric."""
     words = line.text.split()
     if words and words[0] in _ROUTE_TYPES:
         words = words[1:]
     if not words:
         raise line.error(f"expected a route, got {line.text!r}")
-    dst, fields = words[0], _keyed(words[1:], _ROUTE_KEYS, line)
+    dst, fields = words[0], _keyed(words[1:], keys, line)
     if dst != "default":
         try:
-            IPv4Interface(dst)
+            prefix(dst)
         except ValueError:
-            raise line.error(f"expected default or an IPv4 prefix, got {dst!r}") from None
+            raise line.error(f"expected default or an {family} prefix, got {dst!r}") from None
     try:
-        gateway = None if "via" not in fields else IPv4Address(fields["via"])
+        gateway = None if "via" not in fields else address(fields["via"])
     except ValueError as exc:
         raise line.error(str(exc)) from None
-    return Route(
-        dst=dst,
-        gateway=gateway,
-        device=None if "dev" not in fields else line.ifname(fields["dev"]),
-        metric=line.number_of("metric", fields.get("metric", "0")),
-    )
+    device = None if "dev" not in fields else line.ifname(fields["dev"])
+    return dst, gateway, device, line.number_of("metric", fields.get("metric", "0"))
 
 
 def state_from_text_outputs(
