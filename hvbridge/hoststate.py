@@ -22,6 +22,8 @@ from hvbridge.platforms.iproute import MARK, PARTS
 from hvbridge.ssh import Connection, SSHError
 
 PROBES = "@@hvbridge-probes@@"
+# The kernel's BR_MIN_FORWARD_DELAY: a bridge with STP on never forwards sooner.
+STP_MIN_FORWARD_DELAY = 2
 
 
 def parse_state(host: str, text: str) -> NetState:
@@ -95,9 +97,10 @@ def expected_bridges(model: Any, platform: object = None) -> list[ExpectedBridge
                 ),
                 mtus=_mtus(model, name, under),
                 stp=stp,
-                # With STP off a kernel since 2.6.3x forwards at once, whatever the delay;
-                # initscripts write DELAY only with STP on, so only then is it the model's.
-                forward_delay=int(bridge.delay) if stp else None,
+                # With STP off a kernel since 2.6.3x forwards at once, whatever the delay
+                # (and NetworkManager leaves it at 15 s then): checked with STP on only,
+                # where the kernel raises a shorter one to its minimum, 2 s (br_stp_start).
+                forward_delay=max(int(bridge.delay), STP_MIN_FORWARD_DELAY) if stp else None,
                 ipv6_address=None if ipv6addr is None else ipaddress.IPv6Interface(str(ipv6addr)),
                 ipv6_gateway=None
                 if ipv6_gateway is None

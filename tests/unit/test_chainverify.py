@@ -258,3 +258,16 @@ def test_the_dns_is_checked_in_resolv_conf_except_where_networkmanager_decides()
         br100 = expected_bridges(model, platforms.get(name))[0]
         assert (br100.dns is not None) is checked, name
     assert expected_bridges(model)[0].dns is not None
+
+
+def test_with_stp_on_the_forward_delay_expected_is_at_least_the_kernel_s_2_s() -> None:
+    def bridge(stp: bool, delay: int) -> SimpleNamespace:
+        return SimpleNamespace(
+            ports=["eth0"], bootproto="dhcp", ipaddr=None, prefix=None, netmask=None,
+            gateway=None, defroute=True, stp=stp, delay=delay,
+        )  # fmt: skip
+
+    nics = {"eth0": SimpleNamespace(hwaddr="02:48:56:00:00:01")}
+    for stp, delay, expected in ((True, 0, 2), (True, 1, 2), (True, 4, 4), (False, 0, None)):
+        model = SimpleNamespace(nics=nics, bridges={"br0": bridge(stp, delay)})
+        assert expected_bridges(model)[0].forward_delay == expected, (stp, delay)
