@@ -172,22 +172,28 @@ class Connection:
             else:
                 jump = self._shared_jump(pool)
                 sock = self._tunnel(jump, self.hops[-1], self.target)
-                self._open_chain([self.target], sock, self._clients)
+                # Numbered in the whole chain, as without sharing: the target is the last.
+                self._open_chain([self.target], sock, self._clients, first=len(self.hops) + 1)
         except Exception as exc:
             log.debug("%s: connection failed: %s", self.label, exc)
             self.close()
             raise
 
-    def _open_chain(self, hops: list[Hop], sock: Any, clients: list[paramiko.SSHClient]) -> None:
+    def _open_chain(
+        self, hops: list[Hop], sock: Any, clients: list[paramiko.SSHClient], first: int = 1
+    ) -> None:
         """Connect to each of `hops` in turn, each through the one before (the first
-        through `sock`, else directly), appending each client to `clients`."""
+        through `sock`, else directly), appending each client to `clients`. The trace
+        numbers each hop in the whole chain (jump hops, then the target), `first` being the
+        number of `hops[0]`: a shared jump chain and the target are opened apart."""
+        total = len(self.hops) + 1
         for index, hop in enumerate(hops):
             client = self._client(hop)
             clients.append(client)
             started = time.monotonic()
             self._connect(client, hop, sock)
             log.debug(
-                "%s: hop %d/%d %s connected in %.3fs: %s", self.label, index + 1, len(hops),
+                "%s: hop %d/%d %s connected in %.3fs: %s", self.label, first + index, total,
                 hop, time.monotonic() - started, _negotiated(client.get_transport()),
             )  # fmt: skip
             if index + 1 < len(hops):
