@@ -98,7 +98,7 @@ class Host:
         br0 = (
             f"{header}DEVICE=br0\nTYPE=Bridge\nONBOOT=yes\nBOOTPROTO=static\n"
             f"IPADDR={self.ipaddr}\nNETMASK={self.netmask}\nGATEWAY={self.gateway}\n"
-            "DEFROUTE=yes\n"
+            "DEFROUTE=yes\nSTP=off\nDELAY=0\n"
         )
         eth0 = (
             f"{header}DEVICE=eth0\nTYPE=Ethernet\nHWADDR={self.hwaddr.upper()}\nONBOOT=yes\n"
