@@ -18,7 +18,7 @@ from hvbridge.netstate import (
 )
 from hvbridge.platforms import Platform
 from hvbridge.platforms.devices import chain
-from hvbridge.platforms.iproute import MARK, PARTS
+from hvbridge.platforms.iproute import MARK, PARTS, split_families
 from hvbridge.ssh import Connection, SSHError
 
 PROBES = "@@hvbridge-probes@@"
@@ -31,10 +31,13 @@ def parse_state(host: str, text: str) -> NetState:
     parts = text.split(f"{MARK}\n")
     if len(parts) != PARTS:
         raise SSHError(f"{host}: cannot read the network state (got {len(parts)} parts)")
-    bridges, links, addrs, routes, *rest = parts
+    bridges, links, addrs, routes, routes6, *rest = parts
     tool, _, brctl_output = bridges.partition("\n")
-    state = state_from_text_outputs(brctl_output if tool == "brctl" else None, links, addrs, routes)
-    return replace(state, chain=chain_from_outputs(*rest))
+    addrs4, addrs6 = split_families(addrs)
+    state = state_from_text_outputs(
+        brctl_output if tool == "brctl" else None, links, addrs4, routes
+    )
+    return replace(state, chain=chain_from_outputs(addrs6, routes6, *rest))
 
 
 def probe_command(gateways: list[str]) -> str:

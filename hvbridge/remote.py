@@ -141,19 +141,22 @@ def keep_commands(directory: str, paths: list[str]) -> list[str]:
     the host."""
     q = shlex.quote
     keep = q(directory)
+    # Every directory a kept file may need, made by one program (not one per file).
+    parents = sorted({posixpath.dirname(f"{directory}/before{path}") for path in paths})
+    wanted = parents or [f"{directory}/before"]
+    present = " && ".join(f"[ -d {q(parent)} ]" for parent in wanted)
     lines = [
-        f"[ -d {keep}/before ] || mkdir -p {keep}/before",
+        f"{present} || mkdir -p {' '.join(q(parent) for parent in wanted)}",
         'listed() { [ -f "$2" ] || return 1; while IFS= read -r l; do [ "$l" = "$1" ] &&'
         ' return 0; done < "$2"; return 1; }',
     ]
     for path in paths:
         kept = q(f"{directory}/before{path}")
-        parent = q(posixpath.dirname(f"{directory}/before{path}"))
         # A file this run created is no "before": a revert removes it.
         lines.append(
             f"if listed {q(path)} {keep}/created; then :;"
             f" elif [ -e {q(path)} ]; then listed {q(path)} {keep}/saved ||"
-            f" {{ {{ [ -d {parent} ] || mkdir -p {parent}; }} && cp -p {q(path)} {kept}"
+            f" {{ cp -p {q(path)} {kept}"
             f" && printf '%s\\n' {q(path)} >> {keep}/saved; }};"
             f" else printf '%s\\n' {q(path)} >> {keep}/created; fi"
         )

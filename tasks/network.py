@@ -144,8 +144,9 @@ def apply(
     """
     # Decided from the host itself, not from this run's history: the files are as
     # rendered (network.push came before), so what the inventory plans is what they say.
-    # The state push read for its MAC check is still the running one: no second read.
-    state = ctx.network_state(task)[0]
+    # The state push read for its MAC check is still the running one (push writes files
+    # only): no second read before anything here changes the network.
+    state = ctx.network_state_at_start(task)[0]
     mismatches = mac_mismatches(task.host.name, ctx.model, state)
     if mismatches:
         return Result(host=task.host, failed=True, result=Problems.of(mismatches))

@@ -77,6 +77,15 @@ class HostRun:
         self.network.remember(state)
         return state, None
 
+    def network_state_at_start(self, task: Task) -> tuple[NetState, str | None]:
+        """For a step that may change the network, before it changes anything: the state
+        the steps before it left (only steps that keep it ran since it was read), else read
+        now. Not for after a change: `network_state` reads afresh then."""
+        opening = self.network.opening
+        if opening is not None:
+            return opening
+        return self.network_state(task)
+
     @property
     def templates(self) -> Path:
         return self.project / "templates" if self.project is not None else shipped.templates()

@@ -1,6 +1,8 @@
 """The host's network state as last read, and by which step: a step that keeps the
 running network as it is (hvbridge.hosttask's `read_only`, `files_only`) may use what an
-earlier step read instead of reading it again; any other step forgets it as it begins."""
+earlier step read instead of reading it again; any other step forgets it as it begins,
+keeping it aside as `opening`: what the network was when that step began, for a step that
+asks for exactly that (network.apply decides from it before it changes anything)."""
 
 from __future__ import annotations
 
@@ -16,11 +18,16 @@ class NetStateCache:
     read_at: int = 0
     steps: int = 0
     step: str | None = None
+    # The state earlier steps left, and which one read it, when a step that may change the
+    # network began; None once another step begins.
+    opening: tuple[NetState, str | None] | None = None
 
     def step_begins(self, name: str, keeps_network: bool) -> None:
         self.steps += 1
         self.step = name
+        self.opening = None
         if not keeps_network:
+            self.opening = self.earlier()
             self.forget()
 
     def remember(self, state: NetState) -> None:

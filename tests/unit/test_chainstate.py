@@ -30,8 +30,13 @@ from hvbridge.ipv6state import (
     parse_ip6_route_json,
     parse_ip6_route_text,
 )
-from hvbridge.netstate import ParseError, parse_ip_link_json, parse_ip_link_text
-from hvbridge.platforms.iproute import BOND_MARK, MARK, PARTS, STATE_COMMAND
+from hvbridge.netstate import (
+    ParseError,
+    parse_ip_link_json,
+    parse_ip_link_text,
+    state_from_text_outputs,
+)
+from hvbridge.platforms.iproute import BOND_MARK, MARK, PARTS, STATE_COMMAND, split_families
 
 DATA = Path(__file__).parent / "data" / "netstate" / "chain"
 
@@ -206,9 +211,10 @@ def test_the_state_command_reads_everything_in_one_round_trip() -> None:
         "br0\t\t8000.024856000001\tyes\t\teth0\n",
         "2: br0: <BROADCAST,UP> mtu 1500 qdisc noqueue state UP \\    link/ether"
         " 02:48:56:00:00:01 brd ff:ff:ff:ff:ff:ff\n",
+        # `ip -o addr show`: both families, parted by split_families.
+        "2: br0    inet 198.18.0.5/24 brd 198.18.0.255 scope global br0\\"
+        "       valid_lft forever preferred_lft forever\n" + read("ip6-addr.txt"),
         "",
-        "",
-        read("ip6-addr.txt"),
         read("ip6-route.txt"),
         f"/etc/resolv.conf\n{read('resolv.conf')}\n",
         read("bridge-settings.txt"),
@@ -218,6 +224,8 @@ def test_the_state_command_reads_everything_in_one_round_trip() -> None:
     state = parse_state("hv01", f"{MARK}\n".join(parts))
     chain = state.chain
     assert chain is not None
+    assert [(a.device, str(a.ip)) for a in state.addresses] == [("br0", "198.18.0.5/24")]
+    assert chain.addresses6 == tuple(parse_ip6_addr_text(read("ip6-addr.txt")))
     assert (list(chain.bonds), list(chain.vlans), list(chain.bridge_settings)) == (
         ["bond0"],
         ["bond0.100", "eth1.200"],
@@ -263,3 +271,24 @@ def test_an_el6_vlan_line_and_one_without_its_parent() -> None:
 def test_vlans_seen_by_ip_count_where_proc_lists_none() -> None:
     links = parse_ip_link_text(read("ip-link-bond-vlan.txt"))
     assert vlans_seen(ChainState(), links) == {"bond0.100": Vlan("bond0.100", 100, "bond0")}
+
+
+def test_split_families_parts_ip_o_addr_by_family_and_skips_an_old_iproutes_link_lines() -> None:
+    text = (
+        "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever\n"
+        "1: lo    inet6 ::1/128 scope host \\       valid_lft forever\n"
+        "2: eth0: <BROADCAST,MULTICAST,UP> mtu 1500 qdisc pfifo_fast \\    link/ether"
+        " 02:48:56:00:00:01 brd ff:ff:ff:ff:ff:ff\n"
+        "3: br0    inet 198.18.1.1/17 brd 198.18.127.255 scope global br0\n"
+        "3: br0    inet6 fd48:6862::5/64 scope global \\       valid_lft forever\n"
+    )
+    inet, inet6 = split_families(text)
+    assert inet.splitlines() == [text.splitlines()[0], text.splitlines()[3]]
+    assert inet6.splitlines() == [text.splitlines()[1], text.splitlines()[4]]
+
+
+def test_a_line_of_no_family_goes_to_ipv4s_reader_which_says_what_is_wrong() -> None:
+    inet, inet6 = split_families("3: br0    ipx 12:34 scope global\n")
+    assert (inet, inet6) == ("3: br0    ipx 12:34 scope global\n", "")
+    with pytest.raises(ParseError, match=r"br0: expected an inet address, got 'ipx'"):
+        state_from_text_outputs(None, "", inet, "")

@@ -94,6 +94,31 @@ def test_a_step_that_may_change_the_host_forgets_the_state(reads: list[NetState]
     assert len(reads) == 1
 
 
+def test_a_changing_step_decides_from_the_state_the_steps_before_left(
+    reads: list[NetState],
+) -> None:
+    """network.apply after network.push: the state push read (files only since) is what the
+    network is when apply begins; apply asks for it by name, and once it may have changed
+    the network, `network_state` reads afresh. A state left by a changing step is not
+    offered to the next."""
+    run = ctx()
+    run.network.step_begins("push", keeps_network=False)
+    assert run.network_state(task=None) == (AFTER, None)  # type: ignore[arg-type]
+    run.network.step_begins("push", keeps_network=True)
+    run.remember_netstate(BEFORE)
+    run.network.step_begins("apply", keeps_network=False)
+    assert run.network_state_at_start(task=None) == (BEFORE, "push")  # type: ignore[arg-type]
+    assert len(reads) == 1
+    assert run.network_state(task=None) == (AFTER, None)  # type: ignore[arg-type]
+    assert len(reads) == 2
+    run.network.step_begins("custom change", keeps_network=False)
+    assert run.network_state_at_start(task=None) == (AFTER, "apply")  # type: ignore[arg-type]
+    run.network.step_begins("another change", keeps_network=False)
+    run.network.step_begins("yet another", keeps_network=False)
+    assert run.network_state_at_start(task=None) == (AFTER, None)  # type: ignore[arg-type]
+    assert len(reads) == 3
+
+
 def test_a_step_reads_afresh_what_it_read_itself(reads: list[NetState]) -> None:
     run = ctx()
     run.network.step_begins("verify", keeps_network=True)
