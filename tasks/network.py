@@ -45,12 +45,12 @@ def _diff(path: str, old: str | None, new: str | None) -> str:
     return "".join(lines)
 
 
-def _existing(task: Task, ctx: HostRun) -> dict[str, str]:
-    """The other files of the platform's config directory that it reads to find conflicts."""
+def _existing(task: Task, ctx: HostRun, names: list[str]) -> dict[str, str | None]:
+    """The other files of the platform's config directory that it reads to find conflicts
+    (`names`: the directory's listing), each None when missing."""
     conn = ctx.connect(task)
-    directory = ctx.platform.config_dir
-    candidates = ctx.platform.conflict_candidates(ctx.rendered, remote.list_dir(conn, directory))
-    return {path: remote.read(conn, path).content or "" for path in candidates}
+    candidates = ctx.platform.conflict_candidates(ctx.rendered, names)
+    return {path: remote.read(conn, path).content for path in candidates}
 
 
 def _preflight(task: Task, ctx: HostRun, existing: dict[str, str]) -> Preflight:
@@ -61,14 +61,14 @@ def _preflight(task: Task, ctx: HostRun, existing: dict[str, str]) -> Preflight:
     return ctx.platform.preflight(task.host.name, output, ctx.rendered, existing)
 
 
-def _leftover_temps(task: Task, ctx: HostRun) -> list[str]:
+def _leftover_temps(task: Task, ctx: HostRun, names: list[str]) -> list[str]:
     """Temp files of a push that was killed before it renamed them (never read by the
     network service: they start with a dot), removed unless in check mode."""
     conn = ctx.connect(task)
     directory = ctx.platform.config_dir
     found = [
         f"{directory}/{name}"
-        for name in remote.list_dir(conn, directory)
+        for name in names
         if name.startswith(".") and name.endswith(remote.TEMP_SUFFIX)
     ]
     if found and not ctx.check and not remote.remove(conn, found):
@@ -83,7 +83,11 @@ def push(task: Task, ctx: HostRun) -> Result:
         return Result(
             host=task.host, failed=True, result=Said("nothing rendered: run network.render first")
         )
-    existing = _existing(task, ctx)
+    # The directory listed once, and each file read once, for the conflict check and the
+    # diff alike: nothing writes there in between (each SFTP request costs a round trip).
+    names = remote.list_dir(ctx.connect(task), ctx.platform.config_dir)
+    read_now = _existing(task, ctx, names)
+    existing = {path: content or "" for path, content in read_now.items()}
     found = _preflight(task, ctx, existing)
     conflicts = ctx.platform.conflicts(ctx.rendered, existing) + list(found.problems)
     if conflicts:
@@ -92,18 +96,24 @@ def push(task: Task, ctx: HostRun) -> Result:
     mismatches = mac_mismatches(task.host.name, ctx.model, ctx.network_state(task)[0])
     if mismatches:
         return Result(host=task.host, failed=True, result=Problems.of(mismatches))
-    leftovers = _leftover_temps(task, ctx)
+    leftovers = _leftover_temps(task, ctx, names)
     conn = ctx.connect(task)
+
+    def current(path: str) -> str | None:
+        if path not in read_now:
+            read_now[path] = remote.read(conn, path).content
+        return read_now[path]
+
     diffs, writes = [], {}
     # What the platform rewrites besides (a file less a port's old stanza) is written,
     # and kept for the revert, as what it renders.
     for path, content in sorted({**ctx.rendered, **found.rewritten}.items()):
-        current = remote.read(conn, path)
-        if current.content != content:
-            diffs.append(_diff(path, current.content, content))
+        now = current(path)
+        if now != content:
+            diffs.append(_diff(path, now, content))
             writes[path] = content
     # Files that would configure our devices besides ours go, kept for the revert.
-    diffs += [_diff(path, remote.read(conn, path).content, None) for path in found.displaced]
+    diffs += [_diff(path, current(path), None) for path in found.displaced]
     if writes and not ctx.check:
         remote.write_all_atomic(conn, writes, ctx.run_id, ctx.platform.file_mode)
     if found.displaced and not ctx.check:
@@ -117,9 +127,9 @@ def push(task: Task, ctx: HostRun) -> Result:
         summary += f"; {verb} {', '.join(found.displaced)} out of the way (kept for the revert)"
     summary += "".join(f"; {note}" for note in found.notes)
     if leftovers:
-        names = ", ".join(posixpath.basename(path) for path in leftovers)
+        temps = ", ".join(posixpath.basename(path) for path in leftovers)
         removed = "would remove" if ctx.check else "removed"
-        summary += f"; {removed} {names} (left by a push that was interrupted)"
+        summary += f"; {removed} {temps} (left by a push that was interrupted)"
     return Result(
         host=task.host,
         changed=bool(changed or leftovers or found.displaced),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import subprocess
 import sys
@@ -108,8 +109,12 @@ def test_the_trace_holds_connections_commands_sftp_and_tracebacks(
         r"  stderr: first complaint\n  stderr: second\n",
         text,
     ), text
-    # network.push reads the current files over SFTP.
-    assert re.search(rf"{where}: sftp open\('{re.escape(platform.ifcfg())}', 'r'\) in \d", text)
+    # network.push reads the current files over SFTP: the config directory listed once and
+    # each file read once (the conflict check and the diff share them; issue 17).
+    ifcfg = re.escape(platform.ifcfg())
+    assert len(re.findall(rf"{where}: sftp open\('{ifcfg}', 'r'\) in \d", text)) == 1, text
+    directory = re.escape(posixpath.dirname(platform.ifcfg()))
+    assert len(re.findall(rf"{where}: sftp listdir_attr\('{directory}'\) in \d", text)) == 1
     # The crash: one line for the operator, its traceback in the trace only.
     assert "KeyError: 'no such key' (traceback in the run's trace.log)" in done.stdout
     assert "Traceback" not in done.stdout
