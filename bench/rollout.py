@@ -25,6 +25,12 @@ and the floors do el6's work (ifcfg files, `service network restart`), which an 
 has no service for. Each host is reset to its keyfile profile before each run and checked
 through its namespaces after it: NetworkManager's active profiles (br0 on br0,
 br0-port-eth0 on eth0), `brctl show` puts eth0 under br0, the address is on br0 alone.
+
+`--platform debian|ubuntu` (ifupdown; netplan with systemd-networkd) times hvbridge alone
+too. Each host is reset to the network files the lab wrote and its network started as the
+lab's first boot starts it; after a run its network files must be exactly what hvbridge
+renders for it with what its preflight makes of the lab's files (expected_files), `brctl
+show` must put the NIC under br0 and the address must be on br0 alone.
 """
 
 from __future__ import annotations
@@ -502,7 +508,8 @@ find {NETWORK_DIRS[lab.platform]} -mindepth 1 -delete
 {writes}
 rm -rf /var/lib/hvbridge /var/lock/hvbridge.lock /root/.ansible {state}
 : > /var/log/sshd.log
-{{ {boot}; }} >/dev/null 2>&1
+# Its words to stderr: what the reset's failure says.
+{{ {boot}; }} >&2
 # networkd configures the NIC after it is on the bus: wait for the address (10 s).
 i=0
 until ip -4 -o addr show dev {nic} | grep -q -F ' {cidr} '; do
@@ -545,7 +552,8 @@ def reset(lab: Lab) -> None:
         else:
             done = in_host(host, script, lab.originals[host.name])
         if done.returncode != 0:
-            return f"{host.name}: reset failed: {done.stderr.strip()}"
+            said = done.stderr.strip()[-500:]
+            return f"{host.name}: reset failed (exit {done.returncode}): {said}"
         addrs, _, routes = done.stdout.partition("@@\n")
         if f" {host.address}/{host.prefix_len} " not in addrs:
             return f"{host.name}: {host.nic} has no {host.address} after reset: {done.stdout!r}"
