@@ -25,6 +25,12 @@ and the floors do el6's work (ifcfg files, `service network restart`), which an 
 has no service for. Each host is reset to its keyfile profile before each run and checked
 through its namespaces after it: NetworkManager's active profiles (br0 on br0,
 br0-port-eth0 on eth0), `brctl show` puts eth0 under br0, the address is on br0 alone.
+
+`--platform debian|ubuntu` (ifupdown; netplan with systemd-networkd) times hvbridge alone
+too. Each host is reset to the network files the lab wrote and its network started as the
+lab's first boot starts it; after a run its network files must be exactly what hvbridge
+renders for it with what its preflight makes of the lab's files (expected_files), `brctl
+show` must put the NIC under br0 and the address must be on br0 alone.
 """
 
 from __future__ import annotations
@@ -59,8 +65,14 @@ ANSIBLE_DIR = BENCH / "ansible"
 NETNS_MARK = "HVBRIDGE_BENCH_NETNS"
 SCRIPTS = "/etc/sysconfig/network-scripts"
 CONNECTIONS = "/etc/NetworkManager/system-connections"
-PLATFORMS = ("el6", "el8", "el9")
+PLATFORMS = ("el6", "el8", "el9", "debian", "ubuntu")
 NM_PLATFORMS = ("el8", "el9")
+# Hosts whose network is in files that hvbridge writes and rewrites (ifupdown's interfaces,
+# netplan's YAML): each is reset to the lab's files byte for byte, and after a run its files
+# are compared with what hvbridge renders for it from those files.
+FILE_PLATFORMS = ("debian", "ubuntu")
+# Only hvbridge runs there: Ansible's playbook and the floors do el6's work.
+HVBRIDGE_ONLY = (*NM_PLATFORMS, *FILE_PLATFORMS)
 TOOLS = ("hvbridge", "ansible", "floor-paramiko", "floor-openssh")
 RATIO_NAMES = {
     "wall_median_s": "wall",
@@ -91,6 +103,8 @@ class Host:
     netmask: str
     gateway: str
     prefix_len: int
+    # The management NIC, br0's port: its name is the platform's (lab.json).
+    nic: str = "eth0"
 
     def files(self) -> dict[str, str]:
         """The two files as hvbridge renders them (templates/initscripts/ifcfg-*.j2)."""
@@ -131,6 +145,10 @@ class Lab:
     platform: str = "el6"
     # The jump host every tool goes through (--via-jump); None: straight to each host.
     jump: Host | None = None
+    # FILE_PLATFORMS: each host's network files as the lab made them (path -> content),
+    # put back by the reset, and what they must be after a run (see expected_files).
+    files: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+    expected: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 # --- namespaces and processes ---------------------------------------------------------
@@ -307,6 +325,7 @@ def load_hosts(lab_dir: Path) -> list[Host]:
         if not entry.get("hypervisor"):
             continue
         data = inventory[name]["data"]
+        nic = entry["nics"][0][0] if entry.get("nics") else "eth0"
         bridge = data["bridges"]["br0"]
         netmask = bridge["netmask"]
         prefix_len = sum(bin(int(octet)).count("1") for octet in netmask.split("."))
@@ -315,14 +334,23 @@ def load_hosts(lab_dir: Path) -> list[Host]:
                 name=name,
                 address=entry["address"],
                 pid=int(entry["init_pid"]),
-                hwaddr=data["nics"]["eth0"]["hwaddr"],
+                hwaddr=data["nics"][nic]["hwaddr"],
                 ipaddr=bridge["ipaddr"],
                 netmask=netmask,
                 gateway=bridge["gateway"],
                 prefix_len=prefix_len,
+                nic=nic,
             )
         )
     return hosts
+
+
+def host_data(lab_dir: Path) -> dict[str, dict[str, Any]]:
+    """Each hypervisor's data in the lab's inventory: what hvbridge renders its files from."""
+    import yaml
+
+    inventory = yaml.safe_load((lab_dir / "inventory" / "hosts.yaml").read_text())
+    return {name: entry["data"] for name, entry in inventory.items()}
 
 
 RESET_SCRIPT = f"""
@@ -361,15 +389,176 @@ ip -4 -o addr show dev eth0
 """
 
 
+# --- debian (ifupdown) and ubuntu (netplan + systemd-networkd): FILE_PLATFORMS ---------
+
+# The files each platform's network is configured by, as shell words: what the reset puts
+# back and the check compares, whole directories (a file hvbridge left there is seen).
+NETWORK_FILES = {
+    "debian": "/etc/network/interfaces /etc/network/interfaces.d/*",
+    "ubuntu": "/etc/netplan/*",
+}
+# The directories emptied before the lab's files go back (dotfiles too: a temp file).
+NETWORK_DIRS = {"debian": "/etc/network/interfaces.d", "ubuntu": "/etc/netplan"}
+# As the lab writes them (hvbridge.lab.hostfiles): netplan wants its files 0600.
+FILE_MODES = {"debian": "0644", "ubuntu": "0600"}
+DUMP_MARK = "@@hvbridge-bench@@"
+
+
+def dump_command(platform: str) -> str:
+    """Shell printing every network file of the platform as `parse_dump` reads it."""
+    return (
+        f'm={DUMP_MARK}; for f in {NETWORK_FILES[platform]}; do [ -f "$f" ] || continue;'
+        ' printf \'%s file %s\\n\' "$m" "$f"; cat -- "$f"; printf \'\\n%s end\\n\' "$m"; done'
+    )
+
+
+def parse_dump(output: str) -> dict[str, str]:
+    """What `dump_command` printed: path -> content."""
+    files: dict[str, str] = {}
+    header, end = f"{DUMP_MARK} file ", f"\n{DUMP_MARK} end\n"
+    rest = output
+    while (start := rest.find(header)) >= 0:
+        path, _, rest = rest[start + len(header) :].partition("\n")
+        stop = rest.find(end)
+        if stop < 0:
+            raise ValueError(f"{path}: cut short in {output!r}")
+        files[path] = rest[:stop]
+        rest = rest[stop + len(end) :]
+    return files
+
+
+def expected_files(
+    platform_name: str, host: str, data: dict[str, Any], lab_files: dict[str, str], said: str
+) -> dict[str, str]:
+    """The platform's network files once hvbridge has bridged a host that had `lab_files`
+    (path -> content): hvbridge's own render of the host's inventory data, and what its
+    preflight makes of the host (`said`: the output of the platform's preflight command on
+    the host as the lab made it): the files that configured the NIC rewritten without its
+    stanzas (ifupdown) or taken away (netplan), its DNS and IPv6 carried to the bridge.
+    Taken before the first run, from the lab's files: a run whose files differ (rolled
+    back, half written, from a host the reset left wrong) fails the check."""
+    from hvbridge import platforms
+    from hvbridge.inventory.models import HostData
+
+    platform = platforms.get(platform_name)
+    rendered = platform.render(ROOT / "templates", HostData.model_validate(data))
+    before = platform.preflight(host, said, rendered, {})
+    if before.problems:
+        raise RuntimeError(f"{host}: hvbridge would refuse it: {'; '.join(before.problems)}")
+    files = {path: text for path, text in lab_files.items() if path not in before.displaced}
+    return {**files, **rendered, **before.rewritten}
+
+
+def files_problem(found: dict[str, str], expected: dict[str, str]) -> str:
+    """How the files on a host differ from the expected ones; empty when they do not."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    differ = sorted(p for p in set(found) & set(expected) if found[p] != expected[p])
+    parts = [
+        f"{what}: {', '.join(paths)}"
+        for what, paths in (("missing", missing), ("not expected", extra), ("differ", differ))
+        if paths
+    ]
+    if not parts:
+        return ""
+    return f"network files differ from hvbridge's rendering ({'; '.join(parts)})"
+
+
+def files_reset_script(lab: Lab, host: Host) -> str:
+    """Back to the host as the lab made it: hvbridge's bridge down and gone, the lab's
+    files back byte for byte, hvbridge's state and lock gone, then the network started as
+    the lab's first boot starts it (hvbridge.lab.ifupdown.BOOT: `ifup` of the `auto` and
+    hotplug interfaces; hvbridge.lab.networkd.BOOT: `netplan generate`, then networkd),
+    with none of the state the service keeps in /run (a first boot has none)."""
+    import base64
+    import shlex
+
+    from hvbridge.lab import ifupdown, networkd
+    from hvbridge.platforms import netplan
+
+    if lab.platform == "debian":
+        # With the files as they are (hvbridge's), as its revert stops the network.
+        stop = "ifdown -a --exclude=lo >/dev/null 2>&1 || true"
+        state = "/run/network"
+        boot = ifupdown.BOOT
+    else:
+        stop = "systemctl stop systemd-networkd.service >/dev/null"
+        # netplan's generated units, networkd's link state, hvbridge's revert state.
+        state = f"/run/systemd/network /run/systemd/netif {netplan.STATE}"
+        boot = networkd.BOOT
+    nic = shlex.quote(host.nic)
+    writes = "\n".join(
+        f"printf %s {base64.b64encode(text.encode()).decode()} | base64 -d > {shlex.quote(path)}"
+        f"\nchmod {FILE_MODES[lab.platform]} {shlex.quote(path)}"
+        for path, text in lab.files[host.name].items()
+    )
+    cidr = f"{host.address}/{host.prefix_len}"
+    return f"""
+set -e
+for f in /var/lib/hvbridge/runs/*/guard.pid; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+done
+{stop}
+if ip link show br0 >/dev/null 2>&1; then ip link set br0 down; ip link del br0; fi
+ip addr flush dev {nic}
+# bridge-utils' hook gave the port no IPv6 link-local address (`addrgenmode none`): back to
+# the kernel's default, which the lab's first boot had.
+ip link set {nic} down addrgenmode eui64
+find {NETWORK_DIRS[lab.platform]} -mindepth 1 -delete
+{writes}
+rm -rf /var/lib/hvbridge /var/lock/hvbridge.lock /root/.ansible {state}
+: > /var/log/sshd.log
+# Its words to stderr: what the reset's failure says.
+{{ {boot}; }} >&2
+# networkd configures the NIC after it is on the bus: wait for the address (10 s).
+i=0
+until ip -4 -o addr show dev {nic} | grep -q -F ' {cidr} '; do
+    [ $i -lt 100 ] || break
+    sleep 0.1; i=$((i + 1))
+done
+ip -4 -o addr show dev {nic}; echo @@
+ip -4 route show default
+"""
+
+
+def file_expectations(lab: Lab) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Each host's network files as the lab made them, read before the first run, and
+    what they must be after each run (expected_files)."""
+    from hvbridge import platforms
+
+    preflight = platforms.get(lab.platform).preflight_command
+    data = host_data(lab.directory)
+
+    def one(host: Host) -> tuple[dict[str, str], dict[str, str]]:
+        dump = in_host(host, dump_command(lab.platform))
+        said = in_host(host, preflight)
+        if dump.returncode != 0 or said.returncode != 0:
+            raise RuntimeError(f"{host.name}: cannot read its files: {dump.stderr}{said.stderr}")
+        files = parse_dump(dump.stdout)
+        if not files:
+            raise RuntimeError(f"{host.name}: no network files ({NETWORK_FILES[lab.platform]})")
+        return files, expected_files(lab.platform, host.name, data[host.name], files, said.stdout)
+
+    both = each_host(lab.hosts, one)
+    return {n: f for n, (f, _) in both.items()}, {n: e for n, (_, e) in both.items()}
+
+
 def reset(lab: Lab) -> None:
     script = NM_RESET_SCRIPT if lab.platform in NM_PLATFORMS else RESET_SCRIPT
 
     def one(host: Host) -> str:
-        done = in_host(host, script, lab.originals[host.name])
+        if lab.platform in FILE_PLATFORMS:
+            done = in_host(host, files_reset_script(lab, host))
+        else:
+            done = in_host(host, script, lab.originals[host.name])
         if done.returncode != 0:
-            return f"{host.name}: reset failed: {done.stderr.strip()}"
-        if f" {host.address}/{host.prefix_len} " not in done.stdout:
-            return f"{host.name}: eth0 has no {host.address} after reset: {done.stdout!r}"
+            said = done.stderr.strip()[-500:]
+            return f"{host.name}: reset failed (exit {done.returncode}): {said}"
+        addrs, _, routes = done.stdout.partition("@@\n")
+        if f" {host.address}/{host.prefix_len} " not in addrs:
+            return f"{host.name}: {host.nic} has no {host.address} after reset: {done.stdout!r}"
+        if lab.platform in FILE_PLATFORMS and f"via {host.gateway} dev {host.nic}" not in routes:
+            return f"{host.name}: no default route via {host.nic} after reset: {routes!r}"
         return ""
 
     problems = [p for p in each_host(lab.hosts, one).values() if p]
@@ -415,6 +604,17 @@ grep -c 'Accepted publickey' /var/log/sshd.log
 """
 
 
+def files_check_script(platform: str) -> str:
+    # The same five parts as CHECK_SCRIPT: every network file in the first, none second.
+    return f"""
+{dump_command(platform)}; echo @@
+echo; echo @@
+brctl show; echo @@
+ip -4 -o addr show; echo @@
+grep -c 'Accepted publickey' /var/log/sshd.log
+"""
+
+
 def jump_logins(lab: Lab) -> float | None:
     """Logins on the jump host since the reset, per hypervisor; None without a jump host."""
     if lab.jump is None:
@@ -426,9 +626,15 @@ def jump_logins(lab: Lab) -> float | None:
 def check(lab: Lab) -> tuple[list[str], float]:
     """Problems left on the hosts (empty: every host bridged) and SSH logins per host."""
     nm = lab.platform in NM_PLATFORMS
+    if nm:
+        script = NM_CHECK_SCRIPT
+    elif lab.platform in FILE_PLATFORMS:
+        script = files_check_script(lab.platform)
+    else:
+        script = CHECK_SCRIPT
 
     def one(host: Host) -> tuple[str, int]:
-        done = in_host(host, NM_CHECK_SCRIPT if nm else CHECK_SCRIPT)
+        done = in_host(host, script)
         parts = done.stdout.split("@@\n")
         if len(parts) != 5:
             return f"{host.name}: check failed: {done.stderr.strip()}", 0
@@ -438,10 +644,14 @@ def check(lab: Lab) -> tuple[list[str], float]:
             active = set(br0.split())
             if not {"br0:br0", "br0-port-eth0:eth0"} <= active:
                 problems.append(f"NetworkManager's active profiles: {sorted(active)}")
+        elif lab.platform in FILE_PLATFORMS:
+            differ = files_problem(parse_dump(br0), lab.expected[host.name])
+            if differ:
+                problems.append(differ)
         elif [br0, eth0] != list(host.files().values()):
             problems.append("ifcfg files differ from hvbridge's rendering")
-        if "eth0" not in bridge_ports(brctl).get("br0", []):
-            problems.append("br0 does not hold eth0")
+        if host.nic not in bridge_ports(brctl).get("br0", []):
+            problems.append(f"br0 does not hold {host.nic}")
         cidr = f"{host.address}/{host.prefix_len}"
         on = {line.split()[1] for line in addrs.splitlines() if f" {cidr} " in line}
         if on != {"br0"}:
@@ -946,13 +1156,16 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         pss = hosts_pss_mb([*hosts, *([jump] if jump else [])])
         print(f"lab memory: hosts' processes {pss:.0f} MB (PSS); the machine's used memory"
               f" {memory_before:.0f} -> {memory:.0f} MB", file=sys.stderr)  # fmt: skip
-        start = (
-            f"{CONNECTIONS}/eth0.nmconnection"
-            if args.platform in NM_PLATFORMS
-            else f"{SCRIPTS}/ifcfg-eth0"
-        )
-        originals = each_host(hosts, lambda h: in_host(h, f"cat {start}").stdout)
-        lab = Lab(lab_dir, hosts, originals, args.platform, jump)
+        lab = Lab(lab_dir, hosts, {}, args.platform, jump)
+        if args.platform in FILE_PLATFORMS:
+            lab.files, lab.expected = file_expectations(lab)
+        else:
+            start = (
+                f"{CONNECTIONS}/eth0.nmconnection"
+                if args.platform in NM_PLATFORMS
+                else f"{SCRIPTS}/ifcfg-eth0"
+            )
+            lab.originals = each_host(hosts, lambda h: in_host(h, f"cat {start}").stdout)
         become_subreaper()
         for index in range(1, args.runs + 1):
             for tool in tools:
@@ -1026,9 +1239,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.floor_paramiko:
         return floor_paramiko(args.floor_paramiko)
-    if args.platform in NM_PLATFORMS and set(args.tools or TOOLS) != {"hvbridge"}:
+    if args.platform in HVBRIDGE_ONLY and set(args.tools or TOOLS) != {"hvbridge"}:
         # Ansible's playbook and the floors write el6's ifcfg files and run `service
-        # network restart`: an el8/el9 host has no such service, their work is not el9's.
+        # network restart`: an el8/el9, debian or ubuntu host has no such service, their
+        # work is not that platform's.
         parser.error(
             f"--platform {args.platform}: only --tools hvbridge (the others do el6's work)"
         )
