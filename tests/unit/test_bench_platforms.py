@@ -13,6 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jinja2
+
 from hvbridge import platforms
 from hvbridge.inventory.models import HostData
 from hvbridge.lab import ifupdown, networkd
@@ -125,3 +127,42 @@ def test_the_bench_reads_back_the_files_its_dump_prints() -> None:
     mark = bench.DUMP_MARK
     printed = "".join(f"{mark} file {path}\n{text}\n{mark} end\n" for path, text in files.items())
     assert bench.parse_dump(printed) == files
+
+
+# el6: the bench's copy of the two ifcfg files (bench/rollout.py's Host.files, which the
+# floors write too) and Ansible's templates must be byte for byte what hvbridge renders
+# for a lab host, or every hvbridge run is reported failed (issue 16 added STP and DELAY
+# to the bridge file, and every run was, until the bench followed).
+SCRIPTS = "/etc/sysconfig/network-scripts"
+
+
+def el6_render() -> dict[str, str]:
+    return platforms.get("el6").render(
+        ROOT / "templates", HostData.model_validate(lab_data("eth0"))
+    )
+
+
+def test_the_bench_expects_the_files_hvbridge_renders_for_an_el6_lab_host() -> None:
+    host = bench_module().Host(
+        "hv42", "198.18.1.42", 1, "02:48:56:00:00:2a", "198.18.1.42", "255.255.128.0",
+        "198.18.0.1", 17,
+    )  # fmt: skip
+    assert host.files() == el6_render()
+
+
+def test_ansible_templates_write_the_same_bytes() -> None:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(ROOT / "bench" / "ansible" / "templates")),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    values = {
+        "eth0_hwaddr": "02:48:56:00:00:2a",
+        "br0_ipaddr": "198.18.1.42",
+        "br0_netmask": "255.255.128.0",
+        "br0_gateway": "198.18.0.1",
+    }
+    rendered = el6_render()
+    for name in ("br0", "eth0"):
+        text = env.get_template(f"ifcfg-{name}.j2").render(**values)
+        assert text == rendered[f"{SCRIPTS}/ifcfg-{name}"], name
